@@ -1,0 +1,5 @@
+import sys
+
+from mlspec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,41 @@
+"""The local backend: in this process (workers=1) or in a process pool (workers>1)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, ClassVar
+
+from mlspec.engine.task import StepResult, StepTask, run_task
+
+
+def _init_worker(threads: int) -> None:
+    """Pin library thread pools before polars/numpy load, so results match the inline run."""
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS"):
+        os.environ.setdefault(var, str(threads))
+
+
+class LocalBackend:
+    name: ClassVar[str] = "local"
+
+    def __init__(self, workers: int = 1, threads: int = 1, **_options: Any) -> None:
+        self.workers = max(1, int(workers))
+        self._pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+
+    def submit(self, task: StepTask) -> Future[StepResult]:
+        if self._pool is not None:
+            return self._pool.submit(run_task, task)
+        future: Future[StepResult] = Future()
+        future.set_result(run_task(task))
+        return future
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

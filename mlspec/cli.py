@@ -1,0 +1,63 @@
+"""The `mlspec` command line: a registry of subcommands, each in its own module.
+
+Command modules are imported only when their command runs, so `mlspec validate` never pays
+for the engine's imports. Exit codes: 0 ok, 1 run/gate/monitor failure, 2 invalid spec or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mlspec import __version__
+
+# name -> (module under mlspec.commands, one-line help). Order is the order in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "check specs and print every problem with its position"),
+    "plan": ("plan", "show which steps a run would execute or reuse, and why"),
+    "run": ("run", "run the plan on a backend; cached steps are reused"),
+    "graph": ("graph", "draw the plan's DAG as Mermaid or DOT"),
+    "runs": ("runs", "list recorded runs, or show one"),
+    "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlspec",
+        description="A compiler for machine-learning systems: validate, plan and run one YAML spec.",
+        epilog="Run 'mlspec COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlspec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(f"mlspec.commands.{module}")
+        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
+        mod.configure(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args._run(args))
+    except SystemExit as exc:  # commands exit with a code after printing their diagnostics
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Fingerprints: a step's identity as a hash whose parts are kept, so every "why" has an answer.
+
+A fingerprint hashes the step's kind and code version, its params, the spec slices it reads,
+its upstream fingerprints, the content of the data files it reads and the versions of the
+libraries that shape its output (Hamilton's cache key, plus data). Equal fingerprint means
+equal artifact, so the step is skipped. `explain` compares the parts with the last recorded
+ones and says, in spec terms, what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlspec.compile.node import Step
+from mlspec.compile.plan import Plan
+from mlspec.steps.registry import KINDS, code_version, library_version
+
+FINGERPRINT_VERSION = 1
+
+
+def canonical_json(value: Any) -> str:
+    """One text per value: sorted keys, no spaces; floats that are whole stay floats."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    digest: str
+    parts: dict[str, Any]
+
+    @property
+    def short(self) -> str:
+        return self.digest[:12]
+
+
+def fingerprint_step(step: Step, upstream: dict[str, str], file_hash: Callable[[str], str]) -> Fingerprint:
+    kind = KINDS[step.kind]
+    parts = {
+        "v": FINGERPRINT_VERSION,
+        "kind": step.kind,
+        "code": code_version(step.kind),
+        "params": digest(step.params),
+        "reads": step.reads,
+        "upstream": upstream,
+        "files": {rel: file_hash(rel) for rel in step.files},
+        "libraries": {lib: library_version(lib) for lib in kind.libraries},
+    }
+    return Fingerprint(digest(parts), parts)
+
+
+def fingerprint_plan(plan: Plan, file_hash: Callable[[str], str]) -> dict[str, Fingerprint]:
+    """Fingerprints of every step, upstream first."""
+    out: dict[str, Fingerprint] = {}
+    for step in plan.steps():
+        upstream = {name: out[sid].digest for name, sid in sorted(step.inputs.items())}
+        out[step.id] = fingerprint_step(step, upstream, file_hash)
+    return out
+
+
+def file_hasher(root: Path, cache: Callable[[Path], str] | None = None) -> Callable[[str], str]:
+    """Content hash of a spec-relative data file; a missing file hashes to a marker."""
+
+    def hash_file(rel: str) -> str:
+        path = (root / rel).resolve()
+        if not path.is_file():
+            return "missing"
+        if cache is not None:
+            return cache(path)
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
+
+    return hash_file
+
+
+# ----------------------------------------------------------------------------- why
+
+
+def diff_paths(old: Any, new: Any, path: str = "") -> list[str]:
+    """Spec paths at which two JSON values differ (``features[2].expr``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old:
+                out.append(f"{sub} added")
+            elif key not in new:
+                out.append(f"{sub} removed")
+            else:
+                out += diff_paths(old[key], new[key], sub)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            out += diff_paths(a, b, f"{path}[{i}]")
+        return out
+    if _same(old, new):
+        return []
+    return [f"{path or '(spec)'} changed"]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def explain(current: dict[str, Any], previous: dict[str, Any] | None, step_names: dict[str, str] | None = None) -> list[str]:
+    """Why a step's fingerprint differs from its last recorded one, most specific first."""
+    if previous is None:
+        return ["never run"]
+    reasons: list[str] = []
+    reasons += ["spec path " + p for p in diff_paths(previous.get("reads", {}), current.get("reads", {}))]
+    old_files, new_files = previous.get("files", {}), current.get("files", {})
+    for rel in sorted(set(old_files) | set(new_files)):
+        if rel not in old_files:
+            reasons.append(f"reads new file {rel}")
+        elif rel not in new_files:
+            reasons.append(f"no longer reads {rel}")
+        elif new_files[rel] == "missing":
+            reasons.append(f"{rel} is missing")
+        elif old_files[rel] != new_files[rel]:
+            reasons.append(f"{rel} content changed")
+    if previous.get("code") != current.get("code"):
+        reasons.append(f"code of '{current.get('kind')}' steps changed")
+    old_libs, new_libs = previous.get("libraries", {}), current.get("libraries", {})
+    for lib in sorted(set(old_libs) | set(new_libs)):
+        if old_libs.get(lib) != new_libs.get(lib):
+            reasons.append(f"{lib} {old_libs.get(lib, 'none')} -> {new_libs.get(lib, 'none')}")
+    old_up, new_up = previous.get("upstream", {}), current.get("upstream", {})
+    for name in sorted(set(old_up) | set(new_up)):
+        if old_up.get(name) != new_up.get(name):
+            label = (step_names or {}).get(name, name)
+            reasons.append(f"upstream {label} changed")
+    if not reasons and previous.get("params") != current.get("params"):
+        reasons.append("step parameters changed")
+    if not reasons and previous.get("v") != current.get("v"):
+        reasons.append("fingerprint format changed")
+    return reasons or ["artifact missing from the store"]

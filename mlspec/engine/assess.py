@@ -1,0 +1,67 @@
+"""What a run would do: for every step, its fingerprint, whether it is cached, and why not.
+
+Shared by `mlspec plan` and `mlspec run`. Light: reads the spec, the store's manifests and
+the run records; imports no data library, executes nothing from the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlspec.compile.fingerprint import Fingerprint, explain, file_hasher, fingerprint_plan
+from mlspec.compile.plan import Plan
+from mlspec.compile.planner import compile_plan
+from mlspec.spec.model import Spec
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    step_id: str
+    kind: str
+    fingerprint: Fingerprint
+    cached: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def action(self) -> str:
+        return "cached" if self.cached else "run"
+
+
+@dataclass
+class Assessment:
+    spec: Spec
+    plan: Plan
+    fingerprints: dict[str, Fingerprint]
+    statuses: dict[str, StepStatus]
+    store_root: Path
+
+    def to_run(self) -> list[str]:
+        return [s for s in self.plan.order() if not self.statuses[s].cached]
+
+
+def store_root(spec: Spec, override: str | Path | None = None) -> Path:
+    if override is not None:
+        return Path(override).resolve()
+    return (spec.root / spec.execution.get("store", ".mlspec")).resolve()
+
+
+def assess(spec: Spec, root: Path) -> Assessment:
+    from mlspec.store import ArtifactStore, RunStore
+
+    plan = compile_plan(spec)
+    store = ArtifactStore(root)
+    runs = RunStore(root / "runs.sqlite")
+    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash))
+    statuses: dict[str, StepStatus] = {}
+    for sid in plan.order():
+        step = plan.step(sid)
+        fp = fps[sid]
+        cached = store.has(fp.digest)
+        reasons: tuple[str, ...] = ()
+        if not cached:
+            last = runs.last_step(sid)
+            previous = last.parts if last is not None else None
+            reasons = tuple(explain(fp.parts, previous, dict(step.inputs)))
+        statuses[sid] = StepStatus(sid, step.kind, fp, cached, reasons)
+    return Assessment(spec, plan, fps, statuses, root)

@@ -1,0 +1,203 @@
+"""The one scheduling loop: ordering, cache look-ups, progress, failure and resume.
+
+Backends only place work (`submit(task) -> Future`); everything else is here, so local, Ray
+and Slurm runs behave the same. A step is submitted once all its inputs are done; a step
+whose fingerprint is already in the store is a cache hit and never submitted. On a failure
+no new step starts, running ones finish, and the report names the step, the error, the log
+and how to resume (finished steps are cache hits next time).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlspec.backends import Backend
+from mlspec.engine.assess import Assessment
+from mlspec.engine.task import StepResult, StepTask
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str  # succeeded | failed
+    results: dict[str, StepResult] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [r for r in self.results.values() if not r.ok]
+
+
+Progress = Callable[[str, str, StepResult | None], None]  # (step_id, event, result)
+
+
+class SelectionError(Exception):
+    pass
+
+
+def run_plan(
+    assessment: Assessment,
+    backend: Backend,
+    *,
+    backend_name: str,
+    only: set[str] | None = None,
+    force: set[str] | None = None,
+    progress: Progress | None = None,
+    argv: list[str] | None = None,
+) -> RunResult:
+    from mlspec.store import RunStore
+    from mlspec.store.versions import versions
+
+    plan, fps, spec = assessment.plan, assessment.fingerprints, assessment.spec
+    root = assessment.store_root
+    selected = set(plan.order()) if only is None else set(only)
+    force = force or set()
+    statuses = assessment.statuses
+    for sid in selected:
+        for up in plan.upstream(sid):
+            if up not in selected and not statuses[up].cached:
+                raise SelectionError(f"step '{sid}' needs '{up}', which is not selected and has no artifact; select '+{sid}' to run it too")
+
+    runs = RunStore(root / "runs.sqlite")
+    run_id = runs.start_run(
+        spec_path=str(spec.path) if spec.path else None,
+        spec_name=spec.name,
+        spec_hash=_spec_hash(spec),
+        git_commit=_git_commit(spec.root),
+        backend=backend_name,
+        versions=versions(),
+        argv=argv or [],
+    )
+    log_dir = root / "logs" / run_id
+    seed = int(spec.execution.get("seed", 0))
+    threads = int(spec.execution.get("threads", 1))
+    result = RunResult(run_id, "succeeded")
+    started = time.perf_counter()
+    done: set[str] = {s for s in plan.order() if s not in selected}  # unselected: cached (checked above)
+    pending = [s for s in plan.order() if s in selected]
+    running: dict[Future[StepResult], str] = {}
+    failed = False
+
+    def record(sid: str, res: StepResult, status: str) -> None:
+        result.results[sid] = res
+        step = plan.step(sid)
+        runs.record_step(
+            run_id,
+            step_id=sid,
+            kind=step.kind,
+            fingerprint=fps[sid].digest,
+            parts=fps[sid].parts,
+            status=status,
+            cache_hit=res.cache_hit,
+            seconds=res.seconds,
+            error=res.error,
+            log_path=res.log_path,
+            metrics=res.metrics,
+        )
+        if progress:
+            progress(sid, status, res)
+
+    def handle(sid: str, future: Future[StepResult]) -> None:
+        nonlocal failed
+        try:
+            res = future.result()
+        except Exception as exc:  # the backend lost the task (worker died, ...)
+            res = StepResult(sid, fps[sid].digest, False, error=f"{type(exc).__name__}: {exc}")
+        if res.ok:
+            record(sid, res, "cached" if res.cache_hit else "succeeded")
+            done.add(sid)
+        else:
+            record(sid, res, "failed")
+            failed = True
+
+    def submit_ready() -> None:
+        """Start every step whose inputs are done; cache hits complete at once."""
+        progressed = True
+        while progressed and not failed:
+            progressed = False
+            for sid in list(pending):
+                if failed or not all(p in done for p in plan.parents(sid)):
+                    continue
+                pending.remove(sid)
+                progressed = True
+                fp = fps[sid].digest
+                if sid not in force and statuses[sid].cached:
+                    record(sid, StepResult(sid, fp, True, 0.0, cache_hit=True), "cached")
+                    done.add(sid)
+                    continue
+                step = plan.step(sid)
+                task = StepTask(
+                    step_id=sid,
+                    kind=step.kind,
+                    fingerprint=fp,
+                    params=step.params,
+                    inputs={name: fps[up].digest for name, up in step.inputs.items()},
+                    store_root=str(root),
+                    spec_root=str(spec.root),
+                    log_path=str(log_dir / f"{sid}.log"),
+                    seed=seed,
+                    threads=threads,
+                    force=sid in force,
+                    meta={"run_id": run_id},
+                )
+                if progress:
+                    progress(sid, "start", None)
+                future = backend.submit(task)
+                if future.done():  # inline backends finish in submit
+                    handle(sid, future)
+                else:
+                    running[future] = sid
+
+    try:
+        submit_ready()
+        while running:
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                handle(running.pop(future), future)
+            submit_ready()
+    except KeyboardInterrupt:
+        runs.finish_run(run_id, "interrupted")
+        raise
+    result.skipped = [s for s in pending]
+    for sid in result.skipped:
+        if progress:
+            progress(sid, "skipped", None)
+    result.status = "failed" if failed else "succeeded"
+    result.seconds = time.perf_counter() - started
+    runs.finish_run(run_id, result.status)
+    return result
+
+
+def _spec_hash(spec: object) -> str:
+    from mlspec.compile.fingerprint import digest
+
+    return digest(getattr(spec, "raw", {}))
+
+
+def _git_commit(folder: Path) -> str | None:
+    """The commit of the repository holding the spec, read from .git without running git."""
+    for parent in [folder, *folder.parents]:
+        head = parent / ".git" / "HEAD"
+        if head.is_file():
+            try:
+                ref = head.read_text().strip()
+                if ref.startswith("ref: "):
+                    ref_path = parent / ".git" / ref[5:]
+                    if ref_path.is_file():
+                        return ref_path.read_text().strip()
+                    packed = parent / ".git" / "packed-refs"
+                    if packed.is_file():
+                        for line in packed.read_text().splitlines():
+                            if line.endswith(" " + ref[5:]):
+                                return line.split()[0]
+                    return None
+                return ref
+            except OSError:
+                return None
+    return None
+

@@ -1,0 +1,123 @@
+"""The unit of work a backend places: `run_task(task) -> StepResult`.
+
+A task carries everything a worker needs by value (it is pickled to a process pool, a Ray
+worker or a Slurm job); outputs go to the artifact store, never back through the result.
+`run_task` holds the artifact's lock while it computes and commits, so two runs of the same
+plan never compute or write one artifact twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlspec.steps.api import StepError
+
+
+@dataclass(frozen=True)
+class StepTask:
+    step_id: str
+    kind: str
+    fingerprint: str
+    params: dict[str, Any]
+    inputs: dict[str, str]  # local name -> upstream fingerprint
+    store_root: str
+    spec_root: str
+    log_path: str
+    seed: int = 0
+    threads: int = 1
+    force: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step_id: str
+    fingerprint: str
+    ok: bool
+    seconds: float = 0.0
+    cache_hit: bool = False
+    error: str | None = None
+    user_error: bool = False  # a StepError (the user's data or spec), not a bug or a crash
+    warnings: tuple[str, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+    log_path: str | None = None
+
+
+@dataclass
+class _Context:
+    """The StepContext a step function sees (see mlspec.steps.api)."""
+
+    step_id: str
+    params: dict[str, Any]
+    spec_root: Path
+    output: Any
+    log: logging.Logger
+    seed: int
+    threads: int
+    _inputs: dict[str, str]
+    _store: Any
+    warnings: list[str] = field(default_factory=list)
+
+    def input(self, name: str) -> Any:
+        if name not in self._inputs:
+            raise KeyError(f"step {self.step_id} has no input '{name}' (inputs: {', '.join(self._inputs)})")
+        return self._store.open(self._inputs[name])
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.log.warning(message)
+
+
+def _logger(task: StepTask) -> tuple[logging.Logger, logging.Handler]:
+    Path(task.log_path).parent.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger(f"mlspec.step.{task.step_id}.{os.getpid()}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(task.log_path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    return log, handler
+
+
+def run_task(task: StepTask) -> StepResult:
+    """Compute one step into the store (or find it already there). Never raises for a step's failure."""
+    from mlspec.steps.registry import KINDS
+    from mlspec.store import ArtifactStore
+
+    start = time.perf_counter()
+    store = ArtifactStore(Path(task.store_root))
+    log, handler = _logger(task)
+    try:
+        with store.lock(task.fingerprint):
+            if store.has(task.fingerprint):
+                if not task.force:
+                    manifest = store.open(task.fingerprint).manifest
+                    return StepResult(task.step_id, task.fingerprint, True, time.perf_counter() - start, True, metrics=manifest.get("metrics", {}), log_path=task.log_path)
+                store.remove(task.fingerprint)
+            log.info("step %s (%s) fingerprint %s", task.step_id, task.kind, task.fingerprint)
+            writer = store.stage(task.fingerprint, task.step_id)
+            ctx = _Context(task.step_id, task.params, Path(task.spec_root), writer, log, task.seed, task.threads, task.inputs, store)
+            try:
+                KINDS[task.kind].function(ctx)
+                manifest = store.commit(writer, {"step": task.step_id, "kind": task.kind, **task.meta})
+            except BaseException:
+                store.discard(writer)
+                raise
+            seconds = time.perf_counter() - start
+            log.info("done in %.3f s", seconds)
+            return StepResult(task.step_id, task.fingerprint, True, seconds, False, None, False, tuple(ctx.warnings), manifest.get("metrics", {}), task.log_path)
+    except StepError as exc:
+        log.error("%s", exc)
+        return StepResult(task.step_id, task.fingerprint, False, time.perf_counter() - start, error=str(exc), user_error=True, log_path=task.log_path)
+    except Exception as exc:  # a bug in mlspec or a library: keep the traceback in the log
+        log.error("internal error\n%s", traceback.format_exc())
+        return StepResult(task.step_id, task.fingerprint, False, time.perf_counter() - start, error=f"internal error: {type(exc).__name__}: {exc}", log_path=task.log_path)
+    finally:
+        log.removeHandler(handler)
+        handler.close()

@@ -1,0 +1,583 @@
+"""Semantic checks: what JSON Schema cannot say about a spec.
+
+Each check is a small function registered with `@check`; `run_checks` runs them all and
+collects every diagnostic. Checks read the raw document defensively (a part with the wrong
+shape was already reported by the schema and is skipped here), so one pass reports all
+problems at once, as a compiler does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import PurePosixPath
+from typing import Any
+
+from mlspec.diagnostics import Diagnostic
+from mlspec.spec import expr as expr_lang
+from mlspec.spec.loader import Document, JsonPath
+from mlspec.spec.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
+from mlspec.spec.model_table import MODEL_TYPES
+from mlspec.spec.suggest import did_you_mean
+
+SOURCE_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, mapping) for each mapping in a list; other items were reported by the schema."""
+    for i, item in enumerate(_list(value)):
+        if isinstance(item, dict):
+            yield i, item
+
+
+def source_format(source: dict[str, Any]) -> str | None:
+    """The declared format, or the one its extension implies, or None if neither."""
+    fmt = source.get("format")
+    if isinstance(fmt, str):
+        return fmt
+    path = source.get("path")
+    return SOURCE_FORMATS.get(PurePosixPath(path).suffix.lower()) if isinstance(path, str) else None
+
+
+@dataclass
+class Context:
+    """The document under check plus facts derived from it once, shared by every check."""
+
+    doc: Document
+    out: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data
+
+    def error(self, path: JsonPath, code: str, message: str, hint: str | None = None, **kw: Any) -> None:
+        self.out.append(self.doc.diag(path, code, message, hint, **kw))
+
+    def warn(self, path: JsonPath, code: str, message: str, hint: str | None = None, **kw: Any) -> None:
+        self.out.append(self.doc.diag(path, code, message, hint, severity="warning", **kw))
+
+    @cached_property
+    def sources(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in _dict(_dict(self.data.get("data")).get("sources")).items() if isinstance(v, dict)}
+
+    @cached_property
+    def objectives(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in _dict(self.data.get("objectives")).items() if isinstance(v, dict)}
+
+    @cached_property
+    def features(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for _i, f in _items(self.data.get("features")):
+            if isinstance(f.get("name"), str):
+                out.setdefault(f["name"], f)
+        return out
+
+    @cached_property
+    def feature_columns(self) -> dict[str, frozenset[str]]:
+        """Columns each feature reads (expressions that do not parse read nothing here)."""
+        out: dict[str, frozenset[str]] = {}
+        for name, f in self.features.items():
+            text = f.get("expr")
+            if text is None:
+                out[name] = frozenset({name})
+            elif isinstance(text, str):
+                try:
+                    out[name] = expr_lang.columns(expr_lang.parse(text))
+                except expr_lang.ExprError:
+                    out[name] = frozenset()
+        return out
+
+    @cached_property
+    def columns(self) -> set[str] | None:
+        """Columns of the joined table when every source declares its columns, else None."""
+        declared: dict[str, list[str]] = {}
+        for name, src in self.sources.items():
+            cols = src.get("columns")
+            if not isinstance(cols, dict):
+                return None
+            declared[name] = list(cols)
+        joins = [j for _i, j in _items(_dict(self.data.get("data")).get("joins"))]
+        if not joins:
+            return set(next(iter(declared.values()))) if len(declared) == 1 else None
+        first = joins[0].get("left")
+        if first not in declared:
+            return None
+        table = list(declared[first])
+        for j in joins:
+            right = declared.get(j.get("right"), [])
+            on = j.get("on")
+            keys = {on} if isinstance(on, str) else set(_list(on))
+            suffix = j.get("suffix", "_right") if isinstance(j.get("suffix"), str) else "_right"
+            if j.get("how") in ("semi", "anti"):
+                continue
+            for col in right:
+                if col in keys:
+                    continue
+                table.append(col + suffix if col in table else col)
+        return set(table)
+
+    def known_columns_hint(self, name: str) -> str | None:
+        return did_you_mean(name, self.columns or (), fallback_list=False)
+
+    def check_column(self, path: JsonPath, name: Any, what: str, extra: Iterable[str] = ()) -> None:
+        """A column reference must name a column of the joined data (when that is known)."""
+        extra = set(extra)
+        if not isinstance(name, str) or self.columns is None or name in self.columns or name in extra:
+            return
+        self.error(
+            path,
+            "unknown-column",
+            f"{what} '{name}' is not a column of the joined data",
+            did_you_mean(name, self.columns | extra, fallback_list=False),
+        )
+
+
+Check = Callable[[Context], None]
+CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    """Register a semantic check; they run in registration order."""
+    CHECKS.append(fn)
+    return fn
+
+
+def run_checks(doc: Document) -> list[Diagnostic]:
+    ctx = Context(doc)
+    for fn in CHECKS:
+        fn(ctx)
+    return ctx.out
+
+
+# ---------------------------------------------------------------- data
+
+
+@check
+def sources_are_readable(ctx: Context) -> None:
+    for name, src in ctx.sources.items():
+        path = src.get("path")
+        base = ("data", "sources", name)
+        if isinstance(path, str) and not src.get("external", False):
+            p = PurePosixPath(path.replace("\\", "/"))
+            if p.is_absolute() or ".." in p.parts or (len(path) > 1 and path[1] == ":"):
+                ctx.error(
+                    (*base, "path"),
+                    "path-outside",
+                    f"source '{name}' reads '{path}', outside the spec's folder",
+                    "move the data beside the spec, or set `external: true` on the source to allow it",
+                )
+        fmt = source_format(src)
+        if fmt is None and isinstance(path, str):
+            ctx.error(
+                (*base, "path"),
+                "source-format",
+                f"cannot tell the format of '{path}' from its extension",
+                "set `format:` to one of csv, parquet, ndjson, sqlite",
+            )
+        query = src.get("query")
+        if fmt == "sqlite" and query is None:
+            ctx.error(base, "source-query", f"source '{name}' is a SQLite database and needs a `query`", key=True)
+        if fmt not in (None, "sqlite") and query is not None:
+            ctx.error((*base, "query"), "source-query", f"`query` applies only to sqlite sources; '{name}' is {fmt}", key=True)
+        if isinstance(query, str) and not query.strip():
+            ctx.error((*base, "query"), "source-query", f"the query of source '{name}' is empty")
+
+
+@check
+def source_checks(ctx: Context) -> None:
+    for name, src in ctx.sources.items():
+        declared = src.get("columns")
+        for i, chk in _items(src.get("checks")):
+            path = ("data", "sources", name, "checks", i)
+            column = chk.get("column")
+            rules = {k for k in chk if k not in ("column", "severity")}
+            if column is None:
+                if rules - {"rows"}:
+                    ctx.error(path, "check-column", f"these rules need a `column`: {', '.join(sorted(rules - {'rows'}))}")
+                elif "rows" not in rules:
+                    ctx.error(path, "check-empty", "a check needs a rule (not_null, unique, min, max, allowed, ...) or `rows`")
+            else:
+                if "rows" in rules:
+                    ctx.error((*path, "rows"), "check-column", "`rows` applies to the table; put it in a check without `column`", key=True)
+                if not rules:
+                    ctx.error(path, "check-empty", f"the check on '{column}' has no rule", "add not_null, unique, min, max, allowed, dtype or max_null_fraction")
+                if isinstance(declared, dict) and isinstance(column, str) and column not in declared:
+                    ctx.error((*path, "column"), "unknown-column", f"source '{name}' declares no column '{column}'", did_you_mean(column, declared, fallback_list=False))
+            lo, hi = chk.get("min"), chk.get("max")
+            if _num(lo) and _num(hi) and lo > hi:
+                ctx.error((*path, "min"), "range", f"min must be <= max. Got min {lo} > max {hi} instead.")
+            rows = _dict(chk.get("rows"))
+            rlo, rhi = rows.get("min"), rows.get("max")
+            if _num(rlo) and _num(rhi) and rlo > rhi:
+                ctx.error((*path, "rows"), "range", f"rows.min must be <= rows.max. Got {rlo} > {rhi} instead.")
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+@check
+def joins_resolve(ctx: Context) -> None:
+    data = _dict(ctx.data.get("data"))
+    joined: set[str] = set()
+    names = list(ctx.sources)
+    for i, j in _items(data.get("joins")):
+        path = ("data", "joins", i)
+        left, right = j.get("left"), j.get("right")
+        for side, value in (("left", left), ("right", right)):
+            if isinstance(value, str) and value not in ctx.sources:
+                ctx.error((*path, side), "unknown-source", f"join {side} '{value}' is not a source", did_you_mean(value, names))
+        if isinstance(left, str) and left in ctx.sources:
+            if not joined:
+                joined.add(left)
+            elif left not in joined:
+                ctx.error((*path, "left"), "join-order", f"join left '{left}' is not in the table yet", "a later join's left must be a source joined before it; reorder the joins")
+        if left == right and isinstance(left, str):
+            ctx.error((*path, "right"), "join-self", f"source '{left}' is joined with itself")
+        elif isinstance(right, str) and right in joined:
+            ctx.error((*path, "right"), "join-twice", f"source '{right}' is already in the table")
+        if isinstance(right, str):
+            joined.add(right)
+        on = j.get("on")
+        keys = [on] if isinstance(on, str) else [k for k in _list(on) if isinstance(k, str)]
+        for value in (left, right):
+            cols = _dict(ctx.sources.get(value, {})).get("columns") if isinstance(value, str) else None
+            if isinstance(cols, dict):
+                for key in keys:
+                    if key not in cols:
+                        ctx.error((*path, "on"), "unknown-column", f"join key '{key}' is not a column of source '{value}'", did_you_mean(key, cols, fallback_list=False))
+    if len(ctx.sources) > 1:
+        for name in names:
+            if name not in joined:
+                ctx.error(("data", "sources", name), "unjoined-source", f"source '{name}' is not joined into the table", "add a join that names it, or remove the source", key=True)
+
+
+@check
+def split_is_sound(ctx: Context) -> None:
+    split = _dict(_dict(ctx.data.get("data")).get("split"))
+    test, valid = split.get("test", 0.2), split.get("valid")
+    if _num(test) and _num(valid) and 0 < test < 1 and 0 < valid < 1 and test + valid >= 1:
+        ctx.error(("data", "split", "valid"), "split-fractions", f"test + valid must be below 1, leaving rows to train on. Got {test} + {valid} = {test + valid:g} instead.")
+    by = split.get("by")
+    if isinstance(by, str):
+        ctx.check_column(("data", "split", "by"), by, "split.by")
+        if split.get("method", "random") == "random":
+            ctx.warn(("data", "split", "by"), "split-by-unused", "a random split ignores `by`", "use method: stratified, time or group, or remove `by`")
+
+
+# ---------------------------------------------------------------- features
+
+
+@check
+def features_are_sound(ctx: Context) -> None:
+    seen: dict[str, int] = {}
+    for i, f in _items(ctx.data.get("features")):
+        path = ("features", i)
+        name = f.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                ctx.error((*path, "name"), "duplicate-name", f"feature '{name}' is defined twice", f"first defined as features[{seen[name]}]")
+            seen.setdefault(name, i)
+        text = f.get("expr")
+        if isinstance(text, str):
+            try:
+                parsed = expr_lang.parse(text)
+            except expr_lang.ExprError as exc:
+                ctx.error((*path, "expr"), exc.code, f"in feature '{name}': {exc.message}", exc.hint, offset=exc.offset)
+            else:
+                for col in sorted(expr_lang.columns(parsed)):
+                    ctx.check_column((*path, "expr"), col, f"feature '{name}' reads column")
+        elif text is None and isinstance(name, str):
+            ctx.check_column((*path, "name"), name, "feature", ())
+        kind = f.get("type", "numeric")
+        impute = f.get("impute", "none")
+        if kind == "numeric" and f.get("encoding") is not None:
+            ctx.error((*path, "encoding"), "feature-option", f"feature '{name}' is numeric; `encoding` applies to categorical features", "set `type: categorical` or remove `encoding`", key=True)
+        if kind == "categorical" and f.get("scale", "none") != "none":
+            ctx.error((*path, "scale"), "feature-option", f"feature '{name}' is categorical; `scale` applies to numeric features", key=True)
+        if kind == "categorical" and impute in ("mean", "median"):
+            ctx.error((*path, "impute"), "feature-option", f"impute '{impute}' needs numbers; feature '{name}' is categorical", "use most_frequent or constant")
+        if impute == "constant" and f.get("fill_value") is None:
+            ctx.error((*path, "impute"), "feature-option", f"impute 'constant' needs a `fill_value` (feature '{name}')")
+        if impute != "constant" and f.get("fill_value") is not None:
+            ctx.error((*path, "fill_value"), "feature-option", f"`fill_value` applies only with impute: constant (feature '{name}')", key=True)
+
+
+# ---------------------------------------------------------------- objectives
+
+
+def _task(obj: dict[str, Any]) -> str | None:
+    task = obj.get("task")
+    return task if task in DEFAULT_METRICS else None
+
+
+def _metrics(obj: dict[str, Any]) -> list[str]:
+    task = _task(obj)
+    given = obj.get("metrics")
+    if isinstance(given, list):
+        return [m for m in given if isinstance(m, str)]
+    return list(DEFAULT_METRICS.get(task or "", ()))
+
+
+@check
+def objectives_are_sound(ctx: Context) -> None:
+    targets = {name: o.get("target") for name, o in ctx.objectives.items() if isinstance(o.get("target"), str)}
+    for name, obj in ctx.objectives.items():
+        base = ("objectives", name)
+        task = _task(obj)
+        target = obj.get("target")
+        ctx.check_column((*base, "target"), target, f"target of objective '{name}'")
+        used = obj.get("features")
+        if isinstance(used, list):
+            for i, fname in enumerate(used):
+                if isinstance(fname, str) and fname not in ctx.features:
+                    ctx.error((*base, "features", i), "unknown-feature", f"objective '{name}' uses unknown feature '{fname}'", did_you_mean(fname, ctx.features))
+        if task is None:
+            continue
+        for i, metric in enumerate(_list(obj.get("metrics"))):
+            if isinstance(metric, str) and metric in METRICS and task not in METRICS[metric].tasks:
+                ctx.error((*base, "metrics", i), "metric-task", _metric_task_message(metric, task), _fitting(task))
+        metrics = _metrics(obj)
+        select_by = obj.get("select_by")
+        if isinstance(select_by, str) and select_by in METRICS:
+            if task not in METRICS[select_by].tasks:
+                ctx.error((*base, "select_by"), "metric-task", _metric_task_message(select_by, task), _fitting(task))
+            elif select_by not in metrics:
+                ctx.error((*base, "select_by"), "select-by", f"select_by '{select_by}' is not one of the objective's metrics", f"add it to `metrics` ({', '.join(metrics)})")
+        for metric in _dict(obj.get("gate")):
+            _check_gate_metric(ctx, (*base, "gate", metric), metric, task, metrics, fairness="fairness" in obj)
+        if obj.get("threshold", 0.5) != 0.5 and task != "binary":
+            ctx.error((*base, "threshold"), "objective-option", f"`threshold` applies to binary objectives; '{name}' is {task}", key=True)
+        fairness = obj.get("fairness")
+        if isinstance(fairness, dict):
+            if task != "binary":
+                ctx.error((*base, "fairness"), "fairness-task", f"fairness differences are defined for binary objectives; '{name}' is {task}", key=True)
+            for i, col in enumerate(_list(fairness.get("protected"))):
+                ctx.check_column((*base, "fairness", "protected", i), col, "protected column")
+        for i, col in enumerate(_list(obj.get("slices"))):
+            ctx.check_column((*base, "slices", i), col, "slice column")
+        _check_models(ctx, base, obj, task)
+        _check_leakage(ctx, name, obj, targets)
+
+
+def _metric_task_message(metric: str, task: str) -> str:
+    fits = " and ".join(sorted(METRICS[metric].tasks))
+    return f"metric '{metric}' does not fit a {task} task (it is for {fits})"
+
+
+def _fitting(task: str) -> str:
+    return "metrics for " + task + ": " + ", ".join(m for m, v in METRICS.items() if task in v.tasks)
+
+
+def _check_gate_metric(ctx: Context, path: JsonPath, metric: str, task: str, metrics: list[str], *, fairness: bool) -> None:
+    if metric in FAIRNESS_METRICS:
+        if task != "binary":
+            ctx.error(path, "gate-metric", f"gate on '{metric}' needs a binary objective", key=True)
+        elif not fairness:
+            ctx.error(path, "gate-metric", f"gate on '{metric}' needs `fairness.protected` columns", key=True)
+        return
+    if metric not in METRICS:
+        ctx.error(path, "gate-metric", f"gate on unknown metric '{metric}'", did_you_mean(metric, [*metrics, *FAIRNESS_METRICS]), key=True)
+    elif task not in METRICS[metric].tasks:
+        ctx.error(path, "metric-task", _metric_task_message(metric, task), _fitting(task), key=True)
+    elif metric not in metrics:
+        ctx.error(path, "gate-metric", f"gate on '{metric}', which the objective does not report", f"add it to `metrics` ({', '.join(metrics)})", key=True)
+
+
+def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) -> None:
+    seen: set[str] = set()
+    for i, model in _items(obj.get("models")):
+        path = (*base, "models", i)
+        name, mtype = model.get("name"), model.get("type")
+        if isinstance(name, str):
+            if name in seen:
+                ctx.error((*path, "name"), "duplicate-name", f"model '{name}' is defined twice in objective '{base[-1]}'")
+            seen.add(name)
+            if name == "baseline" and obj.get("baseline", True):
+                ctx.error((*path, "name"), "duplicate-name", "the name 'baseline' is taken by the objective's baseline model", "rename the model, or set `baseline: false`")
+        if mtype not in MODEL_TYPES:
+            continue
+        estimator = MODEL_TYPES[mtype].estimator(task)
+        if estimator is None:
+            fits = [n for n, t in MODEL_TYPES.items() if t.estimator(task) is not None]
+            ctx.error((*path, "type"), "model-task", f"model type '{mtype}' has no {task} estimator", did_you_mean(mtype, fits, fallback_list=False) or "types for this task: " + ", ".join(fits))
+            continue
+        allowed = estimator.params
+        params = _dict(model.get("params"))
+        for pname in params:
+            if pname not in allowed:
+                ctx.error((*path, "params", pname), "unknown-param", f"'{pname}' is not a parameter of {mtype} ({estimator.path.rsplit('.', 1)[-1]})", did_you_mean(pname, allowed, fallback_list=False), key=True)
+        search = model.get("search")
+        if isinstance(search, dict):
+            _check_search(ctx, (*path, "search"), search, allowed, mtype, params)
+
+
+def _check_search(ctx: Context, path: JsonPath, search: dict[str, Any], allowed: frozenset[str], mtype: str, params: dict[str, Any]) -> None:
+    method = search.get("method", "random")
+    for pname, space in _dict(search.get("space")).items():
+        p = (*path, "space", pname)
+        if pname not in allowed:
+            ctx.error(p, "unknown-param", f"'{pname}' is not a parameter of {mtype}", did_you_mean(pname, allowed, fallback_list=False), key=True)
+        if pname in params:
+            ctx.error(p, "search-space", f"'{pname}' is both fixed in `params` and searched", "remove it from one of them", key=True)
+        if isinstance(space, dict):
+            lo, hi = space.get("low"), space.get("high")
+            if method == "grid":
+                ctx.error(p, "search-space", f"a grid search needs a list of values for '{pname}'. Got a range instead.", "list the values, or use method: random")
+            if _num(lo) and _num(hi) and lo > hi:
+                ctx.error(p, "search-space", f"low must be <= high. Got low {lo} > high {hi} instead.")
+            if space.get("log") and _num(lo) and lo <= 0:
+                ctx.error((*p, "low"), "search-space", f"a log range needs low > 0. Got {lo} instead.")
+    cv = search.get("cv", 3)
+    if cv == "valid":
+        split = _dict(_dict(ctx.data.get("data")).get("split"))
+        if split.get("valid") is None:
+            ctx.error((*path, "cv"), "search-space", "cv: valid scores on the valid split, but data.split has no `valid` fraction", "add e.g. `valid: 0.1` to data.split, or use k-fold (cv: 3)")
+
+
+def _check_leakage(ctx: Context, name: str, obj: dict[str, Any], targets: dict[str, str]) -> None:
+    """A target is never a feature, directly or read by an expression."""
+    used = obj.get("features")
+    names = [f for f in used if isinstance(f, str)] if isinstance(used, list) else list(ctx.features)
+    target = obj.get("target")
+    if not isinstance(target, str):
+        return
+    for fname in names:
+        reads = ctx.feature_columns.get(fname, frozenset())
+        if fname == target or target in reads:
+            idx = _feature_index(ctx, fname)
+            how = "is" if fname == target else "reads"
+            path = ("features", idx, "name" if fname == target else "expr") if idx is not None else ("objectives", name, "target")
+            ctx.error(path, "target-leak", f"feature '{fname}' {how} the target '{target}' of objective '{name}'", "a target is never a feature: remove it from the features, or list the objective's own `features`")
+
+
+def _feature_index(ctx: Context, name: str) -> int | None:
+    for i, f in _items(ctx.data.get("features")):
+        if f.get("name") == name:
+            return i
+    return None
+
+
+@check
+def problem_fits_objectives(ctx: Context) -> None:
+    task = _dict(ctx.data.get("problem")).get("task")
+    if task in ("binary", "multiclass", "regression") and len(ctx.objectives) == 1:
+        (name, obj), = ctx.objectives.items()
+        if obj.get("task") in DEFAULT_METRICS and obj.get("task") != task:
+            ctx.error(("problem", "task"), "problem-task", f"problem.task is {task}, but its only objective '{name}' is {obj.get('task')}")
+
+
+# ---------------------------------------------------------------- combine
+
+
+@check
+def combine_is_sound(ctx: Context) -> None:
+    combine = ctx.data.get("combine")
+    names = list(ctx.objectives)
+    if not isinstance(combine, dict):
+        if len(names) > 1 and "combine" not in ctx.data:
+            ctx.error(("objectives",), "combine-missing", f"{len(names)} objectives need `combine.weights` to make one score", "add `combine: {weights: {" + ", ".join(f"{n}: 0.5" for n in names[:2]) + "}}`", key=True)
+        return
+    weights = _dict(combine.get("weights"))
+    for obj_name, w in weights.items():
+        path = ("combine", "weights", obj_name)
+        if obj_name not in ctx.objectives:
+            ctx.error(path, "unknown-objective", f"combine weight for unknown objective '{obj_name}'", did_you_mean(obj_name, names), key=True)
+        if _num(w) and w < 0:
+            ctx.error(path, "weight", f"weight of '{obj_name}' must be >= 0. Got {w} instead.")
+    numeric = [w for w in weights.values() if _num(w)]
+    if weights and len(numeric) == len(weights) and all(w == 0 for w in numeric):
+        ctx.error(("combine", "weights"), "weight", "the weights must not all be 0", "give at least one objective a positive weight")
+    if weights:
+        for obj_name in names:
+            if obj_name not in weights:
+                ctx.error(("combine", "weights"), "missing-weight", f"objective '{obj_name}' has no weight in combine.weights", "give it one (0 leaves it out of the final score)", key=True)
+    for obj_name, how in _dict(combine.get("scale")).items():
+        path = ("combine", "scale", obj_name)
+        if obj_name not in ctx.objectives:
+            ctx.error(path, "unknown-objective", f"combine scale for unknown objective '{obj_name}'", did_you_mean(obj_name, names), key=True)
+        elif how == "probability" and ctx.objectives[obj_name].get("task") == "regression":
+            ctx.error(path, "combine-scale", f"objective '{obj_name}' is a regression; its score is no probability", "use rank or minmax")
+    target = combine.get("target")
+    ctx.check_column(("combine", "target"), target, "combine target")
+    for i, m in enumerate(_list(combine.get("metrics"))):
+        if isinstance(m, str) and m not in COMBINED_METRICS:
+            ctx.error(("combine", "metrics", i), "metric-task", f"metric '{m}' does not apply to a combined score", "combined-score metrics: " + ", ".join(sorted(COMBINED_METRICS)))
+    if _list(combine.get("metrics")) and target is None:
+        ctx.error(("combine", "metrics"), "combine-target", "combined-score metrics need a `combine.target` column", key=True)
+    for metric in _dict(combine.get("gate")):
+        given = [m for m in _list(combine.get("metrics")) if isinstance(m, str)]
+        if metric not in given:
+            ctx.error(("combine", "gate", metric), "gate-metric", f"gate on '{metric}', which combine.metrics does not list", did_you_mean(metric, given) or "add it to combine.metrics", key=True)
+
+
+# ---------------------------------------------------------------- deployment, monitors
+
+
+@check
+def deployment_is_sound(ctx: Context) -> None:
+    dep = ctx.data.get("deployment")
+    if not isinstance(dep, dict):
+        return
+    target = dep.get("target")
+    for other in ("batch", "rest", "ray_serve"):
+        if other in dep and other != target and isinstance(target, str):
+            ctx.error(("deployment", other), "deployment-option", f"options for '{other}' given, but the target is '{target}'", f"set target: {other}, or remove the `{other}` options", key=True)
+
+
+@check
+def monitors_are_sound(ctx: Context) -> None:
+    seen: set[str] = set()
+    names = list(ctx.objectives)
+    for i, mon in _items(ctx.data.get("monitors")):
+        path = ("monitors", i)
+        name, kind = mon.get("name"), mon.get("type")
+        if isinstance(name, str):
+            if name in seen:
+                ctx.error((*path, "name"), "duplicate-name", f"monitor '{name}' is defined twice")
+            seen.add(name)
+        columns = _list(mon.get("columns"))
+        objective = mon.get("objective")
+        metric = mon.get("metric")
+        if kind == "data_drift":
+            if not columns:
+                ctx.error(path, "monitor-option", f"data_drift monitor '{name}' needs `columns` to watch")
+            for j, col in enumerate(columns):
+                if isinstance(col, str) and col not in ctx.features:
+                    if ctx.columns is None:
+                        continue
+                    ctx.check_column((*path, "columns", j), col, "monitored column", extra=ctx.features)
+        elif columns:
+            ctx.error((*path, "columns"), "monitor-option", f"`columns` applies to data_drift monitors; '{name}' is {kind}", key=True)
+        if isinstance(objective, str) and objective not in ctx.objectives:
+            ctx.error((*path, "objective"), "unknown-objective", f"monitor '{name}' watches unknown objective '{objective}'", did_you_mean(objective, names))
+        if kind == "performance":
+            if objective is None:
+                ctx.error(path, "monitor-option", f"performance monitor '{name}' needs an `objective`")
+            if metric is None:
+                ctx.error(path, "monitor-option", f"performance monitor '{name}' needs a `metric`")
+            obj = ctx.objectives.get(objective) if isinstance(objective, str) else None
+            if obj is not None and isinstance(metric, str) and metric in METRICS:
+                task = _task(obj)
+                if task and task not in METRICS[metric].tasks:
+                    ctx.error((*path, "metric"), "metric-task", _metric_task_message(metric, task), _fitting(task))
+        elif metric is not None:
+            ctx.error((*path, "metric"), "monitor-option", f"`metric` applies to performance monitors; '{name}' is {kind}", key=True)

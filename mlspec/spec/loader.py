@@ -1,0 +1,426 @@
+"""Safe YAML loading that keeps a position for every node.
+
+PyYAML's ``safe_load`` loses positions, silently keeps the last of two duplicate keys, and
+reads ``on``/``no``/``yes`` as booleans (YAML 1.1). A spec deserves better: we compose the
+node graph with PyYAML and build plain Python values ourselves, so that
+
+- every value and every mapping key has a (line, col) for diagnostics;
+- duplicate keys, tags (``!!python/object``…), recursive aliases and alias bombs are
+  located errors, never silent or a hang;
+- booleans are YAML 1.2's ``true``/``false`` only, and mapping keys are always their text.
+
+Nothing here raises for bad input: problems come back as `Diagnostic` objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from mlspec.diagnostics import Diagnostic
+
+JsonPath = tuple[str | int, ...]
+
+MAX_NODES = 100_000  # after alias expansion; a real spec has a few hundred
+MAX_DEPTH = 64
+MAX_BYTES = 5_000_000
+
+_STD = "tag:yaml.org,2002:"
+_TIMESTAMP = _STD + "timestamp"
+_MERGE = _STD + "merge"
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """SafeLoader resolving booleans and numbers as YAML 1.2's core schema does.
+
+    YAML 1.1 reads ``no`` as false, ``012`` as octal 10, ``1:30`` as 90 and ``1e-3`` as a
+    string; YAML 1.2 (and every editor's schema validation) does not.
+    """
+
+
+_REPLACED = {_STD + "bool", _STD + "int", _STD + "float"}
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _REPLACED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SpecLoader.add_implicit_resolver(
+    _STD + "bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_SpecLoader.add_implicit_resolver(
+    _STD + "int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_SpecLoader.add_implicit_resolver(
+    _STD + "float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _to_int(text: str) -> int:
+    text = text.replace("_", "")
+    try:
+        return int(text, 10)
+    except ValueError:
+        return int(text, 0)
+
+
+def _to_float(text: str) -> float:
+    low = text.replace("_", "").lower()
+    if low.lstrip("+-") == ".inf":
+        return float("-inf") if low.startswith("-") else float("inf")
+    if low == ".nan":
+        return float("nan")
+    return float(low)
+
+
+def _to_bool(text: str) -> bool:
+    low = text.lower()
+    if low not in ("true", "false"):
+        raise ValueError(text)
+    return low == "true"
+
+
+_CONSTRUCT = {
+    _STD + "str": str,
+    _STD + "int": _to_int,
+    _STD + "float": _to_float,
+    _STD + "bool": _to_bool,
+    _STD + "null": lambda _text: None,
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """1-based position of a node, the width of its first line, and its scalar style.
+
+    `verbatim` is true for a one-line scalar whose value is its source text as is (no
+    escapes, no folding), so that an offset into the value is also an offset in the line.
+    """
+
+    line: int
+    col: int
+    span: int = 1
+    style: str | None = None
+    verbatim: bool = False
+
+
+@dataclass
+class Document:
+    """A loaded spec: plain data plus where every part of it came from."""
+
+    file: str
+    text: str
+    data: Any
+    marks: dict[JsonPath, Mark] = field(default_factory=dict)
+    key_marks: dict[JsonPath, Mark] = field(default_factory=dict)
+
+    def mark(self, path: JsonPath, *, key: bool = False) -> Mark:
+        """Position of `path` (its key when `key`), else of its nearest located ancestor."""
+        path = tuple(path)
+        if key and path in self.key_marks:
+            return self.key_marks[path]
+        while path:
+            if path in self.marks:
+                return self.marks[path]
+            path = path[:-1]
+        return self.marks.get((), Mark(1, 1))
+
+    def diag(
+        self,
+        path: JsonPath,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: bool = False,
+        severity: str = "error",
+        offset: int = 0,
+    ) -> Diagnostic:
+        """A diagnostic at `path`; `offset` moves the caret inside a one-line scalar."""
+        m = self.mark(path, key=key)
+        col, span = m.col, m.span
+        if offset and m.verbatim:  # otherwise (escapes, folded or block text) keep the start
+            col += offset + (1 if m.style in ("'", '"') else 0)
+            span = 1
+        return Diagnostic(self.file, m.line, col, code, message, hint, severity, span)  # type: ignore[arg-type]
+
+
+def format_path(path: JsonPath) -> str:
+    """``('objectives', 'quality', 'models', 0)`` -> ``objectives.quality.models[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _LoadError(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _mark(node: Node) -> Mark:
+    start, end = node.start_mark, node.end_mark
+    span = end.column - start.column if end.line == start.line else 1
+    style = node.style if isinstance(node, ScalarNode) else None
+    verbatim = False
+    if isinstance(node, ScalarNode) and style in (None, "'", '"') and end.line == start.line:
+        quote = 1 if style else 0
+        buffer = start.buffer if isinstance(start.buffer, str) else ""
+        verbatim = buffer[start.index + quote : end.index - quote] == node.value
+    return Mark(start.line + 1, start.column + 1, max(1, span), style, verbatim)
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_STD) :] if tag.startswith(_STD) else tag
+
+
+class _Builder:
+    """Turns a composed node graph into plain data, recording marks as it goes."""
+
+    def __init__(self, loader: _SpecLoader, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.marks: dict[JsonPath, Mark] = {}
+        self.key_marks: dict[JsonPath, Mark] = {}
+        self.visited = 0
+        self.active: set[int] = set()
+        self.diagnostics: list[Diagnostic] = []
+
+    def fail(self, node: Node, code: str, message: str, hint: str | None = None) -> _LoadError:
+        m = _mark(node)
+        return _LoadError(Diagnostic(self.file, m.line, m.col, code, message, hint, "error", m.span))
+
+    def build(self, node: Node, path: JsonPath) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise self.fail(
+                node,
+                "yaml-alias-bomb",
+                f"the document expands to more than {MAX_NODES:,} nodes through aliases",
+                "a spec is plain data; write the values out instead of nesting aliases",
+            )
+        if len(path) > MAX_DEPTH:
+            raise self.fail(node, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise self.fail(node, "yaml-recursive-alias", "the node anchored here contains an alias to itself")
+        self.marks[path] = _mark(node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                self.check_tag(node, _STD + "seq")
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            assert isinstance(node, MappingNode)
+            self.check_tag(node, _STD + "map")
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def check_tag(self, node: Node, expected: str) -> None:
+        if node.tag != expected:
+            raise self.fail(
+                node,
+                "yaml-tag",
+                f"tag '{_tag_name(node.tag)}' is not allowed",
+                "a spec holds plain data (mappings, lists, strings, numbers, booleans, null); remove the tag",
+            )
+
+    def scalar(self, node: ScalarNode) -> Any:
+        if node.tag == _TIMESTAMP:
+            return node.value  # dates stay text; JSON has no date type
+        if node.tag not in _CONSTRUCT:
+            self.check_tag(node, _STD + "str")
+        try:
+            return _CONSTRUCT[node.tag](node.value)
+        except ValueError:
+            raise self.fail(
+                node, "yaml-value", f"'{node.value}' is not a valid {_tag_name(node.tag)[2:]}"
+            ) from None
+
+    def key_text(self, node: Node) -> str:
+        if not isinstance(node, ScalarNode):
+            raise self.fail(node, "yaml-complex-key", "a mapping key must be a plain scalar")
+        if node.tag not in _CONSTRUCT and node.tag not in (_TIMESTAMP, _MERGE):
+            self.check_tag(node, _STD + "str")
+        return node.value
+
+    def mapping(self, node: MappingNode, path: JsonPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        merged: dict[str, Any] = {}
+        # Merges first, wherever '<<' stands: the explicit keys built after them then own
+        # the positions of the paths they share with the merged mapping.
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
+                merged.update(self.merge(value_node, path))
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
+                continue
+            key = self.key_text(key_node)
+            if key in first_seen:
+                line = first_seen[key].start_mark.line + 1
+                raise self.fail(
+                    key_node,
+                    "yaml-duplicate-key",
+                    f"duplicate key '{key}' in {format_path(path)}",
+                    f"first defined at line {line}; YAML would silently keep only the last one",
+                )
+            first_seen[key] = key_node
+            self.key_marks[(*path, key)] = _mark(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def merge(self, node: Node, path: JsonPath) -> dict[str, Any]:
+        """``<<: *base`` merges: explicit keys win, earlier merges win over later ones."""
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        out: dict[str, Any] = {}
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise self.fail(source, "yaml-merge", "a '<<' merge takes a mapping or a list of mappings")
+            if id(source) in self.active:
+                raise self.fail(source, "yaml-recursive-alias", "the mapping anchored here merges itself with '<<'")
+            self.check_tag(source, _STD + "map")
+            self.active.add(id(source))
+            try:
+                for key, value in self.mapping(source, path).items():
+                    out.setdefault(key, value)
+            finally:
+                self.active.discard(id(source))
+        return out
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[Diagnostic]]:
+    """Load spec text. Returns the document, or None and the located reasons why not."""
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        return None, [
+            Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", "start from examples/quickstart/spec.yaml")
+        ]
+    loader: _SpecLoader | None = None
+    try:
+        try:
+            loader = _SpecLoader(text)
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            if exc.context == "expected a single document in the stream":
+                message = "a spec is one YAML document; found a second one ('---')"
+            else:
+                context = f" ({exc.context})" if exc.context else ""
+                message = f"{exc.problem or 'invalid YAML'}{context}"
+            return None, [Diagnostic(file, line, col, "yaml-syntax", message)]
+        except yaml.reader.ReaderError as exc:
+            line, col = _position(text, exc.position)
+            char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+            return None, [
+                Diagnostic(file, line, col, "yaml-syntax", f"character {char!r} is not allowed in YAML")
+            ]
+        except yaml.YAMLError as exc:
+            return None, [Diagnostic(file, 1, 1, "yaml-syntax", str(exc).splitlines()[0])]
+        except RecursionError:
+            return None, [Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if node is None:
+        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty")]
+    builder = _Builder(loader, file)
+    try:
+        data = builder.build(node, ())
+    except _LoadError as exc:
+        return None, [exc.diagnostic]
+    except RecursionError:
+        return None, [Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
+    if data is None:  # an empty document ('---' alone, or only 'null')
+        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty")]
+    if not isinstance(data, dict):
+        m = builder.marks[()]
+        return None, [
+            Diagnostic(
+                file, m.line, m.col, "spec-not-mapping",
+                f"the spec must be a mapping of sections (mlspec, name, data, ...). Got {_kind(data)} instead.",
+            )
+        ]
+    return Document(file, text, data, builder.marks, builder.key_marks), []
+
+
+def _kind(value: Any) -> str:
+    """How a top-level value that is not a mapping is named in a message."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value if len(value) <= 40 else value[:37] + '...'}' (a string)"
+    return f"{value!r} (a number)"
+
+
+def decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
+    """UTF-8 (with or without BOM) only; a bad byte gets its line and column."""
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        good = raw[: exc.start].decode("utf-8", errors="replace")
+        line, col = _position(good, len(good))
+        return None, [
+            Diagnostic(
+                file, line, col, "spec-encoding",
+                f"the spec must be UTF-8. Got byte 0x{raw[exc.start]:02x} instead.",
+                "save the file as UTF-8",
+            )
+        ]
+
+
+def load_file(path: str | Path) -> tuple[Document | None, list[Diagnostic]]:
+    """Read and load a spec file; a missing or unreadable file is a diagnostic too."""
+    file = str(path)
+    try:
+        p = Path(path)
+        if p.is_dir():
+            return None, [Diagnostic(file, 0, 0, "spec-not-found", "is a directory, not a spec file")]
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            return None, [
+                Diagnostic(file, 0, 0, "spec-too-large", f"the spec is {size:,} bytes; the limit is {MAX_BYTES:,}")
+            ]
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return None, [Diagnostic(file, 0, 0, "spec-not-found", "no such file", "check the path")]
+    except OSError as exc:
+        return None, [Diagnostic(file, 0, 0, "spec-unreadable", f"cannot read the file: {exc.strerror or exc}")]
+    text, diags = decode(raw, file)
+    if text is None:
+        return None, diags
+    return load_text(text, file)
+
+
+def walk(data: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
+    """Every (path, value) in a loaded document, parents before children."""
+    yield path, data
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from walk(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from walk(v, (*path, i))

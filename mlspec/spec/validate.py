@@ -1,0 +1,73 @@
+"""The front end in one call: load, check the schema, run the semantic checks, build a Spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlspec.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from mlspec.spec.checks import run_checks
+from mlspec.spec.loader import Document, load_file, load_text
+from mlspec.spec.schema import check_schema
+
+if TYPE_CHECKING:
+    from mlspec.spec.model import Spec
+
+
+@dataclass
+class Result:
+    """What validating one spec found. `spec` is None when there are errors."""
+
+    file: str
+    document: Document | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    @cached_property
+    def spec(self) -> Spec | None:
+        """The typed Spec, built on first use (`validate` alone never needs it)."""
+        if not self.ok or self.document is None:
+            return None
+        from mlspec.spec.model import build_spec
+
+        return build_spec(self.document.data, self.path, self.document)
+
+
+def check_document(doc: Document, path: Path | None = None) -> Result:
+    diagnostics = sort_diagnostics([*check_schema(doc), *run_checks(doc)])
+    return Result(doc.file, doc, diagnostics, path)
+
+
+def validate_text(text: str, file: str = "<string>", path: Path | None = None) -> Result:
+    doc, diagnostics = load_text(text, file)
+    if doc is None:
+        return Result(file, None, diagnostics)
+    return check_document(doc, path)
+
+
+def validate_file(path: str | Path) -> Result:
+    doc, diagnostics = load_file(path)
+    if doc is None:
+        return Result(str(path), None, diagnostics)
+    return check_document(doc, Path(path).resolve())
+
+
+class SpecError(Exception):
+    """Raised by commands that need a valid spec; carries the diagnostics to print."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(f"{result.file}: invalid spec")
+        self.result = result
+
+
+def load_spec(path: str | Path) -> Spec:
+    result = validate_file(path)
+    if result.spec is None:
+        raise SpecError(result)
+    return result.spec

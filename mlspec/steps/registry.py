@@ -1,0 +1,74 @@
+"""Step kinds as data: where each kind's code lives and which libraries shape its output.
+
+The planner and the fingerprints read this table without importing any step module (steps
+import polars, scikit-learn, xgboost). A kind's code version is the hash of its source files,
+so editing a step, or a helper it lists, invalidates exactly the steps of that kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module, metadata
+from pathlib import Path
+from typing import Any
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # the mlspec/ folder
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    module: str  # dotted module holding `run(ctx)`
+    code: tuple[str, ...]  # files (relative to mlspec/) whose bytes are the code version
+    libraries: tuple[str, ...] = ()  # distributions whose versions shape the output
+    stochastic: bool = False  # takes ctx.seed; the seed is part of its params
+
+    @property
+    def function(self) -> Any:
+        return import_module(self.module).run
+
+
+_DATA = ("steps/api.py", "steps/frames.py")
+
+KINDS: dict[str, StepKind] = {
+    k.name: k
+    for k in (
+        StepKind("load", "mlspec.steps.load", ("steps/load.py", *_DATA), ("polars",)),
+        StepKind("check", "mlspec.steps.check", ("steps/check.py", *_DATA), ("polars",)),
+        StepKind("join", "mlspec.steps.join", ("steps/join.py", *_DATA), ("polars",)),
+        StepKind(
+            "features",
+            "mlspec.steps.features",
+            ("steps/features.py", "steps/expr_polars.py", "spec/expr.py", *_DATA),
+            ("polars",),
+        ),
+        StepKind("split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars", "numpy"), stochastic=True),
+    )
+}
+
+
+def register(kind: StepKind) -> None:
+    """Add a step kind (used by later stages: train, evaluate, combine, ...)."""
+    KINDS[kind.name] = kind
+
+
+@cache
+def code_version(kind: str) -> str:
+    h = hashlib.sha256()
+    for rel in KINDS[kind].code:
+        h.update(rel.encode())
+        h.update(b"\0")
+        h.update((_PACKAGE / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+@cache
+def library_version(dist: str) -> str:
+    for name in (dist, f"{dist}-cpu"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "missing"

@@ -1,0 +1,237 @@
+"""Print the source of ``mlspec/spec/model_table.py`` from the installed libraries.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/gen_model_table.py > mlspec/spec/model_table.py
+
+The validator must not import scikit-learn or xgboost, so it works from a static table of
+constructor parameter names. This script regenerates that table when the libraries move;
+``tests/unit/test_model_table.py`` fails when the table and the installed libraries disagree.
+
+Parameter rule: every parameter of ``cls.__init__`` except ``self`` and ``*args``/``**kwargs``.
+xgboost's ``XGBClassifier``/``XGBRegressor`` take ``**kwargs`` and forward them to
+``xgboost.XGBModel.__init__``, so for xgboost classes the named parameters of
+``XGBModel.__init__`` are added.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_VAR_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    classifier: str | None
+    regressor: str | None
+    summary: str
+
+
+# Order matches the enum at $defs.model.properties.type.enum in schemas/mlspec.schema.json.
+ENTRIES: tuple[_Entry, ...] = (
+    _Entry(
+        "logistic_regression",
+        "sklearn.linear_model.LogisticRegression",
+        None,
+        "Regularised logistic regression (classification only).",
+    ),
+    _Entry(
+        "linear_regression",
+        None,
+        "sklearn.linear_model.LinearRegression",
+        "Ordinary least squares (regression only).",
+    ),
+    _Entry(
+        "ridge",
+        "sklearn.linear_model.RidgeClassifier",
+        "sklearn.linear_model.Ridge",
+        "L2-regularised linear model.",
+    ),
+    _Entry(
+        "lasso",
+        None,
+        "sklearn.linear_model.Lasso",
+        "L1-regularised linear regression (regression only).",
+    ),
+    _Entry(
+        "random_forest",
+        "sklearn.ensemble.RandomForestClassifier",
+        "sklearn.ensemble.RandomForestRegressor",
+        "Bagged ensemble of decision trees.",
+    ),
+    _Entry(
+        "extra_trees",
+        "sklearn.ensemble.ExtraTreesClassifier",
+        "sklearn.ensemble.ExtraTreesRegressor",
+        "Extremely randomised trees.",
+    ),
+    _Entry(
+        "gradient_boosting",
+        "sklearn.ensemble.GradientBoostingClassifier",
+        "sklearn.ensemble.GradientBoostingRegressor",
+        "Gradient-boosted decision trees (exact, scikit-learn).",
+    ),
+    _Entry(
+        "hist_gradient_boosting",
+        "sklearn.ensemble.HistGradientBoostingClassifier",
+        "sklearn.ensemble.HistGradientBoostingRegressor",
+        "Histogram-based gradient boosting (fast on large data, handles NaN).",
+    ),
+    _Entry(
+        "knn",
+        "sklearn.neighbors.KNeighborsClassifier",
+        "sklearn.neighbors.KNeighborsRegressor",
+        "k-nearest neighbours.",
+    ),
+    _Entry(
+        "svm",
+        "sklearn.svm.SVC",
+        "sklearn.svm.SVR",
+        "Kernel support vector machine.",
+    ),
+    _Entry(
+        "naive_bayes",
+        "sklearn.naive_bayes.GaussianNB",
+        None,
+        "Gaussian naive Bayes (classification only).",
+    ),
+    _Entry(
+        "dummy",
+        "sklearn.dummy.DummyClassifier",
+        "sklearn.dummy.DummyRegressor",
+        "Constant / prior baseline.",
+    ),
+    _Entry(
+        "xgboost",
+        "xgboost.XGBClassifier",
+        "xgboost.XGBRegressor",
+        "XGBoost gradient-boosted trees.",
+    ),
+)
+
+
+def load(path: str) -> type:
+    module_name, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _named_params(func: Callable[..., object]) -> set[str]:
+    sig = inspect.signature(func)
+    return {
+        p.name for p in sig.parameters.values() if p.name != "self" and p.kind not in _VAR_KINDS
+    }
+
+
+def constructor_params(path: str) -> frozenset[str]:
+    """Every keyword a user may pass to the estimator's constructor."""
+    cls = load(path)
+    names = _named_params(cls.__init__)
+    if path.startswith("xgboost."):
+        names |= _named_params(load("xgboost.XGBModel").__init__)
+    return frozenset(names)
+
+
+def _versions() -> str:
+    # Module versions, not distribution names: xgboost may be installed as xgboost-cpu.
+    mods = ("sklearn", "xgboost")
+    return ", ".join(f"{m} {importlib.import_module(m).__version__}" for m in mods)
+
+
+def _render_estimator(path: str | None, indent: str) -> str:
+    if path is None:
+        return "None"
+    inner = indent + "    "
+    lines = ["Estimator(", f'{inner}"{path}",', f"{inner}frozenset(", f"{inner}    {{"]
+    lines += [f'{inner}        "{name}",' for name in sorted(constructor_params(path))]
+    lines += [f"{inner}    }}", f"{inner}),", f"{indent})"]
+    return "\n".join(lines)
+
+
+HEADER = '''\
+"""Static table of model types: estimator import paths and constructor parameter names.
+
+GENERATED by tools/gen_model_table.py from {versions}; do not edit by hand.
+Regenerate with: python tools/gen_model_table.py > mlspec/spec/model_table.py
+
+Why static: ``mlspec validate`` must stay light and safe, so it never imports scikit-learn or
+xgboost (slow, heavy, and not needed to check a spec). It checks ``model.type`` and
+``model.params`` against this table instead. tests/unit/test_model_table.py keeps the table
+honest: it compares every entry with the real constructor signatures of the installed libraries
+and the names with the enum in schemas/mlspec.schema.json.
+"""
+
+from dataclasses import dataclass
+
+__all__ = ["MODEL_TYPES", "TASKS", "Estimator", "ModelType", "param_names"]
+
+TASKS: frozenset[str] = frozenset({{"binary", "multiclass", "regression"}})
+
+
+@dataclass(frozen=True)
+class Estimator:
+    path: str  # dotted import path, e.g. "sklearn.linear_model.LogisticRegression"
+    params: frozenset[str]  # every __init__ parameter name
+
+
+@dataclass(frozen=True)
+class ModelType:
+    name: str
+    classifier: Estimator | None
+    regressor: Estimator | None
+    summary: str
+
+    def estimator(self, task: str) -> Estimator | None:
+        """The estimator for ``task`` ("binary", "multiclass" or "regression"), or None if this
+        model type does not support it. Raises ValueError for any other task."""
+        if task in ("binary", "multiclass"):
+            return self.classifier
+        if task == "regression":
+            return self.regressor
+        raise ValueError(f"unknown task {{task!r}}; expected one of {{sorted(TASKS)}}")
+
+
+def param_names(type_name: str, task: str) -> frozenset[str] | None:
+    """Constructor parameter names for ``type_name`` under ``task``.
+
+    None if the model type is unknown or has no estimator for the task. Raises ValueError for an
+    unknown task.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {{task!r}}; expected one of {{sorted(TASKS)}}")
+    model_type = MODEL_TYPES.get(type_name)
+    if model_type is None:
+        return None
+    estimator = model_type.estimator(task)
+    return None if estimator is None else estimator.params
+
+'''
+
+
+def render() -> str:
+    out = [HEADER.format(versions=_versions())]
+    out.append("MODEL_TYPES: dict[str, ModelType] = {")
+    for entry in ENTRIES:
+        indent = " " * 8
+        out.append(f'    "{entry.name}": ModelType(')
+        out.append(f'        name="{entry.name}",')
+        out.append(f"        classifier={_render_estimator(entry.classifier, indent)},")
+        out.append(f"        regressor={_render_estimator(entry.regressor, indent)},")
+        out.append(f'        summary="{entry.summary}",')
+        out.append("    ),")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    sys.stdout.write(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
