@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from mlspec.store import RunStore
+    from mlspec.store.runs import AmbiguousRunId
 
     db = Path(args.store) / "runs.sqlite"
     if not db.is_file():
@@ -29,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     if args.args[:1] == ["show"]:
         if len(args.args) != 2:
             return fail("usage: mlspec runs show ID")
-        row = runs.run(args.args[1])
+        try:
+            row = runs.run(args.args[1])
+        except AmbiguousRunId as exc:
+            return fail(str(exc), "give more characters of the run id")
         if row is None:
             return fail(f"no run '{args.args[1]}'", "list runs with `mlspec runs`")
         steps = runs.steps(row.run_id)

@@ -33,6 +33,16 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+def identity(params: Any) -> Any:
+    """Params without their `where` entries: a spec location (``spec.yaml:12:7``) is for
+    messages, not identity, so reformatting a spec or moving the project reruns nothing."""
+    if isinstance(params, dict):
+        return {k: identity(v) for k, v in params.items() if k != "where"}
+    if isinstance(params, list):
+        return [identity(v) for v in params]
+    return params
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     digest: str
@@ -49,7 +59,7 @@ def fingerprint_step(step: Step, upstream: dict[str, str], file_hash: Callable[[
         "v": FINGERPRINT_VERSION,
         "kind": step.kind,
         "code": code_version(step.kind),
-        "params": digest(step.params),
+        "params": digest(identity(step.params)),
         "reads": step.reads,
         "upstream": upstream,
         "files": {rel: file_hash(rel) for rel in step.files},

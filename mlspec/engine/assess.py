@@ -51,8 +51,10 @@ def assess(spec: Spec, root: Path) -> Assessment:
 
     plan = compile_plan(spec)
     store = ArtifactStore(root)
-    runs = RunStore(root / "runs.sqlite")
-    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash))
+    db = root / "runs.sqlite"
+    # Looking must not write: without records yet, hash files directly and create nothing.
+    runs = RunStore(db) if db.is_file() else None
+    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash if runs else None))
     statuses: dict[str, StepStatus] = {}
     for sid in plan.order():
         step = plan.step(sid)
@@ -60,7 +62,7 @@ def assess(spec: Spec, root: Path) -> Assessment:
         cached = store.has(fp.digest)
         reasons: tuple[str, ...] = ()
         if not cached:
-            last = runs.last_step(sid)
+            last = runs.last_step(sid, spec_name=spec.name) if runs else None
             previous = last.parts if last is not None else None
             reasons = tuple(explain(fp.parts, previous, dict(step.inputs)))
         statuses[sid] = StepStatus(sid, step.kind, fp, cached, reasons)

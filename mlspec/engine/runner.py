@@ -63,6 +63,9 @@ def run_plan(
             if up not in selected and not statuses[up].cached:
                 raise SelectionError(f"step '{sid}' needs '{up}', which is not selected and has no artifact; select '+{sid}' to run it too")
 
+    from mlspec.store import ArtifactStore
+
+    ArtifactStore(root).clean_tmp(older_than_s=60)  # staging folders a killed run left behind
     runs = RunStore(root / "runs.sqlite")
     run_id = runs.start_run(
         spec_path=str(spec.path) if spec.path else None,

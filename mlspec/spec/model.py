@@ -133,7 +133,7 @@ class Spec:
         if self.document is None:
             return format_path(path)
         m = self.document.mark(path)
-        return f"{self.document.file}:{m.line}:{m.col}"
+        return f"{Path(self.document.file).name}:{m.line}:{m.col}"
 
     @property
     def root(self) -> Path:

@@ -23,6 +23,9 @@ Semantics, where polars and Python differ (all checked in tests/unit/test_expr_p
   refuses mixed int/float); with strings it uses ``is_in``.
 - ``minimum``/``maximum`` are null if either side is null, and NaN if either side is NaN
   (``pl.min_horizontal`` alone would skip both).
+- ``clip`` bounds may be expressions: a null bound leaves that side open, and where
+  lo > hi the lower bound wins (numpy.clip would return hi).
+- ``fill_null`` follows polars' supertypes: ``fill_null(int_col, "x")`` yields strings.
 - ``round`` rounds half to even and keeps floats as floats; ``int`` truncates toward zero;
   ``int``/``float`` give null where a value cannot be converted ("1.5" -> int is null);
   ``str`` of a boolean is "true"/"false" (polars' spelling, not Python's).

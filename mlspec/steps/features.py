@@ -1,0 +1,192 @@
+"""The `features` step: compute every feature column, keep the columns carried beside them.
+
+params::
+
+    {"features": [{"name": "log_followers", "expr": "log1p(author_followers)" | null,
+                   "type": "numeric" | "categorical", "encoding": ..., "impute": ...,
+                   "fill_value": ..., "scale": ..., "where": "spec.yaml:60:5"}],
+     "carry": ["is_quality", "clicked", "topic", ...]}   # targets, slices, protected, split.by
+
+Input ``data``. Output ``data``: the features in spec order (numeric ones as Float64,
+booleans as 0/1; categorical ones as String, nulls kept), then the carried columns not
+already there, unchanged. Encoding, imputation and scaling are fitted later on the train
+split, never here. ``report.json`` holds per feature its dtypes and null (and NaN) fraction.
+A carried column with the same name as a passthrough feature is that feature's column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from mlspec.spec.expr import Col, ExprError, columns, parse
+from mlspec.steps.api import StepContext, StepError
+from mlspec.steps.expr_polars import to_polars
+from mlspec.steps.frames import (
+    NUMERIC_FEATURE_SOURCES,
+    POLARS_ERRORS,
+    base,
+    collect,
+    describe_dtype,
+    polars_message,
+    require_columns,
+)
+
+# Feature type -> (dtype the column is cast to, dtypes it may be cast from; None = any flat).
+_TARGETS: dict[str, tuple[pl.DataType, frozenset[type[pl.DataType]] | None]] = {
+    "numeric": (pl.Float64(), NUMERIC_FEATURE_SOURCES),
+    "categorical": (pl.String(), None),
+}
+_NESTED = frozenset({pl.List, pl.Array, pl.Struct, pl.Object})
+_TYPE_HINTS = {
+    "numeric": "declare the feature `type: categorical`, or convert it in the expression with float(...)",
+    "categorical": "categorical features need flat values (text, numbers, booleans, dates)",
+}
+
+
+def _text(feature: dict[str, Any]) -> str:
+    return feature.get("expr") or feature["name"]
+
+
+def _involved(ir_columns: frozenset[str], schema: pl.Schema) -> str:
+    return ", ".join(f"{c}: {describe_dtype(schema[c])}" for c in sorted(ir_columns) if c in schema)
+
+
+def _compile(
+    feature: dict[str, Any], schema: pl.Schema, lf: pl.LazyFrame
+) -> tuple[pl.Expr, frozenset[str], pl.DataType]:
+    """The feature's polars expression (cast and aliased), the columns it reads, its raw dtype."""
+    name, text, where = feature["name"], feature.get("expr"), feature.get("where")
+    kind = feature.get("type") or "numeric"
+    if kind not in _TARGETS:
+        raise StepError(
+            f"feature '{name}': unknown type '{kind}'.",
+            where=where,
+            hint="expected one of: " + ", ".join(_TARGETS),
+        )
+    try:
+        ir = parse(text) if text is not None else Col(name)
+    except ExprError as exc:
+        raise StepError(
+            f"feature '{name}': {exc.message} (in {text!r})", where=where, hint=exc.hint or None
+        ) from None
+    reads = columns(ir)
+    require_columns(
+        schema, sorted(reads), what=f"the input of feature '{name}' ({_text(feature)})", where=where
+    )
+    expr = to_polars(ir).alias(name)
+    try:
+        raw = lf.select(expr).collect_schema()[name]
+    except POLARS_ERRORS as exc:
+        raise StepError(
+            f"feature '{name}' = {_text(feature)} cannot be computed: {polars_message(exc)} "
+            f"(columns: {_involved(reads, schema)}).",
+            where=where,
+            hint="check the argument types of its functions and operators; convert with float(), int() or str()",
+        ) from None
+    target, sources = _TARGETS[kind]
+    allowed = (sources is None and base(raw) not in _NESTED) or (
+        sources is not None and base(raw) in sources
+    )
+    if not allowed:
+        raise StepError(
+            f"feature '{name}' is {kind} but {_text(feature)} gives {describe_dtype(raw)} "
+            f"(columns: {_involved(reads, schema)}).",
+            where=where,
+            hint=_TYPE_HINTS[kind],
+        )
+    return expr.cast(target), reads, raw
+
+
+def _find_failure(
+    lf: pl.LazyFrame,
+    features: list[dict[str, Any]],
+    compiled: list[tuple[pl.Expr, frozenset[str], pl.DataType]],
+    schema: pl.Schema,
+    exc: BaseException,
+) -> StepError:
+    """The query failed as a whole: evaluate features one by one to name the culprit."""
+    for feature, (expr, reads, _raw) in zip(features, compiled, strict=True):
+        try:
+            lf.select(expr).collect()
+        except POLARS_ERRORS as inner:
+            return StepError(
+                f"feature '{feature['name']}' = {_text(feature)} cannot be computed: {polars_message(inner)} "
+                f"(columns: {_involved(reads, schema)}).",
+                where=feature.get("where"),
+                hint="check the argument types of its functions and operators; convert with float(), int() or str()",
+            )
+    return StepError(f"computing the features failed: {polars_message(exc)}")
+
+
+def run(ctx: StepContext) -> None:
+    features: list[dict[str, Any]] = list(ctx.params.get("features") or [])
+    carry: list[str] = list(dict.fromkeys(ctx.params.get("carry") or []))
+    lf = ctx.input("data").scan()
+    schema = lf.collect_schema()
+
+    names = [f["name"] for f in features]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise StepError(
+            f"feature name(s) {', '.join(map(repr, dupes))} appear more than once.",
+            where=next(f.get("where") for f in features if f["name"] in dupes),
+        )
+    compiled = [_compile(f, schema, lf) for f in features]
+
+    require_columns(schema, carry, what="the input table (columns kept beside the features)")
+    passthrough = {
+        f["name"] for f in features if (f.get("expr") is None or f.get("expr") == f["name"])
+    }
+    clash = [c for c in carry if c in names and c not in passthrough]
+    if clash:
+        f = next(f for f in features if f["name"] == clash[0])
+        raise StepError(
+            f"feature '{clash[0]}' = {_text(f)} has the name of column '{clash[0]}', which is also needed "
+            "unchanged (as a target, slice, protected or split column).",
+            where=f.get("where"),
+            hint="rename the feature",
+        )
+    extra = [pl.col(c) for c in carry if c not in names]
+
+    query = lf.select(*(e for e, _, _ in compiled), *extra)
+    try:
+        df = query.collect()
+    except POLARS_ERRORS as exc:
+        raise _find_failure(lf, features, compiled, schema, exc) from None
+
+    n = df.height
+    stats: dict[str, Any] = {}
+    if features and n:
+        exprs = [pl.col(name).null_count().alias(f"{name}.null") for name in names]
+        exprs += [
+            pl.col(f["name"]).is_nan().sum().alias(f"{f['name']}.nan")
+            for f in features
+            if (f.get("type") or "numeric") == "numeric"
+        ]
+        stats = collect(df.lazy().select(exprs), what="summarising the features").row(0, named=True)
+    report = {
+        "rows": n,
+        "features": [
+            {
+                "name": f["name"],
+                "type": f.get("type") or "numeric",
+                "expr": f.get("expr"),
+                "source_dtype": describe_dtype(raw),
+                "dtype": describe_dtype(df.schema[f["name"]]),
+                "null_fraction": (stats.get(f"{f['name']}.null", 0) / n) if n else 0.0,
+                **(
+                    {"nan_fraction": stats.get(f"{f['name']}.nan", 0) / n if n else 0.0}
+                    if (f.get("type") or "numeric") == "numeric"
+                    else {}
+                ),
+            }
+            for f, (_e, _r, raw) in zip(features, compiled, strict=True)
+        ],
+        "carry": carry,
+    }
+    ctx.output.write_frame(df, "data")
+    ctx.output.write_json(report, "report.json")
+    ctx.output.metric("rows", float(n))
+    ctx.output.metric("features", float(len(features)))

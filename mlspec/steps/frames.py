@@ -1,0 +1,214 @@
+"""Helpers shared by the data steps: dtype tables, did-you-mean hints, safe collects.
+
+Constraints are data: which physical polars dtypes satisfy a logical dtype of the spec
+(``int``, ``float``, ``str``, ...) is one table, read by `load` (declared columns), `check`
+(the ``dtype`` rule) and `features` (what a numeric feature may be computed from).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import difflib
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+
+from mlspec.steps.api import StepError
+
+# --------------------------------------------------------------------------------------
+# dtype groups and the logical dtypes of the spec
+# --------------------------------------------------------------------------------------
+
+INTEGER: frozenset[type[pl.DataType]] = frozenset(
+    getattr(pl, n)
+    for n in (
+        "Int8",
+        "Int16",
+        "Int32",
+        "Int64",
+        "Int128",
+        "UInt8",
+        "UInt16",
+        "UInt32",
+        "UInt64",
+        "UInt128",
+    )
+    if hasattr(pl, n)
+)
+FLOAT: frozenset[type[pl.DataType]] = frozenset(
+    getattr(pl, n) for n in ("Float16", "Float32", "Float64") if hasattr(pl, n)
+)
+TEXT: frozenset[type[pl.DataType]] = frozenset({pl.String, pl.Categorical, pl.Enum})
+
+LOGICAL_DTYPES: dict[str, frozenset[type[pl.DataType]]] = {
+    "int": INTEGER,
+    "float": FLOAT | INTEGER,
+    "str": TEXT,
+    "bool": frozenset({pl.Boolean}),
+    "date": frozenset({pl.Date}),
+    "datetime": frozenset({pl.Datetime}),
+    "categorical": TEXT,
+}
+"""Logical dtype of the spec -> the polars dtypes (base types) that satisfy it."""
+
+LOGICAL_CANONICAL: dict[str, pl.DataType] = {
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "str": pl.String(),
+    "bool": pl.Boolean(),
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us"),
+    "categorical": pl.String(),
+}
+"""The dtype that an all-null column (polars dtype Null) becomes when declared so."""
+
+NUMERIC: frozenset[type[pl.DataType]] = INTEGER | FLOAT | frozenset({pl.Null})
+"""Dtypes that min/max rules and numeric comparisons accept."""
+
+NUMERIC_FEATURE_SOURCES: frozenset[type[pl.DataType]] = (
+    INTEGER | FLOAT | frozenset({pl.Boolean, pl.Null, pl.Decimal})
+)
+"""Dtypes that a numeric feature may hold before it is cast to Float64 (bool -> 0/1)."""
+
+
+def base(dtype: pl.DataType) -> type[pl.DataType]:
+    return dtype.base_type()
+
+
+def compatible(dtype: pl.DataType, logical: str) -> bool:
+    """Does a polars dtype satisfy a logical dtype of the spec?"""
+    return base(dtype) in LOGICAL_DTYPES[logical]
+
+
+def describe_dtype(dtype: pl.DataType) -> str:
+    """A short name for messages: Int64, String, Datetime, Datetime(UTC), List(Int64)."""
+    kind = base(dtype)
+    if kind is pl.Datetime:
+        tz = getattr(dtype, "time_zone", None)
+        return f"Datetime({tz})" if tz else "Datetime"
+    if kind is pl.Enum:
+        return "Enum"
+    return str(dtype) if kind in (pl.List, pl.Array, pl.Struct) else kind.__name__
+
+
+# --------------------------------------------------------------------------------------
+# did-you-mean
+# --------------------------------------------------------------------------------------
+
+
+def closest(word: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The choices nearest to `word` (difflib), best first; case-insensitive fallback."""
+    options = sorted(set(choices))
+    found = difflib.get_close_matches(word, options, n=n, cutoff=cutoff)
+    if not found:
+        lower = {o.lower(): o for o in options}
+        found = [
+            lower[m]
+            for m in difflib.get_close_matches(word.lower(), list(lower), n=n, cutoff=cutoff)
+        ]
+    return found
+
+
+def names_hint(missing: Sequence[str], available: Sequence[str]) -> str:
+    """'did you mean ...?' for each missing name, else the available names (shortened)."""
+    parts = []
+    for name in missing:
+        near = closest(name, available)
+        if near:
+            parts.append(f"for '{name}' did you mean {' or '.join(repr(x) for x in near)}?")
+    if parts:
+        return "; ".join(parts)
+    shown = list(available)[:20]
+    more = f" (and {len(available) - 20} more)" if len(available) > 20 else ""
+    return "available columns: " + ", ".join(repr(c) for c in shown) + more
+
+
+def require_columns(
+    schema: pl.Schema | dict[str, Any],
+    wanted: Iterable[str],
+    *,
+    what: str,
+    where: str | None = None,
+) -> None:
+    """StepError naming every column of `wanted` absent from `schema`, with the closest names.
+
+    `what` says whose columns they are, e.g. "source 'posts'" or "the joined table".
+    """
+    names = list(schema)
+    missing = [c for c in dict.fromkeys(wanted) if c not in schema]
+    if not missing:
+        return
+    listed = ", ".join(f"'{c}'" for c in missing)
+    plural = "s" if len(missing) > 1 else ""
+    raise StepError(
+        f"{what} has no column{plural} {listed}.",
+        where=where,
+        hint=names_hint(missing, names),
+        details={"missing": missing, "available": names},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# errors and values
+# --------------------------------------------------------------------------------------
+
+POLARS_ERRORS: tuple[type[BaseException], ...] = (pl.exceptions.PolarsError,)
+
+
+def polars_message(exc: BaseException) -> str:
+    """The first meaningful line of a polars error (its plan dump and context are dropped)."""
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line.rstrip(":")
+    return type(exc).__name__
+
+
+def collect(
+    lf: pl.LazyFrame, *, what: str, where: str | None = None, hint: str | None = None
+) -> pl.DataFrame:
+    """Collect a LazyFrame; a polars error becomes a StepError saying what was being done."""
+    try:
+        return lf.collect()
+    except POLARS_ERRORS as exc:
+        raise StepError(f"{what} failed: {polars_message(exc)}", where=where, hint=hint) from None
+
+
+def schema_of(lf: pl.LazyFrame, *, what: str, where: str | None = None) -> pl.Schema:
+    try:
+        return lf.collect_schema()
+    except POLARS_ERRORS as exc:
+        raise StepError(f"{what} failed: {polars_message(exc)}", where=where) from None
+
+
+def jsonable(value: Any) -> Any:
+    """A value that json.dumps writes as strict JSON (dates as ISO text, NaN as text)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)  # 'nan', 'inf', '-inf'
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return jsonable(float(value))
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def label(value: Any) -> str:
+    """A JSON object key for a class value (None -> 'null')."""
+    value = jsonable(value)
+    return (
+        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    )

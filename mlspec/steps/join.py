@@ -1,0 +1,168 @@
+"""The `join` step: join the loaded sources, in order, into one table.
+
+params::
+
+    {"joins": [{"left": "posts", "right": "clicks", "on": ["post_id"], "how": "left",
+                "suffix": "_right"}, ...],
+     "where": {"0": "spec.yaml:40:7", ...}}   # or a "where" inside each join, or one string
+
+Inputs: one per source, named by the source name (``ctx.input("posts")``). The first join's
+``left`` starts the table; each later ``left`` must already be in it; each ``right`` is
+joined onto it. Keys whose dtypes differ are cast to a common dtype when both are numeric
+or both are text (`_KEY_CASTS`), else StepError. Row order is deterministic: left rows in
+their order, then (full joins) unmatched right rows in theirs. Null keys never match.
+No rows out is a StepError. Output ``data``; metrics ``rows_in.<source>`` and ``rows_out``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from mlspec.steps.api import StepContext, StepError
+from mlspec.steps.frames import (
+    FLOAT,
+    INTEGER,
+    TEXT,
+    base,
+    collect,
+    describe_dtype,
+    polars_message,
+    require_columns,
+)
+
+HOWS = ("inner", "left", "full", "semi", "anti")
+_UNSIGNED = frozenset(t for t in INTEGER if t.__name__.startswith("UInt"))
+
+
+def _key_dtype(left: pl.DataType, right: pl.DataType) -> pl.DataType | None:
+    """The dtype both sides of a key are cast to, or None when they cannot be joined."""
+    lk, rk = base(left), base(right)
+    if lk in INTEGER and rk in INTEGER:
+        return pl.UInt64() if lk in _UNSIGNED and rk in _UNSIGNED else pl.Int64()
+    if lk in INTEGER | FLOAT and rk in INTEGER | FLOAT:
+        return pl.Float64()
+    if lk in TEXT and rk in TEXT:
+        return pl.String()
+    return None
+
+
+def _where(params: dict[str, Any], index: int, join: dict[str, Any]) -> str | None:
+    if join.get("where"):
+        return join["where"]
+    where = params.get("where")
+    if isinstance(where, dict):
+        return where.get(str(index)) or where.get(index)  # type: ignore[call-overload]
+    if isinstance(where, list) and index < len(where):
+        return where[index]
+    return where if isinstance(where, str) else None
+
+
+def run(ctx: StepContext) -> None:
+    joins: list[dict[str, Any]] = list(ctx.params.get("joins") or [])
+    if not joins:
+        raise StepError("The join step needs at least one join.")
+    first = joins[0]["left"]
+    names = list(dict.fromkeys([first, *(j["right"] for j in joins)]))
+    frames = {name: ctx.input(name).scan() for name in names}
+    rows_in: dict[str, int] = {}
+    for name in names:
+        rows_in[name] = int(
+            collect(frames[name].select(pl.len()), what=f"counting source '{name}'").item()
+        )
+
+    table = frames[first]
+    in_table = [first]
+    for i, join in enumerate(joins):
+        where = _where(ctx.params, i, join)
+        left, right_name = join["left"], join["right"]
+        on = [join["on"]] if isinstance(join["on"], str) else list(join["on"])
+        how = join.get("how", "inner")
+        suffix = join.get("suffix", "_right")
+        label = f"join {i} ({left} + {right_name})"
+        if how not in HOWS:
+            raise StepError(
+                f"{label}: unknown join type '{how}'.",
+                where=where,
+                hint="expected one of: " + ", ".join(HOWS),
+            )
+        if left not in in_table:
+            raise StepError(
+                f"{label}: '{left}' is not in the table yet (it holds {', '.join(in_table)}).",
+                where=where,
+                hint="order the joins so that each `left` was joined before",
+            )
+        if right_name in in_table:
+            raise StepError(f"{label}: '{right_name}' is already in the table.", where=where)
+        right = frames[right_name]
+        lschema = table.collect_schema()
+        rschema = right.collect_schema()
+        side = (
+            f"source '{left}'"
+            if len(in_table) == 1
+            else f"the table so far ({' + '.join(in_table)})"
+        )
+        require_columns(lschema, on, what=f"{label}: {side}", where=where)
+        require_columns(rschema, on, what=f"{label}: source '{right_name}'", where=where)
+
+        lcast, rcast = {}, {}
+        for key in on:
+            ld, rd = lschema[key], rschema[key]
+            if ld == rd:
+                continue
+            target = _key_dtype(ld, rd)
+            if target is None:
+                raise StepError(
+                    f"{label}: key '{key}' is {describe_dtype(ld)} on the left but {describe_dtype(rd)} "
+                    f"in source '{right_name}'.",
+                    where=where,
+                    hint="keys must both be numbers or both be text; fix the data or declare the "
+                    "source's `columns` so both sides load with the same dtype",
+                )
+            if ld != target:
+                lcast[key] = pl.col(key).cast(target)
+            if rd != target:
+                rcast[key] = pl.col(key).cast(target)
+            ctx.log.info("%s: key '%s' cast to %s", label, key, describe_dtype(target))
+        if lcast:
+            table = table.with_columns(**lcast)
+        if rcast:
+            right = right.with_columns(**rcast)
+
+        if how in ("inner", "left", "full"):
+            dup = collect(
+                right.select(pl.struct(on).is_duplicated().sum()), what=f"{label}: checking keys"
+            ).item()
+            if dup:
+                ctx.warn(
+                    f"{where + ': ' if where else ''}{label}: {dup} rows of '{right_name}' share their key "
+                    f"({', '.join(on)}) with another row, so matching rows of the left side are repeated."
+                )
+        table = table.join(
+            right, on=on, how=how, suffix=suffix, coalesce=True, maintain_order="left_right"
+        )
+        try:
+            table.collect_schema()
+        except pl.exceptions.DuplicateError as exc:
+            raise StepError(
+                f"{label}: {polars_message(exc)}.",
+                where=where,
+                hint=f"choose another `suffix` than '{suffix}' (a column with that suffix already exists)",
+            ) from None
+        except pl.exceptions.PolarsError as exc:
+            raise StepError(f"{label} failed: {polars_message(exc)}", where=where) from None
+        in_table.append(right_name)
+
+    df = collect(table, what="joining the sources")
+    if df.height == 0:
+        counts = ", ".join(f"{k} {v} rows" for k, v in rows_in.items())
+        raise StepError(
+            f"The joins produced no rows (inputs: {counts}).",
+            where=_where(ctx.params, 0, joins[0]),
+            hint="no key matched: check that the key columns hold the same values on both sides",
+        )
+    ctx.output.write_frame(df, "data")
+    for name, n in rows_in.items():
+        ctx.output.metric(f"rows_in.{name}", float(n))
+    ctx.output.metric("rows_out", float(df.height))

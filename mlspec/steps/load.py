@@ -1,0 +1,284 @@
+"""The `load` step: read one data source into a parquet artifact.
+
+params::
+
+    {"name": "posts", "where": "spec.yaml:12:7",
+     "source": {"path": "data/posts.parquet", "format": "parquet", "query": null,
+                "separator": ",", "columns": {"post_id": "int", ...} | null,
+                "external": false}}
+
+Output ``data`` (the table) and metric ``rows``. Paths resolve against ``ctx.spec_root``.
+When ``columns`` is declared, every declared column must exist with a compatible dtype
+(`frames.LOGICAL_DTYPES`). Formats without a date type (ndjson, sqlite) hold dates as text:
+a String column declared ``date``/``datetime`` is parsed, a Date column declared
+``datetime`` is widened, and an all-null column takes its declared dtype (`_COERCIONS`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mlspec.steps.api import StepContext, StepError
+from mlspec.steps.frames import (
+    LOGICAL_CANONICAL,
+    LOGICAL_DTYPES,
+    POLARS_ERRORS,
+    base,
+    closest,
+    compatible,
+    describe_dtype,
+    polars_message,
+    require_columns,
+)
+
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    *POLARS_ERRORS,
+    OSError,
+    ValueError,
+    UnicodeError,
+    sqlite3.Error,
+)
+
+# First bytes of a file -> the format they betray. Binary formats are certain; text ones
+# (after leading whitespace) are only a guess, used in hints.
+_MAGIC: dict[bytes, str] = {b"PAR1": "parquet", b"SQLite format 3\x00": "sqlite"}
+_TEXT_MAGIC: dict[bytes, str] = {b"{": "ndjson", b"[": "a JSON array"}
+
+# (declared logical dtype, polars base dtype found) -> how the column is converted.
+_COERCIONS: dict[tuple[str, type[pl.DataType]], Callable[[pl.Expr], pl.Expr]] = {
+    ("date", pl.String): lambda c: c.str.to_date(strict=True),
+    ("datetime", pl.String): lambda c: c.str.to_datetime(time_unit="us", strict=True),
+    ("datetime", pl.Date): lambda c: c.cast(pl.Datetime("us")),
+    **{
+        (logical, pl.Null): (lambda c, d=dtype: c.cast(d))
+        for logical, dtype in LOGICAL_CANONICAL.items()
+    },
+}
+
+# What a CSV reader is told about declared columns: text stays text ("00123" is a str).
+_CSV_OVERRIDES: dict[str, pl.DataType] = {"str": pl.String(), "categorical": pl.String()}
+
+
+def _read_head(path: Path, n: int = 16) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _sniff(head: bytes) -> str:
+    """The format that a file's first bytes suggest: a READERS key, or a description."""
+    for magic, fmt in _MAGIC.items():
+        if head.startswith(magic):
+            return fmt
+    for magic, fmt in _TEXT_MAGIC.items():
+        if head.lstrip().startswith(magic):
+            return fmt
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary"
+    return "csv"
+
+
+def _format_hint(looks: str, fmt: str) -> str:
+    if looks in READERS:
+        return f"the file looks like {looks}, not {fmt}: set `format: {looks}` or fix the file"
+    return f"the file looks like {looks}, not {fmt}"
+
+
+def _read_csv(path: Path, src: dict[str, Any]) -> pl.DataFrame:
+    declared = src.get("columns") or {}
+    overrides = {c: _CSV_OVERRIDES[t] for c, t in declared.items() if t in _CSV_OVERRIDES}
+    lf = pl.scan_csv(
+        path,
+        separator=src.get("separator") or ",",
+        infer_schema_length=None,  # scan everything: dtypes must not depend on row order
+        try_parse_dates=True,
+        schema_overrides=overrides or None,
+        glob=False,
+    )
+    return lf.collect()
+
+
+def _read_parquet(path: Path, src: dict[str, Any]) -> pl.DataFrame:
+    return pl.scan_parquet(path, glob=False).collect()
+
+
+def _read_ndjson(path: Path, src: dict[str, Any]) -> pl.DataFrame:
+    return pl.scan_ndjson(path, infer_schema_length=None).collect()
+
+
+def _read_sqlite(path: Path, src: dict[str, Any]) -> pl.DataFrame:
+    query = src.get("query")
+    if not query:
+        raise StepError("A sqlite source needs a `query`.", hint="add query: SELECT ... FROM ...")
+    # Read-only URI: sqlite3.connect() would otherwise create an empty database.
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return pl.read_database(query, con, infer_schema_length=None)
+    finally:
+        con.close()
+
+
+READERS: dict[str, Callable[[Path, dict[str, Any]], pl.DataFrame]] = {
+    "csv": _read_csv,
+    "parquet": _read_parquet,
+    "ndjson": _read_ndjson,
+    "sqlite": _read_sqlite,
+}
+
+
+def _resolve(ctx: StepContext, name: str, src: dict[str, Any], where: str | None) -> Path:
+    rel = src.get("path")
+    if not rel:
+        raise StepError(f"source '{name}' has no `path`.", where=where)
+    root = Path(ctx.spec_root).resolve()
+    path = (root / rel).resolve()
+    if not src.get("external") and not path.is_relative_to(root):
+        raise StepError(
+            f"source '{name}': path '{rel}' leaves the project folder {root}.",
+            where=where,
+            hint="set `external: true` on the source to allow it",
+        )
+    if not path.exists():
+        near = []
+        if path.parent.is_dir():
+            near = closest(path.name, [p.name for p in path.parent.iterdir()], n=3, cutoff=0.5)
+        hint = (
+            f"did you mean {' or '.join(repr(n) for n in near)}?"
+            if near
+            else "paths resolve relative to the spec's folder; make or fetch the data first"
+        )
+        raise StepError(
+            f"source '{name}': file '{rel}' not found (looked for {path}).", where=where, hint=hint
+        )
+    if not path.is_file():
+        raise StepError(f"source '{name}': '{rel}' is not a file ({path}).", where=where)
+    return path
+
+
+def _read(path: Path, fmt: str, name: str, src: dict[str, Any], where: str | None) -> pl.DataFrame:
+    rel = src.get("path")
+    reader = READERS.get(fmt)
+    if reader is None:
+        raise StepError(
+            f"source '{name}': unknown format '{fmt}'.",
+            where=where,
+            hint="expected one of: " + ", ".join(READERS),
+        )
+    try:
+        head = _read_head(path)
+    except PermissionError:
+        raise StepError(
+            f"source '{name}': file '{rel}' cannot be read: permission denied.",
+            where=where,
+            hint=f"give the user running mlspec read access to {path}",
+        ) from None
+    except OSError as exc:
+        raise StepError(
+            f"source '{name}': file '{rel}' cannot be read: {exc.strerror or exc}.", where=where
+        ) from None
+    if not head:
+        raise StepError(
+            f"source '{name}': file '{rel}' is empty (0 bytes).",
+            where=where,
+            hint="regenerate or fetch the data",
+        )
+    looks = _sniff(head)
+    if looks != fmt and (looks in _MAGIC.values() or fmt in _MAGIC.values()):
+        # Binary formats announce themselves in their first bytes: no guessing needed.
+        what = f"it is a {looks} file" if looks in _MAGIC.values() else f"it is not a {fmt} file"
+        raise StepError(
+            f"source '{name}': cannot read '{rel}' as {fmt}: {what}.",
+            where=where,
+            hint=_format_hint(looks, fmt),
+        )
+    try:
+        return reader(path, src)
+    except StepError as exc:
+        exc.where = exc.where or where
+        raise
+    except _READ_ERRORS as exc:
+        message = polars_message(exc)
+        if looks not in (fmt, "binary"):
+            hint = _format_hint(looks, fmt)
+        elif fmt == "csv":
+            hint = "check the file's `separator` and that every row has the same number of fields"
+        elif fmt == "sqlite":
+            hint = "check the `query` against the database's tables"
+        else:
+            hint = f"check that the file is valid {fmt}"
+        if "permission denied" in message.lower():
+            hint = f"give the user running mlspec read access to {path}"
+        raise StepError(
+            f"source '{name}': cannot read '{rel}' as {fmt}: {message}", where=where, hint=hint
+        ) from None
+
+
+def _conform(
+    df: pl.DataFrame, declared: dict[str, str], name: str, where: str | None
+) -> pl.DataFrame:
+    """Check the declared columns; apply the lossless coercions of `_COERCIONS`."""
+    require_columns(df.schema, declared, what=f"source '{name}'", where=where)
+    unknown = sorted({t for t in declared.values() if t not in LOGICAL_DTYPES})
+    if unknown:
+        raise StepError(
+            f"source '{name}': unknown dtype(s) {unknown} in `columns`.",
+            where=where,
+            hint="expected one of: " + ", ".join(LOGICAL_DTYPES),
+        )
+    problems: list[str] = []
+    fixes: dict[str, pl.Series] = {}
+    for column, logical in declared.items():
+        dtype = df.schema[column]
+        if compatible(dtype, logical):
+            continue
+        coerce = _COERCIONS.get((logical, base(dtype)))
+        if coerce is not None:
+            try:
+                fixes[column] = df.select(coerce(pl.col(column))).to_series()
+                continue
+            except POLARS_ERRORS as exc:
+                problems.append(
+                    f"column '{column}' of source '{name}' must be {logical}. Got {describe_dtype(dtype)} "
+                    f"instead, whose values do not all parse as {logical} ({polars_message(exc)})."
+                )
+                continue
+        problems.append(
+            f"column '{column}' of source '{name}' must be {logical}. Got {describe_dtype(dtype)} instead."
+        )
+    if problems:
+        raise StepError(
+            " ".join(problems) if len(problems) == 1 else "\n  " + "\n  ".join(problems),
+            where=where,
+            hint="fix the data, or change the declared dtype in `columns`",
+            details={"problems": problems},
+        )
+    return df.with_columns(**fixes) if fixes else df
+
+
+def run(ctx: StepContext) -> None:
+    params = ctx.params
+    name: str = params["name"]
+    where: str | None = params.get("where")
+    src: dict[str, Any] = params["source"]
+    fmt = src.get("format") or "csv"
+
+    path = _resolve(ctx, name, src, where)
+    df = _read(path, fmt, name, src, where)
+    if df.height == 0:
+        raise StepError(
+            f"source '{name}': '{src.get('path')}' holds no rows.",
+            where=where,
+            hint="the data is empty; regenerate it"
+            + (" or check the `query`" if fmt == "sqlite" else ""),
+        )
+    if src.get("columns"):
+        df = _conform(df, src["columns"], name, where)
+    ctx.output.write_frame(df, "data")
+    ctx.output.metric("rows", float(df.height))
+    ctx.log.info("loaded %s: %d rows x %d columns from %s", name, df.height, df.width, path)

@@ -1,0 +1,35 @@
+"""The artifact store (content-addressed step outputs) and the run records (SQLite).
+
+Light to import: no polars, numpy or filelock until a frame is read or written or a lock
+is taken, so `mlspec plan` can look at the store cheaply.
+"""
+
+from mlspec.store.artifacts import (
+    ArtifactCorrupt,
+    ArtifactError,
+    ArtifactMissing,
+    ArtifactStore,
+    Manifest,
+    Reader,
+    Writer,
+)
+from mlspec.store.hashing import sha256_file
+from mlspec.store.runs import AmbiguousRunId, RunRow, RunStore, RunStoreError, StepRow
+from mlspec.store.versions import versions
+
+__all__ = [
+    "AmbiguousRunId",
+    "ArtifactCorrupt",
+    "ArtifactError",
+    "ArtifactMissing",
+    "ArtifactStore",
+    "Manifest",
+    "Reader",
+    "RunRow",
+    "RunStore",
+    "RunStoreError",
+    "StepRow",
+    "Writer",
+    "sha256_file",
+    "versions",
+]

@@ -1,0 +1,59 @@
+"""Shared fixtures: example projects copied to a temporary folder with their data made."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def make_example(name: str, dest: Path, *args: str) -> Path:
+    """Copy examples/<name> into dest, run its data generator there; return the spec path."""
+    target = dest / name
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("data", ".mlspec"))
+    subprocess.run([sys.executable, str(target / "make_data.py"), *args], check=True, capture_output=True)
+    return target / "spec.yaml"
+
+
+def mlspec(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mlspec", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"mlspec {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def run_json(*args: str) -> dict:
+    proc = mlspec("run", *args, "--json", check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both examples with data, made once per session (read-only use: copy before editing)."""
+    dest = tmp_path_factory.mktemp("examples")
+    make_example("quickstart", dest)
+    make_example("feed_ranking", dest)
+    return dest
+
+
+@pytest.fixture
+def feed(tmp_path: Path, examples_dir: Path) -> Path:
+    """A private copy of the feed-ranking example (spec + data), free to edit and run."""
+    shutil.copytree(examples_dir / "feed_ranking", tmp_path / "feed_ranking", ignore=shutil.ignore_patterns(".mlspec"))
+    return tmp_path / "feed_ranking" / "spec.yaml"
+
+
+@pytest.fixture
+def quickstart(tmp_path: Path, examples_dir: Path) -> Path:
+    shutil.copytree(examples_dir / "quickstart", tmp_path / "quickstart", ignore=shutil.ignore_patterns(".mlspec"))
+    return tmp_path / "quickstart" / "spec.yaml"

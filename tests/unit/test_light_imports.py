@@ -1,0 +1,41 @@
+"""The paths that must be fast and safe import no data or ML library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("polars", "sklearn", "xgboost", "ray", "numpy", "pandas", "pyarrow")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "examples/feed_ranking/spec.yaml"],
+        ["plan", "examples/feed_ranking/spec.yaml", "--store", "{tmp}"],
+        ["graph", "examples/feed_ranking/spec.yaml", "--no-status"],
+        ["schema"],
+    ],
+)
+def test_light_commands_import_no_heavy_library(command: list[str], tmp_path: Path) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path / "store")) for a in command]
+    code = (
+        "import contextlib, io\n"
+        "from mlspec.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    main({argv!r})\n"
+    )
+    loaded = _modules_after(code)
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+    assert not heavy, f"`mlspec {' '.join(command)}` imported {heavy[:5]}"

@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from steps_fakes import FakeContext, ctx
+
+from mlspec.steps import split
+from mlspec.steps.api import StepError
+
+N = 1000
+RNG = np.random.default_rng(0)
+DATA = pl.DataFrame(
+    {
+        "label": RNG.choice(["a", "b", "c"], size=N, p=[0.6, 0.3, 0.1]),
+        "user": RNG.integers(0, 80, size=N),
+        "t": RNG.integers(0, 300, size=N),  # many ties
+        "x": RNG.random(N),
+    }
+)
+
+
+def _params(
+    method: str = "random",
+    test: float = 0.2,
+    valid: float | None = 0.1,
+    seed: int = 7,
+    by: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "test": test,
+        "valid": valid,
+        "seed": seed,
+        "by": by,
+        "where": "spec.yaml:44:5",
+    }
+
+
+def _run(data: pl.DataFrame = DATA, **kw: Any) -> FakeContext:
+    c = ctx(_params(**kw), data)
+    split.run(c)
+    out = c.output.frames["data"]
+    assert (
+        out.columns == ["split"] and out.schema["split"] == pl.UInt8 and out.height == data.height
+    )
+    return c
+
+
+def _labels(data: pl.DataFrame = DATA, **kw: Any) -> np.ndarray:
+    return _run(data, **kw).output.frames["data"]["split"].to_numpy()
+
+
+def _fails(data: pl.DataFrame, *words: str, **kw: Any) -> StepError:
+    with pytest.raises(StepError) as info:
+        split.run(ctx(_params(**kw), data))
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    return info.value
+
+
+METHODS = [("random", None), ("stratified", "label"), ("time", "t"), ("group", "user")]
+
+
+@pytest.mark.parametrize(("method", "by"), METHODS)
+def test_deterministic_per_seed(method: str, by: str | None) -> None:
+    a = _labels(method=method, by=by, seed=7)
+    b = _labels(method=method, by=by, seed=7)
+    assert np.array_equal(a, b)
+    if method != "time":  # a time split has no randomness
+        assert not np.array_equal(a, _labels(method=method, by=by, seed=8))
+
+
+@pytest.mark.parametrize(("method", "by"), METHODS)
+def test_counts_and_metrics(method: str, by: str | None) -> None:
+    c = _run(method=method, by=by)
+    counts = np.bincount(c.output.frames["data"]["split"].to_numpy(), minlength=3)
+    assert c.output.metrics == {
+        "rows.train": counts[0],
+        "rows.valid": counts[1],
+        "rows.test": counts[2],
+    }
+    report = c.output.jsons["report.json"]
+    assert report["counts"] == {"train": counts[0], "valid": counts[1], "test": counts[2]}
+    if method == "group":  # whole groups: close to, not exactly at, the fractions
+        assert abs(counts[2] - 200) < 40 and abs(counts[1] - 100) < 40
+    else:
+        assert list(counts) == [700, 100, 200]
+
+
+def test_without_valid() -> None:
+    c = _run(valid=None)
+    labels = c.output.frames["data"]["split"].to_numpy()
+    assert set(labels) == {0, 2}
+    assert c.output.metrics["rows.valid"] == 0.0
+
+
+def test_rounding_half_to_even() -> None:
+    # 0.25 * 10 = 2.5 -> 2 ; 0.35 * 10 = 3.5 -> 4
+    data = DATA.head(10)
+    counts = np.bincount(_labels(data, test=0.25, valid=0.35), minlength=3)
+    assert list(counts) == [4, 4, 2]
+
+
+def test_small_fractions_still_get_a_row() -> None:
+    counts = np.bincount(_labels(DATA.head(3), test=0.01, valid=0.01), minlength=3)
+    assert list(counts) == [1, 1, 1]
+
+
+def test_train_keeps_a_row() -> None:
+    counts = np.bincount(_labels(DATA.head(3), test=0.5, valid=0.45), minlength=3)
+    assert list(counts) == [1, 1, 1]
+
+
+def test_too_few_rows() -> None:
+    _fails(DATA.head(2), "Too few rows", "2 row(s)")
+    _fails(DATA.head(1), "Too few rows", valid=None)
+    assert list(np.bincount(_labels(DATA.head(2), valid=None), minlength=3)) == [1, 0, 1]
+
+
+def test_stratified_keeps_class_balance() -> None:
+    c = _run(method="stratified", by="label")
+    labels = c.output.frames["data"]["split"].to_numpy()
+    classes = DATA["label"].to_numpy()
+    report = c.output.jsons["report.json"]["classes"]
+    for cls in ("a", "b", "c"):
+        size = int((classes == cls).sum())
+        for code, name, fraction in ((2, "test", 0.2), (1, "valid", 0.1)):
+            got = int(((classes == cls) & (labels == code)).sum())
+            assert abs(got - fraction * size) <= 1, (cls, name, got, size)
+            assert report[cls][name] == got
+    assert list(report) == ["a", "b", "c"]
+
+
+def test_stratified_null_class_and_numbers() -> None:
+    data = pl.DataFrame({"y": [1, 0, None, 1, 0, None, 1, 0, 1, 0] * 5})
+    c = _run(data, method="stratified", by="y", valid=None)
+    report = c.output.jsons["report.json"]["classes"]
+    assert list(report) == ["0", "1", "null"]
+    assert report["null"] == {"train": 8, "test": 2}
+    assert report["0"] == {"train": 16, "test": 4}
+
+
+def test_stratified_tiny_classes() -> None:
+    data = pl.DataFrame({"y": ["a"] * 20 + ["b", "c", "d"]})
+    labels = _labels(data, method="stratified", by="y")
+    assert list(np.bincount(labels, minlength=3)) == [16, 2, 5]
+
+
+def test_time_puts_latest_rows_in_test() -> None:
+    labels = _labels(method="time", by="t")
+    t = DATA["t"].to_numpy()
+    assert t[labels == 2].min() >= t[labels == 1].max()
+    assert t[labels == 1].min() >= t[labels == 0].max()
+
+
+def test_time_ties_broken_by_row_index() -> None:
+    data = pl.DataFrame({"t": [dt.date(2024, 1, 1)] * 10})
+    labels = _labels(data, method="time", by="t")
+    assert labels.tolist() == [0] * 7 + [1] + [2] * 2
+
+
+def test_time_nulls_go_to_train_with_a_warning() -> None:
+    data = pl.DataFrame({"t": [None, 5, 4, 3, 2, 1, None, 0, 9, 8]})
+    c = _run(data, method="time", by="t")
+    labels = c.output.frames["data"]["split"].to_list()
+    assert labels[0] == 0 and labels[6] == 0
+    assert labels[8] == 2 and labels[9] == 2 and labels[1] == 1
+    assert len(c.warnings) == 1 and "2 row(s) have no 't'" in c.warnings[0]
+
+
+def test_group_never_straddles() -> None:
+    c = _run(method="group", by="user")
+    labels = c.output.frames["data"]["split"].to_numpy()
+    per_user = (
+        pl.DataFrame({"user": DATA["user"], "s": labels})
+        .group_by("user")
+        .agg(pl.col("s").n_unique())
+    )
+    assert per_user["s"].max() == 1
+    groups = c.output.jsons["report.json"]["groups"]
+    assert sum(groups.values()) == DATA["user"].n_unique()
+
+
+def test_group_with_null_and_string_groups() -> None:
+    data = pl.DataFrame({"g": ["x", "y", None, "z", "x", None, "w", "v"] * 3})
+    labels = _labels(data, method="group", by="g", test=0.2, valid=0.2)
+    frame = pl.DataFrame({"g": data["g"], "s": labels})
+    assert frame.group_by("g").agg(pl.col("s").n_unique())["s"].max() == 1
+
+
+def test_too_few_groups() -> None:
+    data = pl.DataFrame({"g": [1, 1, 2, 2]})
+    _fails(data, "Too few groups", "2 distinct", method="group", by="g")
+
+
+def test_uneven_groups() -> None:
+    data = pl.DataFrame({"g": [1] * 50 + [2, 3]})
+    # Whichever group comes first, test takes it; with the big one, nothing is left for train.
+    outcomes = set()
+    for seed in range(8):
+        try:
+            _labels(data, method="group", by="g", valid=None, seed=seed)
+            outcomes.add("ok")
+        except StepError as exc:
+            assert "too uneven" in str(exc)
+            outcomes.add("error")
+    assert outcomes == {"ok", "error"}
+
+
+@pytest.mark.parametrize("method", ["stratified", "time", "group"])
+def test_needs_by(method: str) -> None:
+    _fails(DATA, "needs `by`", method=method, by=None)
+
+
+def test_missing_by_column() -> None:
+    err = _fails(DATA, "no column 'lable'", "did you mean 'label'", method="stratified", by="lable")
+    assert err.where == "spec.yaml:44:5"
+
+
+@pytest.mark.parametrize(
+    ("kw", "words"),
+    [
+        ({"method": "kfold"}, ("Unknown split method 'kfold'",)),
+        ({"test": 0.0}, ("test fraction must be in (0, 1)",)),
+        ({"valid": 1.5}, ("valid fraction must be in (0, 1)",)),
+        ({"test": 0.6, "valid": 0.4}, ("leave rows for train",)),
+    ],
+)
+def test_bad_params(kw: dict[str, Any], words: tuple[str, ...]) -> None:
+    _fails(DATA, *words, **kw)
+
+
+def test_random_ignores_by() -> None:
+    assert np.array_equal(_labels(by="label"), _labels(by=None))
