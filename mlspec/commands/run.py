@@ -76,30 +76,41 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         hits = sum(r.cache_hit for r in result.results.values())
         print(f"run {result.run_id} succeeded: {len(result.results) - hits} ran, {hits} cached, {result.seconds:.2f} s")
+    from mlspec.registry import register_run
+
+    if (version := register_run(a.store_root, spec.name, result.results, result.run_id)) is not None and not args.json:
+        print(f"registered {version.name} version {version.version}")
     return 0
 
 
 class _Reporter:
-    """One line per finished step; a live progress bar when writing to a terminal."""
+    """One line per finished step; a live progress bar (rich) only on a terminal.
+
+    Off a terminal (CI, pipes) lines are plain text and rich is never imported: it costs
+    ~0.1 s of start-up, a tenth of a no-change rerun.
+    """
+
+    MARKS = {"succeeded": "✓", "cached": "·", "failed": "✗", "skipped": "-"}
+    STYLES = {"succeeded": "green", "cached": "dim", "failed": "red", "skipped": "yellow"}
 
     def __init__(self, *, quiet: bool, total: int) -> None:
-        from rich.console import Console
-
         self.quiet = quiet
-        self.console = Console(stderr=True, highlight=False)
+        self.console: Any = None
         self.progress: Any = None
-        if not quiet and self.console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            self.console = Console(stderr=True, highlight=False)
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
             self.task = self.progress.add_task("running", total=total)
             self.progress.start()
+
+    def _print(self, text: str, style: str | None = None) -> None:
+        if self.console is not None:
+            self.console.print(text, style=style, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def __call__(self, step_id: str, event: str, result: Any) -> None:
         if self.quiet:
@@ -108,13 +119,14 @@ class _Reporter:
             if self.progress:
                 self.progress.update(self.task, description=f"running {step_id}")
             return
-        marks = {"succeeded": "[green]✓[/]", "cached": "[dim]·[/]", "failed": "[red]✗[/]", "skipped": "[yellow]-[/]"}
-        seconds = f"{result.seconds:6.2f} s" if result is not None and not result.cache_hit else "cached" if event == "cached" else ""
-        warn = f"  [yellow]{len(result.warnings)} warning(s)[/]" if result is not None and result.warnings else ""
-        self.console.print(f"{marks.get(event, event)} {step_id:<32} {seconds}{warn}")
-        if result is not None:
-            for w in result.warnings:
-                self.console.print(f"    [yellow]warning:[/] {w}")
+        if result is not None and not result.cache_hit:
+            timing = f"{result.seconds:6.2f} s"
+        else:
+            timing = "cached" if event == "cached" else ""
+        extra = f"  {len(result.warnings)} warning(s)" if result is not None and result.warnings else ""
+        self._print(f"{self.MARKS.get(event, event)} {step_id:<32} {timing}{extra}", self.STYLES.get(event))
+        for w in result.warnings if result is not None else ():
+            self._print(f"    warning: {w}", "yellow")
         if self.progress and event != "skipped":
             self.progress.advance(self.task)
 

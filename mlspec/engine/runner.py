@@ -65,7 +65,8 @@ def run_plan(
 
     from mlspec.store import ArtifactStore
 
-    ArtifactStore(root).clean_tmp(older_than_s=60)  # staging folders a killed run left behind
+    # Staging folders whose lock no live writer holds were left by a killed run.
+    ArtifactStore(root).clean_tmp(older_than_s=0)
     runs = RunStore(root / "runs.sqlite")
     run_id = runs.start_run(
         spec_path=str(spec.path) if spec.path else None,

@@ -197,6 +197,7 @@ class Writer:
         self.metrics: dict[str, float] = {}
         self.closed = False
         self._written: set[str] = set()
+        self.external: dict[str, Path] = {}
 
     def __repr__(self) -> str:
         return f"Writer({self.fingerprint[:12]}, step={self.step_id!r}, folder={str(self.folder)!r})"
@@ -231,6 +232,18 @@ class Writer:
         else:
             raise TypeError(f"write_frame needs a polars DataFrame or LazyFrame, not {type(frame).__name__}")
         self._written.add(file)
+
+    def reference(self, path: Path, name: str = "data") -> None:
+        """Point `<name>.parquet` at an existing file instead of copying it.
+
+        For a Parquet source read as it is: the store need not duplicate the user's data.
+        The manifest keeps the file's absolute path and hash; readers verify it like any file.
+        """
+        self._check_open()
+        file = _with_suffix(name, ".parquet")
+        if file in self._written or file in self.external:
+            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{file}' written twice")
+        self.external[file] = Path(path).resolve()
 
     def write_json(self, value: Any, name: str) -> None:
         """`<name>.json`, canonical (sorted keys); NaN and infinity are refused."""
@@ -276,6 +289,13 @@ class Reader:
         return sorted(self.manifest.files)
 
     def _corrupt(self, name: str, problem: str) -> ArtifactCorrupt:
+        external = self.manifest.files.get(name, {}).get("external")
+        if external:
+            return ArtifactCorrupt(
+                f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}) reads {external}, "
+                f"which {problem.replace('has ', 'now has ', 1)}: the file changed after the step ran. "
+                "Run again: the step's fingerprint follows the file's content."
+            )
         return ArtifactCorrupt(
             f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}): file '{name}' {problem}; "
             f"the store folder {self.folder} is damaged. Delete that folder (the step will run again) "
@@ -288,9 +308,10 @@ class Reader:
         if name not in files:
             have = ", ".join(sorted(files)) or "no files"
             raise ArtifactMissing(f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}) has no file '{name}' (it has: {have})")
-        path = self.folder.joinpath(*PurePosixPath(_check_name(name)).parts)
+        entry = files[name]
+        external = entry.get("external")
+        path = Path(external) if external else self.folder.joinpath(*PurePosixPath(_check_name(name)).parts)
         if name not in self._verified:
-            entry = files[name]
             try:
                 size = path.stat().st_size
             except FileNotFoundError:
@@ -465,6 +486,9 @@ class ArtifactStore:
                     os.close(fd)
                 digest, size = sha256_file(path)
                 files[name] = {"sha256": digest, "size": size}
+        for name, path in writer.external.items():
+            digest, size = sha256_file(path)
+            files[name] = {"sha256": digest, "size": size, "external": str(path)}
         manifest = Manifest(
             {
                 "format": MANIFEST_FORMAT,

@@ -48,6 +48,7 @@ class FakeWriter:
         self.frames: dict[str, pl.DataFrame] = {}
         self.jsons: dict[str, Any] = {}
         self.metrics: dict[str, float] = {}
+        self.references: dict[str, Path] = {}
 
     def path(self, name: str) -> Path:
         raise NotImplementedError("the fake store has no files")
@@ -55,6 +56,11 @@ class FakeWriter:
     def write_frame(self, frame: pl.DataFrame | pl.LazyFrame, name: str = "data") -> None:
         assert name not in self.frames, f"{name} written twice"
         self.frames[name] = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+    def reference(self, path: Path, name: str = "data") -> None:
+        assert name not in self.frames, f"{name} written twice"
+        self.references[name] = Path(path)
+        self.frames[name] = pl.read_parquet(path)
 
     def write_json(self, value: Any, name: str) -> None:
         assert name not in self.jsons, f"{name} written twice"
