@@ -322,15 +322,50 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert err.hint is not None and "read access" in err.hint
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+_UNREADABLE_PROBE = """
+import sys
+from pathlib import Path
+from mlspec.steps import load
+from mlspec.steps.api import StepError
+from tests.unit.steps_fakes import FakeContext
+root = Path(sys.argv[1])
+ctx = FakeContext({"name": "d", "source": {"path": "d.csv", "format": "csv", "columns": None}}, spec_root=root)
+try:
+    load.run(ctx)
+except StepError as exc:
+    print(str(exc))
+    sys.exit(0)
+sys.exit("no StepError")
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_unreadable_file_for_real(tmp_path: Path) -> None:
+    """A real permission error. Root reads any file, so as root the read runs without the
+    capabilities that let it (util-linux's setpriv drops CAP_DAC_OVERRIDE/READ_SEARCH)."""
+    import shutil
+    import subprocess
+    import sys
+
     path = tmp_path / "d.csv"
     FRAME.write_csv(path)
     path.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test permissions as root"
+        drop = "-dac_override,-dac_read_search"
+        prefix = [setpriv, "--bounding-set", drop, f"--inh-caps={drop}"]
+    root = Path(__file__).resolve().parents[2]
     try:
-        _fails(tmp_path, _source("d.csv", "csv"), "permission denied")
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-c", _UNREADABLE_PROBE, str(tmp_path)],
+            capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+        )
     finally:
         path.chmod(0o644)
+    assert proc.returncode == 0, proc.stderr
+    assert "permission denied" in proc.stdout.lower()
 
 
 def test_csv_named_parquet(tmp_path: Path) -> None:
