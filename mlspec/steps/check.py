@@ -341,7 +341,7 @@ def run(ctx: StepContext) -> None:
         raise StepError(
             f"{n_checks} data check(s) of source '{source}' failed{rules}:\n  "
             + "\n  ".join(errors),
-            where=first["where"],
+            where=checks[first["index"]].get("where"),
             hint="fix the data, or relax the check (severity: warn reports without failing)",
             details={
                 "failed": [{"check": c["index"], **r} for c, r in failed if c["severity"] != "warn"]
