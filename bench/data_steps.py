@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import PYTHON, ROOT, median, time_process  # noqa: E402
+from _timing import PYTHON, ROOT, median, time_process
 
 HAND_WRITTEN = r'''
 import sys

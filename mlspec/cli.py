@@ -19,7 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "show which steps a run would execute or reuse, and why"),
     "run": ("run", "run the plan on a backend; cached steps are reused"),
     "graph": ("graph", "draw the plan's DAG as Mermaid or DOT"),
-    "runs": ("runs", "list recorded runs, or show one"),
+    "runs": ("runs", "list recorded runs, show one, or compare two"),
+    "report": ("report", "write or open the HTML evaluation report of a run"),
+    "models": ("models", "list, promote and roll back packaged model versions"),
     "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
 }
 

@@ -8,11 +8,14 @@ the same facts. The text form follows mypy: ``file:line:col: error: message [cod
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning", "note"]
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True, order=True)
@@ -62,7 +65,7 @@ def render_text(
         out.append(f"{where}: {d.severity}: {d.message} [{d.code}]")
         text = sources.get(d.file)
         if text is not None and d.line:
-            lines = text.splitlines()
+            lines = _LINE_BREAK.split(text)  # as YAML counts lines, not str.splitlines
             if 0 < d.line <= len(lines):
                 src, col = _window(lines[d.line - 1].expandtabs(1), d.col)
                 out.append(f"  {d.line:>4} | {src}")

@@ -42,7 +42,7 @@ def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both examples with data, made once per session (read-only use: copy before editing)."""
     dest = tmp_path_factory.mktemp("examples")
     make_example("quickstart", dest)
-    make_example("feed_ranking", dest)
+    make_example("feed_ranking", dest, "--rows", "4000")  # small: tests check behaviour, not speed
     return dest
 
 

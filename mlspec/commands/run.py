@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from mlspec.commands._common import EXIT_FAILED, add_spec_argument, fail, load_spec_or_exit
 
@@ -90,8 +90,8 @@ class _Reporter:
     ~0.1 s of start-up, a tenth of a no-change rerun.
     """
 
-    MARKS = {"succeeded": "✓", "cached": "·", "failed": "✗", "skipped": "-"}
-    STYLES = {"succeeded": "green", "cached": "dim", "failed": "red", "skipped": "yellow"}
+    MARKS: ClassVar[dict[str, str]] = {"succeeded": "✓", "cached": "·", "failed": "✗", "skipped": "-"}
+    STYLES: ClassVar[dict[str, str]] = {"succeeded": "green", "cached": "dim", "failed": "red", "skipped": "yellow"}
 
     def __init__(self, *, quiet: bool, total: int) -> None:
         self.quiet = quiet
@@ -99,7 +99,13 @@ class _Reporter:
         self.progress: Any = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.console = Console(stderr=True, highlight=False)
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)

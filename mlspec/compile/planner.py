@@ -25,6 +25,9 @@ class PlanBuilder:
     checks: dict[str, str] = field(default_factory=dict)  # checks that must pass before `table` is used
     features: str | None = None
     split: str | None = None
+    trains: dict[tuple[str, str], str] = field(default_factory=dict)  # (objective, model) -> train step
+    evaluations: dict[str, dict[str, str]] = field(default_factory=dict)  # objective -> model -> evaluate step
+    selects: dict[str, str] = field(default_factory=dict)  # objective -> select step
 
     def add(self, step: Step) -> Step:
         self.steps.append(step)
@@ -138,6 +141,8 @@ def carry_columns(spec: Spec) -> list[str]:
         cols.append(spec.split.by)
     if spec.combine and spec.combine.get("target"):
         cols.append(spec.combine["target"])
+    for monitor in spec.monitors:  # drift monitors may watch raw columns, not only features
+        cols += monitor.get("columns", [])
     names = {f.name for f in spec.features}
     return [c for c in dict.fromkeys(cols) if c not in names]
 
@@ -196,3 +201,229 @@ def split_stage(b: PlanBuilder) -> None:
         )
     )
     b.split = step.id
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _feature_params(spec: Spec, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    by_name = {f.name: f for f in spec.features}
+    return [
+        {
+            "name": f.name,
+            "type": f.type,
+            "encoding": f.encoding,
+            "impute": f.impute,
+            "fill_value": f.fill_value,
+            "scale": f.scale,
+        }
+        for f in (by_name[n] for n in names)
+    ]
+
+
+# What training needs of an objective; evaluation and reporting get all of it. Keeping train's
+# params narrow means a new metric or slice re-evaluates but never refits.
+TRAIN_KEYS = ("name", "task", "target", "features", "select_by", "higher_is_better")
+
+
+def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    from mlspec.spec.metrics_table import METRICS
+
+    o = spec.objectives[name]
+    full = {
+        "name": name,
+        "task": o.task,
+        "target": o.target,
+        "features": _feature_params(spec, o.features),
+        "metrics": list(o.metrics),
+        "select_by": o.select_by,
+        "higher_is_better": METRICS[o.select_by].higher_is_better,
+        "threshold": o.threshold,
+        "slices": list(o.slices),
+        "protected": list(o.protected),
+    }
+    return full if keys is None else {k: full[k] for k in keys}
+
+
+def _objective_reads(spec: Spec, name: str, *keys: str) -> dict[str, Any]:
+    raw = spec.raw["objectives"][name]
+    reads = {f"objectives.{name}.{k}": raw.get(k) for k in keys}
+    feats = spec.objectives[name].features
+    reads["features(used)"] = [f for f in spec.raw.get("features", []) if f["name"] in feats]
+    return reads
+
+
+BASELINE = "baseline"
+
+
+@stage
+def models_stage(b: PlanBuilder) -> None:
+    """Per objective: trials, train, evaluate for each model (and the baseline), then select."""
+    from mlspec.compile.search import trials
+
+    spec = b.spec
+    assert b.features is not None and b.split is not None
+    data = {"data": b.features, "split": b.split}
+    for name, o in spec.objectives.items():
+        obj = objective_params(spec, name)
+        train_obj = objective_params(spec, name, TRAIN_KEYS)
+        models = [(m.name, m.type, m.params, m.search, m.resources, spec.raw["objectives"][name]["models"][i]) for i, m in enumerate(o.models)]
+        if o.baseline:
+            dummy = {"strategy": "prior"} if o.task != "regression" else {"strategy": "mean"}
+            models.append((BASELINE, "dummy", dummy, None, {}, {"name": BASELINE, "type": "dummy", "params": dummy}))
+        evals: dict[str, str] = {}
+        for model_name, mtype, mparams, search, resources, raw_model in models:
+            model = {"name": model_name, "type": mtype, "params": mparams}
+            reads = _objective_reads(spec, name, "task", "target", "select_by")
+            reads[f"objectives.{name}.models[{model_name}]"] = raw_model
+            inputs = dict(data)
+            search_params = None
+            if search:
+                search_params = {k: search.get(k) for k in ("method", "cv", "seed")}
+                for k, trial_params in enumerate(trials(search)):
+                    t = b.add(
+                        Step(
+                            id=f"trial.{name}.{model_name}.{k}",
+                            kind="trial",
+                            inputs=dict(data),
+                            params={"objective": train_obj, "model": model, "trial": {"index": k, "params": trial_params}, "search": search_params},
+                            reads=reads,
+                            resources=resources,
+                            description=f"search trial {k} of {name}/{model_name}",
+                        )
+                    )
+                    inputs[f"trial_{k}"] = t.id
+            train = b.add(
+                Step(
+                    id=f"train.{name}.{model_name}",
+                    kind="train",
+                    inputs=inputs,
+                    params={"objective": train_obj, "model": model, "search": search_params},
+                    reads=reads,
+                    resources=resources,
+                    description=f"fit {mtype} for {name}",
+                )
+            )
+            ev = b.add(
+                Step(
+                    id=f"evaluate.{name}.{model_name}",
+                    kind="evaluate",
+                    inputs={"model": train.id, **data},
+                    params={"objective": obj, "model_name": model_name, "bootstrap": {"n": 200, "seed": spec.execution.get("seed", 0)}},
+                    reads=_objective_reads(spec, name, "task", "target", "metrics", "threshold", "slices", "fairness"),
+                    description=f"evaluate {name}/{model_name} on the test split",
+                )
+            )
+            evals[model_name] = ev.id
+            b.trains[(name, model_name)] = train.id
+        sel = b.add(
+            Step(
+                id=f"select.{name}",
+                kind="select",
+                inputs={f"eval_{m}": e for m, e in evals.items()},
+                params={"objective": obj, "candidates": [m.name for m in o.models], "baseline": BASELINE if o.baseline else None},
+                reads=_objective_reads(spec, name, "select_by", "metrics", "baseline"),
+                description=f"pick the best model for {name}",
+            )
+        )
+        b.selects[name] = sel.id
+        b.evaluations[name] = evals
+
+
+# ----------------------------------------------------------------------------- system
+
+
+def _scale(spec: Spec) -> dict[str, str]:
+    given = (spec.combine or {}).get("scale", {})
+    return {
+        name: given.get(name, "rank" if o.task == "regression" else "probability")
+        for name, o in spec.objectives.items()
+    }
+
+
+@stage
+def system_stage(b: PlanBuilder) -> None:
+    """combine, gate, profile, package and report: the system around the objectives."""
+    spec = b.spec
+    evals = {f"eval_{o}_{m}": sid for o, by_model in b.evaluations.items() for m, sid in by_model.items()}
+    selects = {f"select_{o}": sid for o, sid in b.selects.items()}
+    combine_raw = spec.raw.get("combine")
+    combine = b.add(
+        Step(
+            id="combine",
+            kind="combine",
+            inputs={**selects, **evals},
+            params={
+                "weights": spec.weights(),
+                "scale": _scale(spec),
+                "tasks": {n: o.task for n, o in spec.objectives.items()},
+                "target": (spec.combine or {}).get("target"),
+                "targets": {n: o.target for n, o in spec.objectives.items()},
+                "metrics": list((spec.combine or {}).get("metrics", [])),
+            },
+            reads={"combine": combine_raw, "objectives.*.task": {n: o.task for n, o in spec.objectives.items()}},
+            description="weight the objectives' scores into one",
+        )
+    )
+    gate = b.add(
+        Step(
+            id="gate",
+            kind="gate",
+            inputs={**selects, **evals, "combine": combine.id},
+            params={
+                "objectives": {n: {"gate": o.gate, "task": o.task} for n, o in spec.objectives.items()},
+                "combine_gate": (spec.combine or {}).get("gate", {}),
+            },
+            reads={
+                **{f"objectives.{n}.gate": spec.raw["objectives"][n].get("gate", {}) for n in spec.objectives},
+                "combine.gate": (combine_raw or {}).get("gate", {}),
+            },
+            description="check the thresholds",
+        )
+    )
+    assert b.features is not None and b.split is not None
+    profile = b.add(
+        Step(
+            id="profile",
+            kind="profile",
+            inputs={"data": b.features, "split": b.split, "combine": combine.id},
+            params={"monitors": list(spec.monitors), "features": _feature_params(spec, tuple(f.name for f in spec.features))},
+            reads={"monitors": spec.raw.get("monitors", [])},
+            description="reference distributions for the monitors",
+        )
+    )
+    trains = {f"train_{o}_{m}": sid for (o, m), sid in b.trains.items()}
+    package = b.add(
+        Step(
+            id="package",
+            kind="package",
+            inputs={"gate": gate.id, "combine": combine.id, "profile": profile.id, **selects, **trains},
+            params={
+                "name": spec.name,
+                "weights": spec.weights(),
+                "objectives": {n: objective_params(spec, n) for n in spec.objectives},
+                "features": [
+                    {"name": f.name, "expr": f.expr, "type": f.type} for f in spec.features
+                ],
+                "deployment": spec.deployment,
+            },
+            reads={"name": spec.name, "deployment": spec.raw.get("deployment"), "features": spec.raw.get("features", [])},
+            description="bundle the selected models for deployment",
+        )
+    )
+    b.add(
+        Step(
+            id="report",
+            kind="report",
+            inputs={**selects, **evals, "combine": combine.id, "gate": gate.id, "profile": profile.id},
+            params={
+                "name": spec.name,
+                "description": spec.raw.get("description", ""),
+                "problem": spec.problem,
+                "objectives": {n: objective_params(spec, n) for n in spec.objectives},
+            },
+            reads={"name": spec.name, "description": spec.raw.get("description", ""), "problem": spec.raw.get("problem")},
+            description="the evaluation report (HTML)",
+        )
+    )
+    del package

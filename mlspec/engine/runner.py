@@ -66,7 +66,8 @@ def run_plan(
     from mlspec.store import ArtifactStore
 
     # Staging folders whose lock no live writer holds were left by a killed run.
-    ArtifactStore(root).clean_tmp(older_than_s=0)
+    store = ArtifactStore(root)
+    store.clean_tmp(older_than_s=0)
     runs = RunStore(root / "runs.sqlite")
     run_id = runs.start_run(
         spec_path=str(spec.path) if spec.path else None,
@@ -106,6 +107,8 @@ def run_plan(
         if progress:
             progress(sid, status, res)
 
+    blocked: set[str] = set()  # downstream of a failed step: never started
+
     def handle(sid: str, future: Future[StepResult]) -> None:
         nonlocal failed
         try:
@@ -118,20 +121,26 @@ def run_plan(
         else:
             record(sid, res, "failed")
             failed = True
+            blocked.update(plan.downstream(sid))
 
     def submit_ready() -> None:
-        """Start every step whose inputs are done; cache hits complete at once."""
+        """Start every step whose inputs are done; cache hits complete at once.
+
+        As in dbt, a failure skips only the failed step's descendants: independent branches
+        still run (a failed gate stops `package`, but the report still shows why).
+        """
         progressed = True
-        while progressed and not failed:
+        while progressed:
             progressed = False
             for sid in list(pending):
-                if failed or not all(p in done for p in plan.parents(sid)):
+                if sid in blocked or not all(p in done for p in plan.parents(sid)):
                     continue
                 pending.remove(sid)
                 progressed = True
                 fp = fps[sid].digest
                 if sid not in force and statuses[sid].cached:
-                    record(sid, StepResult(sid, fp, True, 0.0, cache_hit=True), "cached")
+                    metrics = store.manifest(fp).metrics  # so records of cached steps keep their metrics
+                    record(sid, StepResult(sid, fp, True, 0.0, cache_hit=True, metrics=metrics), "cached")
                     done.add(sid)
                     continue
                 step = plan.step(sid)

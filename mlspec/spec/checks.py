@@ -8,6 +8,8 @@ problems at once, as a compiler does.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,7 +18,7 @@ from typing import Any
 
 from mlspec.diagnostics import Diagnostic
 from mlspec.spec import expr as expr_lang
-from mlspec.spec.loader import Document, JsonPath
+from mlspec.spec.loader import Document, JsonPath, format_path, walk
 from mlspec.spec.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
 from mlspec.spec.model_table import MODEL_TYPES
 from mlspec.spec.suggest import did_you_mean
@@ -118,21 +120,17 @@ class Context:
         if not joins:
             return set(next(iter(declared.values()))) if len(declared) == 1 else None
         first = joins[0].get("left")
-        if first not in declared:
+        if not isinstance(first, str) or first not in declared:
             return None
         table = list(declared[first])
         for j in joins:
-            right = declared.get(j.get("right"), [])
-            on = j.get("on")
-            keys = {on} if isinstance(on, str) else set(_list(on))
-            suffix = j.get("suffix", "_right") if isinstance(j.get("suffix"), str) else "_right"
-            if j.get("how") in ("semi", "anti"):
-                continue
-            for col in right:
-                if col in keys:
-                    continue
-                table.append(col + suffix if col in table else col)
+            right_name = j.get("right")
+            table = _join_columns(table, declared.get(right_name, []) if isinstance(right_name, str) else [], j)
         return set(table)
+
+    def declared_columns(self, source: Any) -> list[str] | None:
+        cols = self.sources[source].get("columns") if isinstance(source, str) and source in self.sources else None
+        return list(cols) if isinstance(cols, dict) else None
 
     def known_columns_hint(self, name: str) -> str | None:
         return did_you_mean(name, self.columns or (), fallback_list=False)
@@ -150,6 +148,21 @@ class Context:
         )
 
 
+def _join_keys(join: dict[str, Any]) -> list[str]:
+    on = join.get("on")
+    return [on] if isinstance(on, str) else [k for k in _list(on) if isinstance(k, str)]
+
+
+def _join_columns(table: list[str], right: list[str], join: dict[str, Any]) -> list[str]:
+    """The table's columns after `join`, as the join step makes them: keys appear once,
+    other right-hand columns whose names clash get the suffix; semi and anti add none."""
+    if join.get("how") in ("semi", "anti"):
+        return table
+    keys = set(_join_keys(join))
+    suffix = join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
+    return [*table, *(c + suffix if c in table else c for c in right if c not in keys)]
+
+
 Check = Callable[[Context], None]
 CHECKS: list[Check] = []
 
@@ -165,6 +178,24 @@ def run_checks(doc: Document) -> list[Diagnostic]:
     for fn in CHECKS:
         fn(ctx)
     return ctx.out
+
+
+# ---------------------------------------------------------------- values
+
+
+@check
+def numbers_are_numbers(ctx: Context) -> None:
+    """`.nan` compares false with every bound, so it passes every range of the schema.
+
+    Only values handed to an estimator as they are (params, search choices) may hold it:
+    xgboost's `missing: .nan` is a real setting.
+    """
+    for path, value in walk(ctx.data):
+        if not (isinstance(value, float) and math.isnan(value)):
+            continue
+        if "params" in path or (len(path) >= 3 and path[-3] == "space" and isinstance(path[-1], int)):
+            continue
+        ctx.error(path, "range", f"{format_path(path)} must be a real number. Got .nan (not a number) instead.")
 
 
 # ---------------------------------------------------------------- data
@@ -193,7 +224,8 @@ def sources_are_readable(ctx: Context) -> None:
                 "set `format:` to one of csv, parquet, ndjson, sqlite",
             )
         query = src.get("query")
-        if fmt == "sqlite" and query is None:
+        # With an explicit `format: sqlite` the schema already says the query is missing.
+        if fmt == "sqlite" and query is None and src.get("format") != "sqlite":
             ctx.error(base, "source-query", f"source '{name}' is a SQLite database and needs a `query`", key=True)
         if fmt not in (None, "sqlite") and query is not None:
             ctx.error((*base, "query"), "source-query", f"`query` applies only to sqlite sources; '{name}' is {fmt}", key=True)
@@ -206,6 +238,8 @@ def source_checks(ctx: Context) -> None:
     for name, src in ctx.sources.items():
         declared = src.get("columns")
         for i, chk in _items(src.get("checks")):
+            if not chk:
+                continue  # {}: the schema reports it
             path = ("data", "sources", name, "checks", i)
             column = chk.get("column")
             rules = {k for k in chk if k not in ("column", "severity")}
@@ -239,9 +273,15 @@ def joins_resolve(ctx: Context) -> None:
     data = _dict(ctx.data.get("data"))
     joined: set[str] = set()
     names = list(ctx.sources)
+    # The table so far: its sources, and its columns while every one of them declares them.
+    in_table: list[str] = []
+    table: list[str] | None = None
     for i, j in _items(data.get("joins")):
         path = ("data", "joins", i)
         left, right = j.get("left"), j.get("right")
+        in_order = isinstance(left, str) and left in ctx.sources and (not joined or left in joined)
+        if in_order and not joined:
+            in_table, table = [left], ctx.declared_columns(left)
         for side, value in (("left", left), ("right", right)):
             if isinstance(value, str) and value not in ctx.sources:
                 ctx.error((*path, side), "unknown-source", f"join {side} '{value}' is not a source", did_you_mean(value, names))
@@ -250,20 +290,25 @@ def joins_resolve(ctx: Context) -> None:
                 joined.add(left)
             elif left not in joined:
                 ctx.error((*path, "left"), "join-order", f"join left '{left}' is not in the table yet", "a later join's left must be a source joined before it; reorder the joins")
+                joined.add(left)  # named by a join: not also "not joined"
         if left == right and isinstance(left, str):
             ctx.error((*path, "right"), "join-self", f"source '{left}' is joined with itself")
         elif isinstance(right, str) and right in joined:
             ctx.error((*path, "right"), "join-twice", f"source '{right}' is already in the table")
         if isinstance(right, str):
             joined.add(right)
-        on = j.get("on")
-        keys = [on] if isinstance(on, str) else [k for k in _list(on) if isinstance(k, str)]
-        for value in (left, right):
-            cols = _dict(ctx.sources.get(value, {})).get("columns") if isinstance(value, str) else None
-            if isinstance(cols, dict):
-                for key in keys:
-                    if key not in cols:
-                        ctx.error((*path, "on"), "unknown-column", f"join key '{key}' is not a column of source '{value}'", did_you_mean(key, cols, fallback_list=False))
+        keys = _join_keys(j)
+        right_cols = ctx.declared_columns(right)
+        # The left keys are looked up in the table so far, as the join step does.
+        sides = [(table, f"source '{left}'" if len(in_table) == 1 else f"the table so far ({' + '.join(in_table)})")] if in_order else []
+        sides.append((right_cols, f"source '{right}'"))
+        for cols, side in sides:
+            for key in keys:
+                if cols is not None and key not in cols:
+                    ctx.error((*path, "on"), "unknown-column", f"join key '{key}' is not a column of {side}", did_you_mean(key, cols, fallback_list=False))
+        if in_order:
+            table = _join_columns(table, right_cols, j) if table is not None and right_cols is not None else None
+            in_table.append(str(right))
     if len(ctx.sources) > 1:
         for name in names:
             if name not in joined:
@@ -301,10 +346,10 @@ def features_are_sound(ctx: Context) -> None:
             try:
                 parsed = expr_lang.parse(text)
             except expr_lang.ExprError as exc:
-                ctx.error((*path, "expr"), exc.code, f"in feature '{name}': {exc.message}", exc.hint, offset=exc.offset)
+                ctx.error((*path, "expr"), exc.code, f"in feature '{name}': {exc.message}", exc.hint or None, offset=exc.offset)
             else:
                 for col in sorted(expr_lang.columns(parsed)):
-                    ctx.check_column((*path, "expr"), col, f"feature '{name}' reads column")
+                    ctx.check_column((*path, "expr"), col, f"in feature '{name}', the name")
         elif text is None and isinstance(name, str):
             ctx.check_column((*path, "name"), name, "feature", ())
         kind = f.get("type", "numeric")
@@ -324,9 +369,12 @@ def features_are_sound(ctx: Context) -> None:
 # ---------------------------------------------------------------- objectives
 
 
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 def _task(obj: dict[str, Any]) -> str | None:
     task = obj.get("task")
-    return task if task in DEFAULT_METRICS else None
+    return task if isinstance(task, str) and task in DEFAULT_METRICS else None
 
 
 def _metrics(obj: dict[str, Any]) -> list[str]:
@@ -344,7 +392,7 @@ def objectives_are_sound(ctx: Context) -> None:
         base = ("objectives", name)
         task = _task(obj)
         target = obj.get("target")
-        ctx.check_column((*base, "target"), target, f"target of objective '{name}'")
+        ctx.check_column((*base, "target"), target, f"objective '{name}': target")
         used = obj.get("features")
         if isinstance(used, list):
             for i, fname in enumerate(used):
@@ -388,6 +436,8 @@ def _fitting(task: str) -> str:
 
 
 def _check_gate_metric(ctx: Context, path: JsonPath, metric: str, task: str, metrics: list[str], *, fairness: bool) -> None:
+    if not _METRIC_NAME.match(metric):
+        return  # not a metric name at all: the schema reports it
     if metric in FAIRNESS_METRICS:
         if task != "binary":
             ctx.error(path, "gate-metric", f"gate on '{metric}' needs a binary objective", key=True)
@@ -413,7 +463,7 @@ def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) 
             seen.add(name)
             if name == "baseline" and obj.get("baseline", True):
                 ctx.error((*path, "name"), "duplicate-name", "the name 'baseline' is taken by the objective's baseline model", "rename the model, or set `baseline: false`")
-        if mtype not in MODEL_TYPES:
+        if not isinstance(mtype, str) or mtype not in MODEL_TYPES:
             continue
         estimator = MODEL_TYPES[mtype].estimator(task)
         if estimator is None:
@@ -481,7 +531,7 @@ def problem_fits_objectives(ctx: Context) -> None:
     task = _dict(ctx.data.get("problem")).get("task")
     if task in ("binary", "multiclass", "regression") and len(ctx.objectives) == 1:
         (name, obj), = ctx.objectives.items()
-        if obj.get("task") in DEFAULT_METRICS and obj.get("task") != task:
+        if _task(obj) is not None and obj.get("task") != task:
             ctx.error(("problem", "task"), "problem-task", f"problem.task is {task}, but its only objective '{name}' is {obj.get('task')}")
 
 
@@ -505,7 +555,7 @@ def combine_is_sound(ctx: Context) -> None:
             ctx.error(path, "weight", f"weight of '{obj_name}' must be >= 0. Got {w} instead.")
     numeric = [w for w in weights.values() if _num(w)]
     if weights and len(numeric) == len(weights) and all(w == 0 for w in numeric):
-        ctx.error(("combine", "weights"), "weight", "the weights must not all be 0", "give at least one objective a positive weight")
+        ctx.error(("combine", "weights"), "weight", "the weights must not all be 0", "give at least one objective a positive weight", key=True)
     if weights:
         for obj_name in names:
             if obj_name not in weights:
@@ -526,7 +576,8 @@ def combine_is_sound(ctx: Context) -> None:
     for metric in _dict(combine.get("gate")):
         given = [m for m in _list(combine.get("metrics")) if isinstance(m, str)]
         if metric not in given:
-            ctx.error(("combine", "gate", metric), "gate-metric", f"gate on '{metric}', which combine.metrics does not list", did_you_mean(metric, given) or "add it to combine.metrics", key=True)
+            hint = "add it to combine.metrics" if metric in COMBINED_METRICS else did_you_mean(metric, given)
+            ctx.error(("combine", "gate", metric), "gate-metric", f"gate on '{metric}', which combine.metrics does not list", hint, key=True)
 
 
 # ---------------------------------------------------------------- deployment, monitors

@@ -764,7 +764,12 @@ def parse(text: str) -> Expr:
             ) from None
         message = (exc.msg or "invalid syntax").rstrip(".")
         hint = _OPERATOR_HINT if message.startswith("invalid syntax") else ""
-        raise ExprError(f"Invalid syntax: {message}.", offset, "expr-syntax", hint) from None
+        # Python's bare "invalid syntax" (maybe with ". Perhaps you forgot a comma?") is not
+        # repeated after our own "Invalid syntax".
+        detail = message.removeprefix("invalid syntax").lstrip(". ")
+        text = f"Invalid syntax: {detail}" if detail else "Invalid syntax"
+        text += "" if text.endswith(("?", "!")) else "."
+        raise ExprError(text, offset, "expr-syntax", hint) from None
     except (RecursionError, MemoryError):
         # CPython's parser gives up on very deep input (e.g. 5000 unary minus signs).
         raise ExprError(

@@ -143,12 +143,12 @@ class Document:
         *,
         key: bool = False,
         severity: str = "error",
-        offset: int = 0,
+        offset: int | None = None,
     ) -> Diagnostic:
         """A diagnostic at `path`; `offset` moves the caret inside a one-line scalar."""
         m = self.mark(path, key=key)
         col, span = m.col, m.span
-        if offset and m.verbatim:  # otherwise (escapes, folded or block text) keep the start
+        if offset is not None and m.verbatim:  # otherwise (escapes, folded or block text) keep the start
             col += offset + (1 if m.style in ("'", '"') else 0)
             span = 1
         return Diagnostic(self.file, m.line, col, code, message, hint, severity, span)  # type: ignore[arg-type]
@@ -302,10 +302,18 @@ class _Builder:
         return out
 
 
+# Line breaks as YAML counts them (PyYAML's marks do too): not only "\n".
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def _position(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    col = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, col
+    line, start = 1, 0
+    for m in LINE_BREAK.finditer(text, 0, index):
+        line, start = line + 1, m.end()
+    return line, index - start + 1
+
+
+_EMPTY_HINT = "start from examples/quickstart/spec.yaml"
 
 
 def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[Diagnostic]]:
@@ -313,9 +321,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
-        return None, [
-            Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", "start from examples/quickstart/spec.yaml")
-        ]
+        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", _EMPTY_HINT)]
     loader: _SpecLoader | None = None
     try:
         try:
@@ -324,12 +330,17 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            hint = None
             if exc.context == "expected a single document in the stream":
                 message = "a spec is one YAML document; found a second one ('---')"
             else:
                 context = f" ({exc.context})" if exc.context else ""
                 message = f"{exc.problem or 'invalid YAML'}{context}"
-            return None, [Diagnostic(file, line, col, "yaml-syntax", message)]
+                start = exc.context_mark
+                if start is not None and exc.context and (start.line, start.column) != (line - 1, col - 1):
+                    what = re.sub(r"^while (parsing|scanning) ", "", exc.context)
+                    hint = f"{what} started at line {start.line + 1}, column {start.column + 1}"
+            return None, [Diagnostic(file, line, col, "yaml-syntax", message, hint)]
         except yaml.reader.ReaderError as exc:
             line, col = _position(text, exc.position)
             char = chr(exc.character) if isinstance(exc.character, int) else exc.character
@@ -344,7 +355,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
         if loader is not None:
             loader.dispose()
     if node is None:
-        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty")]
+        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", _EMPTY_HINT)]
     builder = _Builder(loader, file)
     try:
         data = builder.build(node, ())
@@ -353,7 +364,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
     except RecursionError:
         return None, [Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
     if data is None:  # an empty document ('---' alone, or only 'null')
-        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty")]
+        return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", _EMPTY_HINT)]
     if not isinstance(data, dict):
         m = builder.marks[()]
         return None, [
@@ -378,15 +389,16 @@ def _kind(value: Any) -> str:
 
 def decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
     """UTF-8 (with or without BOM) only; a bad byte gets its line and column."""
+    body = raw.removeprefix(b"\xef\xbb\xbf")  # the BOM is no column, and no offset
     try:
-        return raw.decode("utf-8-sig"), []
+        return body.decode("utf-8"), []
     except UnicodeDecodeError as exc:
-        good = raw[: exc.start].decode("utf-8", errors="replace")
+        good = body[: exc.start].decode("utf-8", errors="replace")
         line, col = _position(good, len(good))
         return None, [
             Diagnostic(
                 file, line, col, "spec-encoding",
-                f"the spec must be UTF-8. Got byte 0x{raw[exc.start]:02x} instead.",
+                f"the spec must be UTF-8. Got byte 0x{body[exc.start]:02x} instead.",
                 "save the file as UTF-8",
             )
         ]

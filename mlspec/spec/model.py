@@ -161,7 +161,8 @@ def build_spec(data: dict[str, Any], path: Path | None = None, document: Documen
             checks=tuple(
                 Check(
                     column=c.get("column"),
-                    rules={k: v for k, v in c.items() if k not in ("column", "severity") and v not in (None, False)},
+                    # `is not`, not `in (None, False)`: `min: 0` is a rule, and 0 == False.
+                    rules={k: v for k, v in c.items() if k not in ("column", "severity") and v is not None and v is not False},
                     severity=c.get("severity", "error"),
                     index=i,
                 )

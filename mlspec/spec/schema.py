@@ -82,6 +82,24 @@ def _expected(schema_part: dict[str, Any]) -> str:
     return " or ".join(names) or "a value"
 
 
+_PLURALS = {
+    "object": "mappings",
+    "array": "lists",
+    "string": "strings",
+    "integer": "integers",
+    "number": "numbers",
+    "boolean": "booleans",
+}
+
+
+def _plural(schema_part: dict[str, Any]) -> str:
+    """The items of a list schema, in the plural: "strings", "numbers, strings or booleans"."""
+    names = [_PLURALS.get(t, t) for t in _types(_deref(schema_part)) if t != "null"]
+    if not names:
+        return "values"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _range_phrase(s: dict[str, Any]) -> str:
     kind = "an integer" if "integer" in _types(s) else "a number"
     lo = s.get("minimum", s.get("exclusiveMinimum"))
@@ -93,6 +111,16 @@ def _range_phrase(s: dict[str, Any]) -> str:
     if lo is not None:
         return f"{kind} {'>' if 'exclusiveMinimum' in s else '>='} {lo}"
     return f"{kind} {'<' if 'exclusiveMaximum' in s else '<='} {hi}"
+
+
+def _pattern_phrase(schema_part: dict[str, Any]) -> str | None:
+    """How a string pattern of the schema is named in a message, if it has a name."""
+    pattern = schema_part.get("pattern")
+    if not isinstance(pattern, str):
+        return None
+    if "(>=|<=" in pattern:
+        return "a comparison such as '>= 0.75' or '<= 0.1'"
+    return _PATTERN_PHRASES.get(pattern)
 
 
 def _subject(path: JsonPath) -> str:
@@ -141,7 +169,7 @@ class _Mapper:
         reason = self._condition(error)
         for name in error.validator_value:
             if isinstance(error.instance, dict) and name not in error.instance:
-                desc = props.get(name, {}).get("description")
+                desc = _deref(props.get(name, {})).get("description")
                 message = f"missing required key '{name}' in {_subject(path)}{reason}"
                 out += self.at(path, "missing-key", message, desc, key=bool(path))
         return out
@@ -162,7 +190,9 @@ class _Mapper:
         return ""
 
     def on_type(self, error: Any, path: JsonPath) -> list[Diagnostic]:
-        msg = f"{_subject(path)} must be {_expected(error.schema)}. Got {describe_value(error.instance)} instead."
+        # A string with a known shape (a comparison, a name) is described by that shape.
+        expected = _pattern_phrase(error.schema) or _expected(error.schema)
+        msg = f"{_subject(path)} must be {expected}. Got {describe_value(error.instance)} instead."
         return self.at(path, "type", msg)
 
     def on_enum(self, error: Any, path: JsonPath) -> list[Diagnostic]:
@@ -186,12 +216,7 @@ class _Mapper:
     on_minimum = on_maximum = on_exclusiveMinimum = on_exclusiveMaximum = _range
 
     def on_pattern(self, error: Any, path: JsonPath) -> list[Diagnostic]:
-        phrase = _PATTERN_PHRASES.get(error.validator_value)
-        if phrase is None and "comparison" in json.dumps(error.schema.get("description", "")):
-            phrase = "a comparison such as '>= 0.75'"
-        phrase = phrase or f"text matching {error.validator_value}"
-        if "(>=|<=" in error.validator_value:
-            phrase = "a comparison such as '>= 0.75' or '<= 0.1'"
+        phrase = _pattern_phrase(error.schema) or f"text matching {error.validator_value}"
         msg = f"{_subject(path)} must be {phrase}. Got {describe_value(error.instance)} instead."
         return self.at(path, "pattern", msg)
 
@@ -233,18 +258,20 @@ class _Mapper:
                 if "const" in branch:
                     kinds.append(f"'{branch['const']}'")
                 elif branch.get("type") == "array" and "items" in branch:
-                    kinds.append("a list of " + _expected(branch["items"]).replace("a ", "", 1) + "s")
+                    kinds.append("a list of " + _plural(branch["items"]))
                 elif "$ref" in branch:
                     kinds.append(_expected(_resolve(branch["$ref"])))
+                elif _types(branch) == ["null"]:
+                    kinds.append("null")
                 else:
                     kinds.append(_expected(branch))
             msg = f"{_subject(path)} must be {' or '.join(dict.fromkeys(kinds))}. Got {describe_value(error.instance)} instead."
             return self.at(path, "type", msg)
         from jsonschema.exceptions import relevance
 
-        # The branch that fits best, as jsonschema's best_match picks inside a context (its
-        # least relevant-looking error: shallow, and of a branch whose type fits the value).
-        # best_match(context) itself would take the max, e.g. "must be null" for 1.5.
+        # The branch that fits best, picked as best_match does when it descends into a
+        # context: min() by relevance (the deepest error, then one whose branch's type fits
+        # the value). best_match(context) on a plain list takes max(): "must be null" for 1.5.
         inner = min(context, key=relevance, default=None)
         return self(inner) if inner is not None else self.on_other(error, path)
 
@@ -275,7 +302,13 @@ def check_schema(doc: Document) -> list[Diagnostic]:
     """Every schema violation in the document, located and worded for spec authors."""
     mapper = _Mapper(doc)
     out: list[Diagnostic] = []
-    for error in _validator().iter_errors(doc.data):
+    errors = list(_validator().iter_errors(doc.data))
+    # A value of the wrong type also fails its enum; the enum's message (the allowed values)
+    # says more, so the type error at the same place is left out.
+    enums = {tuple(e.absolute_path) for e in errors if e.validator in ("enum", "const")}
+    for error in errors:
+        if error.validator == "type" and tuple(error.absolute_path) in enums:
+            continue
         out += mapper(error)
     return out
 

@@ -14,7 +14,8 @@ def did_you_mean(word: object, choices: Iterable[str], *, fallback_list: bool = 
     """A hint naming the closest choice, or (for short lists) all of them."""
     options = sorted(set(choices))
     if isinstance(word, str):
-        match = closest(word, options)
+        # A difference of case only ('c' for 'C') is the likeliest slip; difflib misses it.
+        match = [o for o in options if o.lower() == word.lower() and o != word] or closest(word, options)
         if match:
             return f"did you mean '{match[0]}'?"
     if fallback_list and options and len(options) <= 12:

@@ -31,6 +31,8 @@ class StepKind:
 
 
 _DATA = ("steps/api.py", "steps/frames.py")
+_MODEL = (*_DATA, "steps/split.py", "models/estimators.py", "models/preprocess.py", "models/persist.py", "models/predict.py")
+_ML = ("polars", "numpy", "scikit-learn", "xgboost")
 
 KINDS: dict[str, StepKind] = {
     k.name: k
@@ -45,6 +47,15 @@ KINDS: dict[str, StepKind] = {
             ("polars",),
         ),
         StepKind("split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars", "numpy"), stochastic=True),
+        StepKind("trial", "mlspec.steps.trial", ("steps/trial.py", *_MODEL), _ML, stochastic=True),
+        StepKind("train", "mlspec.steps.train", ("steps/train.py", *_MODEL), _ML, stochastic=True),
+        StepKind("evaluate", "mlspec.steps.evaluate", ("steps/evaluate.py", "steps/metrics.py", *_MODEL), _ML, stochastic=True),
+        StepKind("select", "mlspec.steps.select", ("steps/select.py", *_DATA), ()),
+        StepKind("combine", "mlspec.steps.combine", ("steps/combine.py", "steps/metrics.py", *_DATA), ("polars", "numpy", "scikit-learn")),
+        StepKind("gate", "mlspec.steps.gate", ("steps/gate.py", *_DATA), ()),
+        StepKind("profile", "mlspec.steps.profile", ("steps/profile.py", *_DATA), ("polars", "numpy")),
+        StepKind("package", "mlspec.steps.package", ("steps/package.py", *_MODEL), _ML),
+        StepKind("report", "mlspec.steps.report", ("steps/report.py", "steps/charts.py", *_DATA), ()),
     )
 }
 

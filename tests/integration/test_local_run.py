@@ -53,11 +53,28 @@ def test_editing_one_expression_makes_exactly_features_and_downstream_stale(feed
     feed.write_text(text.replace('expr: "log1p(author_followers)"', 'expr: "log(author_followers + 1)"'))
     plan = json.loads(mlspec("plan", str(feed), "--json", check=True).stdout)
     to_run = {s["step"]: s["reasons"] for s in plan["steps"] if s["action"] == "run"}
-    assert set(to_run) == {"features", "split"}
+    downstream = _descendants(plan, "features")
+    assert set(to_run) == {"features"} | downstream
+    assert {"split", "train.quality.gbt", "train.engagement.lr", "combine", "package"} <= downstream
     assert to_run["features"] == ["spec path features[0].expr changed"]
     assert to_run["split"] == ["upstream features changed"]
     human = mlspec("plan", str(feed), check=True).stdout
     assert re.search(r"run\s+features\s+spec path features\[0\]\.expr changed", human)
+
+
+def _descendants(plan: dict, step: str) -> set[str]:
+    children: dict[str, set[str]] = {}
+    for s in plan["steps"]:
+        for up in s["inputs"]:
+            children.setdefault(up, set()).add(s["step"])
+    out: set[str] = set()
+    todo = [step]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
 
 
 def test_data_change_is_named(feed: Path) -> None:
@@ -104,7 +121,8 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
     spec = make_example("feed_ranking", tmp_path / "a", "--rows", "400000")
     store = spec.parent / ".mlspec"
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "mlspec", "run", str(spec)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    argv = [sys.executable, "-m", "mlspec", "run", str(spec), "--only", "+split"]  # the data steps are enough
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(store.glob("objects/*/*/manifest.json")):
         time.sleep(0.01)
@@ -113,7 +131,7 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
     done_before = _artifacts(store)
     assert done_before, "the run was killed before any step finished"
     assert len(done_before) < len(DATA_STEPS), "the run finished before it was killed; use more rows"
-    resumed = run_json(str(spec))
+    resumed = run_json(str(spec), "--only", "+split")
     assert resumed["status"] == "succeeded"
     hits = {sid for sid, s in resumed["steps"].items() if s["cache_hit"]}
     assert set(done_before) <= hits, "finished steps must be cache hits after the kill"
@@ -121,7 +139,7 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
     assert runs[-1]["status"] == "interrupted"
     # A clean run elsewhere gives byte-identical artifacts.
     clean = make_example("feed_ranking", tmp_path / "b", "--rows", "400000")
-    run_json(str(clean))
+    run_json(str(clean), "--only", "+split")
     assert _artifacts(store) == _artifacts(clean.parent / ".mlspec")
     assert not [p for p in (store / "tmp").iterdir()] if (store / "tmp").exists() else True
 
@@ -139,7 +157,9 @@ def test_only_and_force(feed: Path) -> None:
     forced = run_json(str(feed), "--force", "split")
     assert not forced["steps"]["split"]["cache_hit"]
     assert forced["steps"]["features"]["cache_hit"]
-    only = run_json(str(feed), "--only", "features+")
+    only = run_json(str(feed), "--only", "features,split")
     assert set(only["steps"]) == {"features", "split"}
+    downstream = run_json(str(feed), "--only", "select.quality+")
+    assert set(downstream["steps"]) == {"select.quality", "combine", "gate", "profile", "package", "report"}
     bad = mlspec("run", str(feed), "--only", "featurs")
     assert bad.returncode == 2 and "did you mean 'features'" in bad.stderr

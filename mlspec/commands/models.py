@@ -1,0 +1,104 @@
+"""List, promote, roll back and export the registered versions of a system's bundle.
+
+  mlspec models list [NAME] [--store DIR] [--json]
+  mlspec models promote NAME VERSION [--store DIR]
+  mlspec models rollback NAME [--store DIR]
+  mlspec models export NAME VERSION FOLDER [--store DIR]
+
+A successful `mlspec run` registers its package as the next version (the same package is
+the same version). Exit status: 0 ok, 2 for an unknown name or version or nothing to roll back."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+from mlspec.commands._common import fail
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="DIR", default=".mlspec", help="artifact store folder (default: ./.mlspec)")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    ls = sub.add_parser("list", help="list registered versions")
+    ls.add_argument("name", nargs="?", metavar="NAME", help="only this system's versions")
+    promote = sub.add_parser("promote", help="make a version the production one")
+    promote.add_argument("name", metavar="NAME")
+    promote.add_argument("version", type=int, metavar="VERSION")
+    rollback = sub.add_parser("rollback", help="return to the previous production version")
+    rollback.add_argument("name", metavar="NAME")
+    export = sub.add_parser("export", help="copy a version's bundle into a new folder (hashes verified)")
+    export.add_argument("name", metavar="NAME")
+    export.add_argument("version", type=int, metavar="VERSION")
+    export.add_argument("folder", metavar="FOLDER")
+    for action in (ls, promote, rollback, export):
+        _common(action)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from mlspec.registry import ModelRegistry, RegistryError, did_you_mean
+
+    registry = ModelRegistry(args.store)
+    if args.name is not None and args.name not in (names := registry.names()):
+        raise RegistryError(f"no registered model named '{args.name}'", did_you_mean(args.name, names))
+    rows = registry.list(args.name)
+    if args.json:
+        print(json.dumps([v.to_json() for v in rows], indent=2))
+        return 0
+    if not rows:
+        print(f"no models registered in {args.store}; a successful `mlspec run` registers one")
+        return 0
+    print(f"{'NAME':<20} {'VERSION':>7}  {'STATUS':<10} {'CREATED':<25} {'RUN':<14} PACKAGE")
+    for v in rows:
+        print(f"{v.name:<20} {v.version:>7}  {v.status:<10} {v.created:<25} {(v.run_id or '-'):<14} {v.fingerprint[:12]}")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from mlspec.registry import ModelRegistry
+
+    v = ModelRegistry(args.store).promote(args.name, args.version)
+    return _done(args, v.to_json(), f"{v.name} version {v.version} is in production")
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from mlspec.registry import ModelRegistry
+
+    v = ModelRegistry(args.store).rollback(args.name)
+    return _done(args, v.to_json(), f"rolled back: {v.name} version {v.version} is in production")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mlspec.registry import ModelRegistry
+
+    folder = ModelRegistry(args.store).export(args.name, args.version, args.folder)
+    return _done(args, {"name": args.name, "version": args.version, "folder": str(folder)}, f"exported {args.name} version {args.version} to {folder}")
+
+
+def _done(args: argparse.Namespace, value: dict[str, object], text: str) -> int:
+    print(json.dumps(value, indent=2) if args.json else text)
+    return 0
+
+
+ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": _list,
+    "promote": _promote,
+    "rollback": _rollback,
+    "export": _export,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlspec.registry import RegistryError
+
+    action = getattr(args, "action", None)
+    if action is None:
+        return fail("usage: mlspec models {list,promote,rollback,export} ...", "see `mlspec models --help`")
+    try:
+        return ACTIONS[action](args)
+    except RegistryError as exc:
+        return fail(exc.message, exc.hint)

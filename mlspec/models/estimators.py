@@ -1,0 +1,203 @@
+"""Model type -> a seeded scikit-learn Pipeline (preprocessing + estimator).
+
+One registry: the estimator class comes from the static model table
+(`MODEL_TYPES[type].estimator(task).path`, imported by name), and `RECIPES` holds the few
+things mlspec adds to a type. Everything else follows from the estimator's own parameter
+names: ``random_state`` is set to the seed and ``n_jobs`` to the step's threads wherever the
+estimator has them and the user's params do not set them.
+
+Decisions, each for a reason:
+
+- Every classifier must give probabilities (scores are combined as probabilities). Two do
+  not: RidgeClassifier never has ``predict_proba``, and ``SVC(probability=True)`` is
+  deprecated since scikit-learn 1.9, whose replacement is ``CalibratedClassifierCV(SVC(),
+  ensemble=False)``. Both are wrapped in ``CalibratedClassifierCV(method="sigmoid", cv=3,
+  ensemble=False)``: Platt scaling fitted on 3-fold out-of-fold decision values, then one
+  estimator refitted on all rows. An integer cv means unshuffled StratifiedKFold, so the
+  result is deterministic. An svm's ``probability`` param is ignored (with a warning).
+- LogisticRegression gets ``max_iter=1000`` (lbfgs often needs more than 100) and no
+  ``n_jobs``: it has had no effect since scikit-learn 1.8 and warns (FutureWarning).
+- XGBoost gets ``tree_method="hist"`` (fast, and byte-identical across thread counts).
+- Classifiers are fitted on class indices 0..k-1 (see `preprocess.target`): XGBoost
+  requires them, and every model's ``predict_proba`` columns then follow ``classes``.
+- Whether an estimator takes NaN comes from its scikit-learn tags (``allow_nan``): HistGB,
+  random forests, extra trees and XGBoost do; the dummy baseline ignores its features.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import import_module
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from mlspec.models.preprocess import transformer
+from mlspec.spec.model_table import MODEL_TYPES
+from mlspec.steps.api import StepError
+from mlspec.steps.frames import closest
+
+CALIBRATION: dict[str, Any] = {"method": "sigmoid", "cv": 3, "ensemble": False}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What mlspec adds to a model type beyond the table."""
+
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # unless the user sets them
+    threads: bool = True  # set n_jobs where the estimator has it
+    calibrate: bool = False  # a classifier without usable predict_proba: wrap it
+    ignored: frozenset[str] = frozenset()  # params mlspec replaces (warned, then dropped)
+    uses_features: bool = True  # False: fits on the target alone (NaN in X is harmless)
+
+
+RECIPES: dict[str, Recipe] = {
+    "logistic_regression": Recipe(defaults={"max_iter": 1000}, threads=False),
+    "ridge": Recipe(calibrate=True),
+    "svm": Recipe(calibrate=True, ignored=frozenset({"probability"})),
+    "xgboost": Recipe(defaults={"tree_method": "hist"}),
+    "dummy": Recipe(uses_features=False),
+}
+_PLAIN = Recipe()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A model as it will be built: the class path and the final constructor params."""
+
+    type: str
+    task: str
+    path: str
+    params: dict[str, Any]
+    calibration: dict[str, Any] | None
+    ignored: tuple[str, ...] = ()
+
+    def notes(self) -> list[str]:
+        return [
+            f"model type '{self.type}': param '{p}' is ignored; mlspec calibrates probabilities itself ({self.calibration})"
+            for p in self.ignored
+        ]
+
+
+def recipe(model_type: str) -> Recipe:
+    return RECIPES.get(model_type, _PLAIN)
+
+
+def resolve(model: dict[str, Any], task: str, seed: int, threads: int) -> Resolved:
+    """Check the model against the table and fill in seeds, threads and defaults."""
+    mtype = model["type"]
+    entry = MODEL_TYPES.get(mtype)
+    if entry is None:
+        near = closest(mtype, MODEL_TYPES)
+        raise StepError(
+            f"model '{model.get('name', mtype)}': unknown model type '{mtype}'.",
+            hint=f"did you mean {' or '.join(map(repr, near))}?"
+            if near
+            else "known types: " + ", ".join(sorted(MODEL_TYPES)),
+        )
+    est = entry.estimator(task)
+    if est is None:
+        can = [t for t in ("binary", "multiclass", "regression") if entry.estimator(t) is not None]
+        raise StepError(
+            f"model type '{mtype}' does not support task {task}; it supports {', '.join(can)}.",
+            hint="pick another model type for this objective",
+        )
+    user = dict(model.get("params") or {})
+    unknown = sorted(set(user) - est.params)
+    if unknown:
+        hints = [
+            f"for '{p}' did you mean {' or '.join(map(repr, closest(p, est.params)))}?"
+            for p in unknown
+            if closest(p, est.params)
+        ]
+        raise StepError(
+            f"model '{model.get('name', mtype)}' ({est.path}) has no parameter(s) {', '.join(map(repr, unknown))}.",
+            hint="; ".join(hints) or "see the estimator's documentation for its parameters",
+        )
+    r = recipe(mtype)
+    classifier = task != "regression"
+    ignored = tuple(sorted(p for p in user if p in r.ignored)) if classifier and r.calibrate else ()
+    params = {**r.defaults, **{k: v for k, v in user.items() if k not in ignored}}
+    if "random_state" in est.params:
+        params.setdefault("random_state", seed)
+    if r.threads and "n_jobs" in est.params:
+        params.setdefault("n_jobs", threads)
+    calibration = dict(CALIBRATION) if classifier and r.calibrate else None
+    return Resolved(mtype, task, est.path, dict(sorted(params.items())), calibration, ignored)
+
+
+@cache
+def estimator_class(path: str) -> type:
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def estimator(resolved: Resolved) -> Any:
+    est = estimator_class(resolved.path)(**resolved.params)
+    if resolved.calibration is not None:
+        from sklearn.calibration import CalibratedClassifierCV
+
+        est = CalibratedClassifierCV(est, **resolved.calibration)
+    return est
+
+
+def build(objective: dict[str, Any], model: dict[str, Any], seed: int, threads: int) -> Pipeline:
+    """The unfitted Pipeline: ``features`` (ColumnTransformer) then ``model`` (estimator)."""
+    resolved = resolve(model, objective["task"], seed, threads)
+    return assemble(objective, resolved)
+
+
+def assemble(objective: dict[str, Any], resolved: Resolved) -> Pipeline:
+    return Pipeline(
+        [("features", transformer(objective["features"])), ("model", estimator(resolved))]
+    )
+
+
+def nan_ok(model_type: str, pipeline: Pipeline) -> bool:
+    """Can the final estimator take NaN in its input (scikit-learn's allow_nan tag)?"""
+    from sklearn.utils import get_tags
+
+    if not recipe(model_type).uses_features:
+        return True
+    est = pipeline[-1]
+    inner = getattr(est, "estimator", None)  # CalibratedClassifierCV: the wrapped model
+    return bool(get_tags(est if inner is None else inner).input_tags.allow_nan)
+
+
+def _first_line(exc: BaseException | str) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def fit(
+    pipeline: Pipeline,
+    X: Any,
+    y: Any,
+    *,
+    threads: int,
+    what: str,
+    warn: Callable[[str], None] | None = None,
+) -> Pipeline:
+    """Fit with at most `threads` BLAS/OpenMP threads; a library's ValueError (a bad param
+    value, too few rows for the calibration folds) becomes a StepError, and its warnings
+    (convergence, ...) are passed on once each through `warn` ("Category: first line")."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pipeline.fit(X, y)
+        except ValueError as exc:  # includes InvalidParameterError and XGBoostError
+            raise StepError(
+                f"{what} failed: {_first_line(exc)}",
+                hint="check the model's params and that the train split has enough rows of every class",
+            ) from None
+    if warn is not None:
+        for message in dict.fromkeys(
+            f"{w.category.__name__}: {_first_line(w.message)}" for w in caught
+        ):
+            warn(message)
+    return pipeline

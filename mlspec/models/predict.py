@@ -1,0 +1,87 @@
+"""Scores, labels and probabilities of a fitted pipeline, the same way for every step.
+
+Classifiers were fitted on class indices into ``classes`` (sorted train classes), so
+``predict_proba`` column i is ``classes[i]``. For a binary task the score is the
+probability of the positive class ``classes[-1]`` and the label is positive when
+``score >= threshold``; for multiclass the score is the probability of the predicted
+(most probable) class; for regression score and label are the prediction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from mlspec.models.estimators import nan_ok
+from mlspec.models.preprocess import check_values, unseen
+
+
+@dataclass(frozen=True)
+class Predictions:
+    score: np.ndarray  # float64, one per row
+    label: np.ndarray  # predicted class (a value of `classes`) or value
+    proba: np.ndarray | None  # (n, k) for classifiers, columns in `classes` order
+    index: np.ndarray | None  # predicted class as an index into `classes` (int64)
+    unseen: dict[str, int] = field(default_factory=dict)  # rows with a category unseen in train
+
+
+def predict(
+    pipeline: Pipeline,
+    X: np.ndarray,
+    task: str,
+    classes: Sequence[Any] | None,
+    threshold: float = 0.5,
+    *,
+    meta: dict[str, Any] | None = None,
+    threads: int = 1,
+    what: str = "the rows to score",
+) -> Predictions:
+    """Predict `X` (from `preprocess.matrix`). With the model's `meta` (``model.json``), the
+    input is first checked (missing values the model cannot take, infinities: StepError)
+    and unseen categories are counted."""
+    from threadpoolctl import threadpool_limits
+
+    found: dict[str, int] = {}
+    if meta is not None:
+        check_values(
+            X,
+            meta["features"],
+            nan_ok=nan_ok(meta["type"], pipeline),
+            model=meta["type"],
+            what=what,
+        )
+        found = unseen(X, meta["signature"])
+    if len(X) == 0:  # scikit-learn refuses empty input; an empty test slice is no error
+        k = 0 if task == "regression" else len(classes or ())
+        empty = np.empty(0, dtype=np.float64)
+        proba = None if task == "regression" else np.empty((0, k), dtype=np.float64)
+        index = None if task == "regression" else np.empty(0, dtype=np.int64)
+        label = empty if task == "regression" else np.asarray(list(classes or ()))[:0]
+        return Predictions(empty, label, proba, index, found)
+    with threadpool_limits(limits=threads), warnings.catch_warnings():
+        # Unseen categories are encoded as zeros by design and reported in `unseen`.
+        warnings.filterwarnings("ignore", message="Found unknown categories")
+        if task == "regression":
+            value = np.asarray(pipeline.predict(X), dtype=np.float64)
+            return Predictions(value, value, None, None, found)
+        proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+    # XGBoost gives float32 rows that miss 1 by ~1e-7; scikit-learn's log_loss (1.9) warns
+    # beyond sqrt(float64 eps). Renormalised in float64 every row sums to 1.
+    proba /= proba.sum(axis=1, keepdims=True)
+    if classes is None or proba.shape[1] != len(classes):
+        raise ValueError(
+            f"the model gives {proba.shape[1]} probabilities per row but has {classes!r} classes"
+        )
+    labels = np.asarray(list(classes))
+    if task == "binary":
+        score = proba[:, -1]
+        index = (score >= threshold).astype(np.int64)
+    else:
+        index = np.argmax(proba, axis=1).astype(np.int64)
+        score = proba[np.arange(len(index)), index]
+    return Predictions(score, labels[index], proba, index, found)

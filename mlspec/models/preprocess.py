@@ -1,0 +1,380 @@
+"""From the polars features table to what scikit-learn takes, without pandas.
+
+`matrix` gives a numpy matrix in feature order: float64 when every feature is numeric, else
+an object matrix (numeric columns as floats with NaN for nulls, categorical ones as str with
+None for nulls). `transformer` builds the ColumnTransformer of an objective's feature specs;
+it sits inside the model's Pipeline, so it is fitted on the train split only and serving
+applies the very same transform.
+
+Categorical nulls with ``impute: none`` are a category of their own (``None``), so they never
+reach an estimator as NaN. Unseen categories are encoded as all zeros (onehot) or -1
+(ordinal) and counted by `unseen`.
+
+Classifier targets are encoded as class indices 0..k-1 into ``classes``: the sorted values
+found on the train split. The positive class of a binary task is ``classes[-1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
+
+from mlspec.steps.api import ArtifactReader, StepError
+from mlspec.steps.frames import (
+    FLOAT,
+    INTEGER,
+    NUMERIC_FEATURE_SOURCES,
+    base,
+    describe_dtype,
+    label,
+    require_columns,
+)
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+UNKNOWN_CODE = -1  # what an ordinal encoder gives a category unseen in train
+
+# Scalers and encoders by the spec's names: data, not branches.
+SCALERS: dict[str, type] = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "robust": RobustScaler,
+}
+ENCODERS: dict[str, Any] = {
+    "onehot": lambda: OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64),
+    "ordinal": lambda: OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=UNKNOWN_CODE, dtype=np.float64
+    ),
+}
+IMPUTES = ("none", "mean", "median", "most_frequent", "constant")
+_CATEGORICAL_IMPUTES = ("none", "most_frequent", "constant")
+_TARGET_DTYPES = INTEGER | FLOAT | frozenset({pl.Decimal})
+MISSING_HINT = "set `impute:` (median, mean, most_frequent or constant) on the feature, or use a model that takes missing values (hist_gradient_boosting, xgboost, random_forest)"
+
+
+def kind(feature: dict[str, Any]) -> str:
+    return feature.get("type") or NUMERIC
+
+
+def names(features: Sequence[dict[str, Any]]) -> list[str]:
+    return [f["name"] for f in features]
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def load(
+    data: ArtifactReader, split: ArtifactReader, objective: dict[str, Any]
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """The objective's feature and target columns, and per row its split (0 train, 1 valid, 2 test)."""
+    features = objective["features"]
+    if not features:
+        raise StepError(
+            f"objective '{objective['name']}' has no features.", hint="list at least one feature"
+        )
+    target = objective["target"]
+    schema = data.scan().collect_schema()
+    require_columns(schema, names(features), what="the features table")
+    if target not in schema:
+        raise StepError(
+            f"the features table has no target column '{target}' (objective '{objective['name']}').",
+            hint="the features step carries every objective's target; rerun it (the plan may be stale)",
+        )
+    columns = list(dict.fromkeys([*names(features), target]))
+    frame = data.frame(columns=columns)
+    parts = split.frame(columns=["split"]).get_column("split").to_numpy()
+    if len(parts) != frame.height:
+        raise StepError(
+            f"the split has {len(parts)} rows but the features table has {frame.height}.",
+            hint="the two artifacts come from different runs; rerun with --force",
+        )
+    return frame, parts
+
+
+def rows(frame: pl.DataFrame, parts: np.ndarray, code: int) -> pl.DataFrame:
+    return frame.filter(pl.Series(parts == code))
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def _numeric(column: pl.Series, name: str) -> np.ndarray:
+    if base(column.dtype) not in NUMERIC_FEATURE_SOURCES:
+        raise StepError(
+            f"numeric feature '{name}' must hold numbers. Got dtype {describe_dtype(column.dtype)} instead.",
+            hint="declare it `type: categorical`, or convert it in its expression",
+        )
+    return column.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+
+
+def matrix(df: pl.DataFrame, features: Sequence[dict[str, Any]]) -> np.ndarray:
+    """The features of `df` as a 2-D numpy array, one column per feature in spec order."""
+    require_columns(df.schema, names(features), what="the table to predict on")
+    if all(kind(f) == NUMERIC for f in features):
+        cols = [_numeric(df.get_column(f["name"]), f["name"]) for f in features]
+        return np.column_stack(cols) if cols else np.empty((df.height, 0))
+    out = np.empty((df.height, len(features)), dtype=object)
+    for j, f in enumerate(features):
+        col = df.get_column(f["name"])
+        out[:, j] = (
+            _numeric(col, f["name"]) if kind(f) == NUMERIC else col.cast(pl.String).to_numpy()
+        )
+    return out
+
+
+def _floats(X: np.ndarray, j: int) -> np.ndarray:
+    return np.asarray(X[:, j], dtype=np.float64)
+
+
+def check_values(
+    X: np.ndarray, features: Sequence[dict[str, Any]], *, nan_ok: bool, model: str, what: str
+) -> None:
+    """StepError for infinite values, and for missing ones the model cannot take (impute none)."""
+    infinite, missing = [], []
+    for j, f in enumerate(features):
+        if kind(f) != NUMERIC:
+            continue
+        col = _floats(X, j)
+        if n := int(np.isinf(col).sum()):
+            infinite.append(f"'{f['name']}' ({n})")
+        if not nan_ok and f.get("impute", "none") == "none" and (n := int(np.isnan(col).sum())):
+            missing.append(f"'{f['name']}' ({n} of {len(col)})")
+    if infinite:
+        raise StepError(
+            f"feature(s) {', '.join(infinite)} hold infinite values in {what}.",
+            hint="features must be finite: clip them, or guard the division/log in the expression",
+        )
+    if missing:
+        raise StepError(
+            f"feature(s) {', '.join(missing)} have missing values in {what}, and model type '{model}' cannot take missing values.",
+            hint=MISSING_HINT,
+        )
+
+
+def constant_features(X: np.ndarray, features: Sequence[dict[str, Any]]) -> list[str]:
+    """Features with at most one distinct value (NaN/None ignored): they carry no signal."""
+    out = []
+    for j, f in enumerate(features):
+        if kind(f) == NUMERIC:
+            col = _floats(X, j)
+            col = col[~np.isnan(col)]
+            if col.size == 0 or col.min() == col.max():
+                out.append(f["name"])
+        elif len({v for v in X[:, j] if v is not None}) <= 1:
+            out.append(f["name"])
+    return out
+
+
+def categories(X: np.ndarray, j: int) -> list[str]:
+    return sorted({v for v in X[:, j] if v is not None})
+
+
+def signature(X: np.ndarray, features: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The input the model expects: columns in order, dtypes, and the categories seen in train."""
+    columns = []
+    for j, f in enumerate(features):
+        col: dict[str, Any] = {"name": f["name"], "type": kind(f)}
+        if kind(f) == NUMERIC:
+            col["dtype"] = "float64"
+        else:
+            col["dtype"] = "string"
+            col["categories"] = categories(X, j)
+        columns.append(col)
+    return {"columns": columns}
+
+
+def unseen(X: np.ndarray, sig: dict[str, Any]) -> dict[str, int]:
+    """Per categorical feature, how many rows hold a category never seen in train (nulls excluded)."""
+    out = {}
+    for j, col in enumerate(sig["columns"]):
+        if "categories" not in col:
+            continue
+        known = set(col["categories"])
+        n = sum(1 for v in X[:, j] if v is not None and v not in known)
+        if n:
+            out[col["name"]] = n
+    return out
+
+
+def _group_key(f: dict[str, Any]) -> tuple[Any, ...]:
+    k = kind(f)
+    if k not in (NUMERIC, CATEGORICAL):
+        raise StepError(
+            f"feature '{f['name']}': type must be numeric or categorical. Got '{k}' instead."
+        )
+    impute = f.get("impute") or "none"
+    allowed = IMPUTES if k == NUMERIC else _CATEGORICAL_IMPUTES
+    if impute not in allowed:
+        raise StepError(
+            f"feature '{f['name']}': impute must be one of {', '.join(allowed)} for a {k} feature. Got '{impute}' instead."
+        )
+    fill = f.get("fill_value") if impute == "constant" else None
+    if k == NUMERIC:
+        scale = f.get("scale") or "none"
+        if scale != "none" and scale not in SCALERS:
+            raise StepError(
+                f"feature '{f['name']}': scale must be one of none, {', '.join(SCALERS)}. Got '{scale}' instead."
+            )
+        if impute == "constant" and (not isinstance(fill, int | float) or isinstance(fill, bool)):
+            raise StepError(
+                f"feature '{f['name']}': fill_value must be a number for a numeric feature. Got {fill!r} instead."
+            )
+        return (k, impute, fill, scale)
+    encoding = f.get("encoding") or "onehot"
+    if encoding not in ENCODERS:
+        raise StepError(
+            f"feature '{f['name']}': encoding must be one of {', '.join(ENCODERS)}. Got '{encoding}' instead."
+        )
+    return (k, impute, None if fill is None else label(fill), encoding)
+
+
+def _numeric_steps(impute: str, fill: Any, scale: str) -> list[tuple[str, Any]]:
+    # An object matrix slices to object columns: cast first, so no estimator sees objects.
+    steps: list[tuple[str, Any]] = [
+        (
+            "float",
+            FunctionTransformer(
+                np.asarray, kw_args={"dtype": "float64"}, feature_names_out="one-to-one"
+            ),
+        )
+    ]
+    if impute != "none":
+        extra = {"fill_value": fill} if impute == "constant" else {}
+        steps.append(("impute", SimpleImputer(strategy=impute, keep_empty_features=True, **extra)))
+    if scale != "none":
+        steps.append(("scale", SCALERS[scale]()))
+    return steps
+
+
+def _categorical_steps(impute: str, fill: Any, encoding: str) -> list[tuple[str, Any]]:
+    steps: list[tuple[str, Any]] = []
+    if impute != "none":
+        extra = {"fill_value": fill} if impute == "constant" else {}
+        steps.append(
+            (
+                "impute",
+                SimpleImputer(
+                    strategy=impute, missing_values=None, keep_empty_features=True, **extra
+                ),
+            )
+        )
+    steps.append(("encode", ENCODERS[encoding]()))
+    return steps
+
+
+def transformer(features: Sequence[dict[str, Any]]) -> ColumnTransformer:
+    """One transformer per group of features with equal settings (fast on wide tables).
+
+    Groups keep the order of their first feature; names say what they do
+    (``numeric-median-standard``), so a fitted pipeline reads well.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for j, f in enumerate(features):
+        groups.setdefault(_group_key(f), []).append(j)
+    parts = []
+    used: set[str] = set()
+    for key, cols in groups.items():
+        k, impute, fill, last = key
+        name = "-".join(str(p) for p in (k, impute, last) if p != "none")
+        while name in used:
+            name += "+"
+        used.add(name)
+        steps = (
+            _numeric_steps(impute, fill, last)
+            if k == NUMERIC
+            else _categorical_steps(impute, fill, last)
+        )
+        parts.append((name, Pipeline(steps), cols))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+# ----------------------------------------------------------------------------- target
+
+
+def _describe_classes(values: Sequence[Any]) -> str:
+    shown = ", ".join(repr(v) for v in values[:10])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > 10 else "")
+
+
+def target(
+    df: pl.DataFrame,
+    objective: dict[str, Any],
+    classes: Sequence[Any] | None = None,
+    what: str = "the train split",
+) -> tuple[np.ndarray, list[Any] | None]:
+    """The target as numbers: float64 for regression, class indices (int64) for classifiers.
+
+    Without `classes` they are found in `df` (sorted) and checked against the task; with
+    `classes` (from training) `df`'s values are encoded with them, and a value outside them is
+    a StepError. Returns ``(y, classes)``; classes is None for regression.
+    """
+    name, task = objective["target"], objective["task"]
+    if name not in df.columns:
+        raise StepError(
+            f"{what} has no target column '{name}'.",
+            hint="check `target:` of objective " + repr(objective.get("name")),
+        )
+    col = df.get_column(name)
+    missing = col.null_count() + (int(col.is_nan().sum()) if base(col.dtype) in FLOAT else 0)
+    if missing:
+        raise StepError(
+            f"target '{name}' has {missing} missing value(s) in {what} (of {len(col)} rows).",
+            hint=f"drop or fill those rows before training, e.g. a check `{{column: {name}, not_null: true}}`",
+        )
+    if task == "regression":
+        if base(col.dtype) not in _TARGET_DTYPES:
+            raise StepError(
+                f"the target of a regression must be numeric. Got column '{name}' of dtype {describe_dtype(col.dtype)} instead.",
+                hint="use task binary or multiclass for labels",
+            )
+        y = col.cast(pl.Float64).to_numpy()
+        if not np.isfinite(y).all():
+            raise StepError(f"target '{name}' holds infinite values in {what}.")
+        return y, None
+    if base(col.dtype) in (pl.Categorical, pl.Enum):
+        col = col.cast(pl.String)
+    if classes is None:
+        classes = col.unique().sort().to_list()
+        _check_classes(task, name, classes, what)
+    codes = col.replace_strict(
+        list(classes), list(range(len(classes))), default=None, return_dtype=pl.Int64
+    )
+    if codes.null_count():
+        strange = col.filter(codes.is_null()).unique().sort().to_list()
+        raise StepError(
+            f"target '{name}' has value(s) {_describe_classes(strange)} in {what} that the model never saw in train (classes: {_describe_classes(list(classes))}).",
+            hint="make sure every class occurs in the train split (a stratified split by the target does)",
+        )
+    return codes.to_numpy(), list(classes)
+
+
+def _check_classes(task: str, name: str, classes: list[Any], what: str) -> None:
+    n = len(classes)
+    if n == 1:
+        raise StepError(
+            f"target '{name}' has a single class ({classes[0]!r}) in {what}; a classifier needs at least two.",
+            hint="check the target column and the split (a stratified split by the target keeps every class in train)",
+        )
+    if task == "binary" and n != 2:
+        raise StepError(
+            f"a binary target must have 2 classes. Got {n} in '{name}' instead: {_describe_classes(classes)}.",
+            hint="use task: multiclass, or map the target to two values in the data",
+        )
+    if task == "multiclass" and n < 3:
+        raise StepError(
+            f"a multiclass target must have at least 3 classes. Got {n} in '{name}' instead: {_describe_classes(classes)}.",
+            hint="use task: binary",
+        )

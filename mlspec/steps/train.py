@@ -1,0 +1,111 @@
+"""The `train` step: fit one model of an objective on the train split and save it.
+
+params::
+
+    {"objective": {name, task, target, features, select_by, higher_is_better},
+     "model": {"name", "type", "params"},
+     "search": {"method", "cv", "seed"} | null}
+
+Inputs ``data`` (features table), ``split``, and with a search ``trial_0`` .. ``trial_<n-1>``
+(each a ``score.json`` of the trial step). The planner does not pass the number of trials,
+so they are read in order until the first missing name.
+
+With a search, the best trial wins (``higher_is_better`` of the objective; ties go to the
+lowest index) and its params update the model's. The model is fitted on the train split
+with ``random_state = ctx.seed`` and ``n_jobs = ctx.threads`` (see `models.estimators`),
+and saved with `models.persist`: ``model/pipeline.joblib`` (+ ``model/booster.ubj`` for
+XGBoost) and ``model.json``. Metrics ``rows.train``, and ``best_trial`` with a search.
+Library warnings (e.g. no convergence) and constant features are reported with ctx.warn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlspec.models.estimators import assemble, fit, nan_ok, recipe, resolve
+from mlspec.models.persist import meta, save
+from mlspec.models.preprocess import (
+    check_values,
+    constant_features,
+    load,
+    matrix,
+    rows,
+    signature,
+    target,
+)
+from mlspec.steps.api import StepContext, StepError
+from mlspec.steps.split import TRAIN
+
+
+def trial_scores(ctx: StepContext) -> list[dict[str, Any]]:
+    """The ``score.json`` of inputs trial_0, trial_1, ... in order."""
+    scores: list[dict[str, Any]] = []
+    while True:
+        try:
+            reader = ctx.input(f"trial_{len(scores)}")
+        except KeyError:
+            return scores
+        scores.append(reader.json("score.json"))
+
+
+def best(scores: list[dict[str, Any]], higher_is_better: bool) -> dict[str, Any]:
+    """The best trial; on a tie the one with the lowest index."""
+    ordered = sorted(scores, key=lambda s: s["index"])
+    top = ordered[0]
+    for s in ordered[1:]:
+        better = s["score"] > top["score"] if higher_is_better else s["score"] < top["score"]
+        if better:
+            top = s
+    return top
+
+
+def run(ctx: StepContext) -> None:
+    p = ctx.params
+    objective: dict[str, Any] = p["objective"]
+    model: dict[str, Any] = p["model"]
+    features = objective["features"]
+    what = f"fitting {objective['name']}/{model['name']} ({model['type']})"
+
+    params = dict(model.get("params") or {})
+    searched = None
+    if p.get("search"):
+        scores = trial_scores(ctx)
+        if not scores:
+            raise StepError(
+                f"{what}: the model has a search but the step got no trial results.",
+                hint="rerun `mlspec plan`: the plan is stale",
+            )
+        top = best(scores, bool(objective["higher_is_better"]))
+        params.update(top["params"])
+        searched = {
+            "best_trial": top["index"],
+            "score": top["score"],
+            "metric": top["metric"],
+            "trials": len(scores),
+        }
+
+    resolved = resolve({**model, "params": params}, objective["task"], ctx.seed, ctx.threads)
+    for note in resolved.notes():
+        ctx.warn(note)
+    frame, parts = load(ctx.input("data"), ctx.input("split"), objective)
+    train = rows(frame, parts, TRAIN)
+    X, (y, classes) = matrix(train, features), target(train, objective)
+    pipeline = assemble(objective, resolved)
+    check_values(
+        X,
+        features,
+        nan_ok=nan_ok(resolved.type, pipeline),
+        model=resolved.type,
+        what="the train split",
+    )
+    if recipe(resolved.type).uses_features:
+        for name in constant_features(X, features):
+            ctx.warn(
+                f"{what}: feature '{name}' is constant on the train split; it carries no information."
+            )
+
+    fit(pipeline, X, y, threads=ctx.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
+    save(ctx.output, pipeline, meta(resolved, objective, classes, signature(X, features), searched))
+    ctx.output.metric("rows.train", float(len(y)))
+    if searched is not None:
+        ctx.output.metric("best_trial", float(searched["best_trial"]))

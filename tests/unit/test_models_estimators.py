@@ -1,0 +1,180 @@
+"""The estimator registry: every model type trains and predicts for every task it supports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.pipeline import Pipeline
+from test_models_store import FEATURES, FRAME, N, objective
+
+from mlspec.models.estimators import RECIPES, build, estimator_class, fit, nan_ok, resolve
+from mlspec.models.predict import predict
+from mlspec.models.preprocess import matrix, target
+from mlspec.spec.model_table import MODEL_TYPES
+from mlspec.steps.api import StepError
+
+# Small settings so that the whole matrix of types x tasks runs in a few seconds.
+FAST: dict[str, dict[str, Any]] = {
+    "random_forest": {"n_estimators": 10},
+    "extra_trees": {"n_estimators": 10},
+    "gradient_boosting": {"n_estimators": 10},
+    "hist_gradient_boosting": {"max_iter": 10},
+    "xgboost": {"n_estimators": 10},
+}
+CASES = [
+    (mtype, task)
+    for mtype, entry in MODEL_TYPES.items()
+    for task in ("binary", "multiclass", "regression")
+    if entry.estimator(task) is not None
+]
+X = matrix(FRAME, FEATURES)
+
+
+def _model(mtype: str, **params: Any) -> dict[str, Any]:
+    return {"name": "m", "type": mtype, "params": {**FAST.get(mtype, {}), **params}}
+
+
+@pytest.mark.parametrize(("mtype", "task"), CASES, ids=[f"{m}-{t}" for m, t in CASES])
+def test_every_type_fits_and_predicts(mtype: str, task: str) -> None:
+    obj = objective(task)
+    y, classes = target(FRAME, obj)
+    pipeline = fit(build(obj, _model(mtype), seed=0, threads=1), X, y, threads=1, what="fit")
+    assert isinstance(pipeline, Pipeline) and [name for name, _ in pipeline.steps] == [
+        "features",
+        "model",
+    ]
+    p = predict(pipeline, X, task, classes)
+    assert p.score.shape == (N,) and np.isfinite(p.score).all()
+    if task == "regression":
+        assert p.proba is None and np.array_equal(p.label, p.score)
+    else:
+        assert classes is not None and p.proba is not None and p.proba.shape == (N, len(classes))
+        assert np.allclose(p.proba.sum(axis=1), 1)
+        assert set(p.label.tolist()) <= set(classes)
+    if task == "binary":
+        assert np.array_equal(p.score, p.proba[:, 1])  # P(classes[-1])
+        assert np.array_equal(p.label == 1, p.score >= 0.5)
+    if task == "multiclass":
+        assert np.array_equal(p.score, p.proba.max(axis=1))
+
+
+def test_the_registry_follows_the_model_table() -> None:
+    for entry in MODEL_TYPES.values():
+        for task in ("binary", "regression"):
+            est = entry.estimator(task)
+            if est is not None:
+                assert estimator_class(est.path).__name__ == est.path.rsplit(".", 1)[1]
+    assert set(RECIPES) <= set(MODEL_TYPES)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_and_seed_follow_the_context(threads: int) -> None:
+    rf = build(objective(), _model("random_forest"), seed=5, threads=threads)[-1]
+    assert (rf.n_jobs, rf.random_state) == (threads, 5)
+    xgb = build(objective(), _model("xgboost"), seed=5, threads=threads)[-1]
+    assert (xgb.n_jobs, xgb.random_state, xgb.tree_method) == (threads, 5, "hist")
+    knn = build(objective(), _model("knn"), seed=5, threads=threads)[-1]
+    assert knn.n_jobs == threads
+    # LogisticRegression's n_jobs does nothing since sklearn 1.8 and warns: never set.
+    lr = build(objective(), _model("logistic_regression"), seed=5, threads=threads)[-1]
+    assert lr.n_jobs is None and lr.max_iter == 1000 and lr.random_state == 5
+
+
+def test_user_params_win_over_defaults() -> None:
+    r = resolve(
+        _model("random_forest", n_jobs=1, random_state=9, max_depth=3), "binary", seed=5, threads=2
+    )
+    assert r.params == {"max_depth": 3, "n_estimators": 10, "n_jobs": 1, "random_state": 9}
+    r = resolve(_model("logistic_regression", max_iter=50), "binary", seed=0, threads=1)
+    assert r.params["max_iter"] == 50
+
+
+@pytest.mark.parametrize("mtype", ["svm", "ridge"])
+def test_models_without_probabilities_are_calibrated(mtype: str) -> None:
+    est = build(objective(), _model(mtype), seed=4, threads=1)[-1]
+    assert isinstance(est, CalibratedClassifierCV)
+    assert (est.method, est.cv, est.ensemble) == ("sigmoid", 3, False)
+    assert est.estimator.random_state == 4
+    assert not isinstance(
+        build(objective("regression"), _model(mtype), 0, 1)[-1], CalibratedClassifierCV
+    )
+
+
+def test_svm_probability_param_is_ignored_with_a_note() -> None:
+    r = resolve(_model("svm", probability=True, C=2.0), "binary", seed=0, threads=1)
+    assert "probability" not in r.params and r.params["C"] == 2.0
+    assert r.ignored == ("probability",) and "probability" in r.notes()[0]
+
+
+def test_nan_capability_comes_from_the_estimator_tags() -> None:
+    def ok(mtype: str) -> bool:
+        return nan_ok(mtype, build(objective(), _model(mtype), 0, 1))
+
+    assert ok("hist_gradient_boosting") and ok("xgboost") and ok("random_forest") and ok("dummy")
+    assert not ok("logistic_regression") and not ok("svm") and not ok("knn")
+
+
+@pytest.mark.parametrize(
+    ("model", "task", "words"),
+    [
+        (
+            {"name": "m", "type": "xgbost", "params": {}},
+            "binary",
+            ["unknown model type 'xgbost'", "xgboost"],
+        ),
+        (
+            {"name": "m", "type": "lasso", "params": {}},
+            "binary",
+            ["does not support task binary", "regression"],
+        ),
+        (
+            {"name": "m", "type": "logistic_regression", "params": {"CC": 1}},
+            "binary",
+            ["no parameter(s) 'CC'", "'C'"],
+        ),
+    ],
+)
+def test_bad_models_are_step_errors(model: dict[str, Any], task: str, words: list[str]) -> None:
+    with pytest.raises(StepError) as info:
+        build(objective(task), model, 0, 1)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_a_bad_param_value_is_a_step_error_not_a_traceback() -> None:
+    y, _ = target(FRAME, objective())
+    with pytest.raises(StepError, match=r"fitting m failed: .*'C' parameter"):
+        fit(
+            build(objective(), _model("logistic_regression", C=-1.0), 0, 1),
+            X,
+            y,
+            threads=1,
+            what="fitting m",
+        )
+
+
+def test_library_warnings_are_passed_on_once() -> None:
+    y, _ = target(FRAME, objective())
+    seen: list[str] = []
+    fit(
+        build(objective(), _model("logistic_regression", max_iter=2), 0, 1),
+        X,
+        y,
+        threads=1,
+        what="f",
+        warn=seen.append,
+    )
+    assert len(seen) == 1 and seen[0].startswith("ConvergenceWarning: ")
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_predicting_no_rows_gives_empty_predictions(task: str) -> None:
+    obj = objective(task)
+    y, classes = target(FRAME, obj)
+    pipeline = fit(build(obj, _model("dummy"), 0, 1), X, y, threads=1, what="fit")
+    p = predict(pipeline, X[:0], task, classes)
+    assert p.score.shape == (0,) and p.label.shape == (0,)
+    assert (p.proba is None) == (task == "regression")
