@@ -23,7 +23,7 @@ def load_spec_or_exit(path: str) -> Spec:
 
     result = validate_file(path)
     if result.spec is None:
-        sources = {result.file: result.document.text} if result.document else {}
+        sources = {result.file: result.text} if result.text is not None else {}
         print(render_text(result.diagnostics, sources), file=sys.stderr)
         print(summary(result.diagnostics, 1), file=sys.stderr)
         raise CommandExit(EXIT_USAGE)

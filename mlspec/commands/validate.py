@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(render_json(diagnostics))
     else:
-        sources = {r.file: r.document.text for r in results if r.document is not None}
+        sources = {r.file: r.text for r in results if r.text is not None}
         text = render_text(diagnostics, sources)
         if text:
             print(_colour(text) if _use_colour() else text)

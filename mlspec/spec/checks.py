@@ -207,8 +207,7 @@ def sources_are_readable(ctx: Context) -> None:
         path = src.get("path")
         base = ("data", "sources", name)
         if isinstance(path, str) and not src.get("external", False):
-            p = PurePosixPath(path.replace("\\", "/"))
-            if p.is_absolute() or ".." in p.parts or (len(path) > 1 and path[1] == ":"):
+            if _outside(path):
                 ctx.error(
                     (*base, "path"),
                     "path-outside",
@@ -231,6 +230,32 @@ def sources_are_readable(ctx: Context) -> None:
             ctx.error((*base, "query"), "source-query", f"`query` applies only to sqlite sources; '{name}' is {fmt}", key=True)
         if isinstance(query, str) and not query.strip():
             ctx.error((*base, "query"), "source-query", f"the query of source '{name}' is empty")
+        if "separator" in src and fmt not in (None, "csv"):
+            ctx.error((*base, "separator"), "source-option", f"`separator` applies only to csv sources; '{name}' is {fmt}", key=True)
+
+
+# Paths a spec writes or reads besides its sources, relative to its folder.
+OTHER_PATHS: tuple[tuple[str, ...], ...] = (
+    ("execution", "store"),
+    ("deployment", "batch", "input"),
+    ("deployment", "batch", "output"),
+)
+
+
+@check
+def paths_stay_inside(ctx: Context) -> None:
+    """The store and deployment files stay in the project, like sources without `external`."""
+    for path in OTHER_PATHS:
+        value: Any = ctx.data
+        for part in path:
+            value = _dict(value).get(part)
+        if isinstance(value, str) and _outside(value):
+            ctx.error(path, "path-outside", f"{'.'.join(path)} '{value}' is outside the spec's folder", "use a path inside the project (relative, without '..'); `--store` on the command line may point anywhere")
+
+
+def _outside(path: str) -> bool:
+    p = PurePosixPath(path.replace("\\", "/"))
+    return p.is_absolute() or ".." in p.parts or (len(path) > 1 and path[1] == ":")
 
 
 @check
@@ -394,6 +419,9 @@ def objectives_are_sound(ctx: Context) -> None:
         target = obj.get("target")
         ctx.check_column((*base, "target"), target, f"objective '{name}': target")
         used = obj.get("features")
+        if used == [] or (used is None and not ctx.features and isinstance(ctx.data.get("features", []), list)):
+            where = (*base, "features") if used == [] else base
+            ctx.error(where, "no-features", f"objective '{name}' has no features to learn from", "add `features:` to the spec, or list the objective's own", key=True)
         if isinstance(used, list):
             for i, fname in enumerate(used):
                 if isinstance(fname, str) and fname not in ctx.features:
@@ -410,8 +438,9 @@ def objectives_are_sound(ctx: Context) -> None:
                 ctx.error((*base, "select_by"), "metric-task", _metric_task_message(select_by, task), _fitting(task))
             elif select_by not in metrics:
                 ctx.error((*base, "select_by"), "select-by", f"select_by '{select_by}' is not one of the objective's metrics", f"add it to `metrics` ({', '.join(metrics)})")
-        for metric in _dict(obj.get("gate")):
+        for metric, threshold in _dict(obj.get("gate")).items():
             _check_gate_metric(ctx, (*base, "gate", metric), metric, task, metrics, fairness="fairness" in obj)
+            _check_gate_direction(ctx, (*base, "gate", metric), metric, threshold)
         if obj.get("threshold", 0.5) != 0.5 and task != "binary":
             ctx.error((*base, "threshold"), "objective-option", f"`threshold` applies to binary objectives; '{name}' is {task}", key=True)
         fairness = obj.get("fairness")
@@ -450,6 +479,18 @@ def _check_gate_metric(ctx: Context, path: JsonPath, metric: str, task: str, met
         ctx.error(path, "metric-task", _metric_task_message(metric, task), _fitting(task), key=True)
     elif metric not in metrics:
         ctx.error(path, "gate-metric", f"gate on '{metric}', which the objective does not report", f"add it to `metrics` ({', '.join(metrics)})", key=True)
+
+
+def _check_gate_direction(ctx: Context, path: JsonPath, metric: str, threshold: Any) -> None:
+    """`log_loss: '>= 0.9'` is almost surely a slip: it passes the worse models."""
+    m = METRICS.get(metric) or FAIRNESS_METRICS.get(metric)
+    if m is None or not isinstance(threshold, str):
+        return
+    op = threshold.strip()[:2].strip()
+    if (m.higher_is_better and op in ("<", "<=")) or (not m.higher_is_better and op in (">", ">=")):
+        better = "higher" if m.higher_is_better else "lower"
+        want = ">=" if m.higher_is_better else "<="
+        ctx.warn(path, "gate-direction", f"gate '{metric}: {threshold.strip()}' passes worse models: {better} {metric} is better", f"did you mean '{want} ...'?")
 
 
 def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) -> None:
@@ -496,11 +537,23 @@ def _check_search(ctx: Context, path: JsonPath, search: dict[str, Any], allowed:
                 ctx.error(p, "search-space", f"low must be <= high. Got low {lo} > high {hi} instead.")
             if space.get("log") and _num(lo) and lo <= 0:
                 ctx.error((*p, "low"), "search-space", f"a log range needs low > 0. Got {lo} instead.")
+    space = _dict(search.get("space"))
+    if method == "grid":
+        if "trials" in search:
+            ctx.warn((*path, "trials"), "search-space", "a grid search tries every combination; `trials` is ignored", "remove `trials`, or use method: random", key=True)
+        size = 1
+        for values in space.values():
+            size *= len(values) if isinstance(values, list) else 1
+        if size > MAX_GRID:
+            ctx.error((*path, "space"), "search-space", f"the grid has {size:,} combinations; the limit is {MAX_GRID:,}", "use method: random with `trials`", key=True)
     cv = search.get("cv", 3)
     if cv == "valid":
         split = _dict(_dict(ctx.data.get("data")).get("split"))
         if split.get("valid") is None:
             ctx.error((*path, "cv"), "search-space", "cv: valid scores on the valid split, but data.split has no `valid` fraction", "add e.g. `valid: 0.1` to data.split, or use k-fold (cv: 3)")
+
+
+MAX_GRID = 1000  # as mlspec.compile.search.MAX_TRIALS: every trial is a step
 
 
 def _check_leakage(ctx: Context, name: str, obj: dict[str, Any], targets: dict[str, str]) -> None:
@@ -568,6 +621,10 @@ def combine_is_sound(ctx: Context) -> None:
             ctx.error(path, "combine-scale", f"objective '{obj_name}' is a regression; its score is no probability", "use rank or minmax")
     target = combine.get("target")
     ctx.check_column(("combine", "target"), target, "combine target")
+    targets = sorted({o.get("target") for o in ctx.objectives.values() if isinstance(o.get("target"), str)})
+    known = ctx.columns is None or target in ctx.columns  # else unknown-column says it better
+    if isinstance(target, str) and targets and target not in targets and known:
+        ctx.error(("combine", "target"), "combine-target", f"combine.target '{target}' is not the target of any objective", "the combined score is evaluated against an objective's target: " + ", ".join(targets))
     for i, m in enumerate(_list(combine.get("metrics"))):
         if isinstance(m, str) and m not in COMBINED_METRICS:
             ctx.error(("combine", "metrics", i), "metric-task", f"metric '{m}' does not apply to a combined score", "combined-score metrics: " + ", ".join(sorted(COMBINED_METRICS)))
@@ -632,3 +689,7 @@ def monitors_are_sound(ctx: Context) -> None:
                     ctx.error((*path, "metric"), "metric-task", _metric_task_message(metric, task), _fitting(task))
         elif metric is not None:
             ctx.error((*path, "metric"), "monitor-option", f"`metric` applies to performance monitors; '{name}' is {kind}", key=True)
+        if kind == "data_drift" and objective is not None:
+            ctx.error((*path, "objective"), "monitor-option", f"`objective` applies to prediction_drift and performance monitors; '{name}' is data_drift", key=True)
+        if kind == "performance" and "test" in mon:
+            ctx.error((*path, "test"), "monitor-option", f"`test` is a drift statistic; performance monitor '{name}' compares its metric with `threshold`", key=True)

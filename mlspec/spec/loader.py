@@ -406,6 +406,14 @@ def decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
 
 def load_file(path: str | Path) -> tuple[Document | None, list[Diagnostic]]:
     """Read and load a spec file; a missing or unreadable file is a diagnostic too."""
+    text, diags = read_text(path)
+    if text is None:
+        return None, diags
+    return load_text(text, str(path))
+
+
+def read_text(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
+    """The spec's text, or the located reason it cannot be read (missing, too large, not UTF-8)."""
     file = str(path)
     try:
         p = Path(path)
@@ -421,10 +429,7 @@ def load_file(path: str | Path) -> tuple[Document | None, list[Diagnostic]]:
         return None, [Diagnostic(file, 0, 0, "spec-not-found", "no such file", "check the path")]
     except OSError as exc:
         return None, [Diagnostic(file, 0, 0, "spec-unreadable", f"cannot read the file: {exc.strerror or exc}")]
-    text, diags = decode(raw, file)
-    if text is None:
-        return None, diags
-    return load_text(text, file)
+    return decode(raw, file)
 
 
 def walk(data: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:

@@ -220,6 +220,6 @@ def build_spec(data: dict[str, Any], path: Path | None = None, document: Documen
         deployment=raw.get("deployment"),
         monitors=tuple(raw.get("monitors", [])),
         execution=raw.get("execution", {}),
-        problem=raw.get("problem", {}),
+        problem=raw.get("problem") or {},
         document=document,
     )

@@ -34,9 +34,14 @@ def schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator  # deferred: ~0.1 s, only when validating
+    from jsonschema import Draft202012Validator, validators  # deferred: ~0.1 s, only when validating
 
-    return Draft202012Validator(schema())
+    # JSON Schema counts 2.0 as an integer; a spec should not (seed 7.0 would hash unlike 7).
+    types = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    strict = validators.extend(Draft202012Validator, type_checker=types)
+    return strict(schema())
 
 
 _TYPE_NAMES = {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from mlspec.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from mlspec.spec.checks import run_checks
-from mlspec.spec.loader import Document, load_file, load_text
+from mlspec.spec.loader import Document, load_text, read_text
 from mlspec.spec.schema import check_schema
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ class Result:
     document: Document | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     path: Path | None = None
+    text: str | None = None  # the source, kept even when it does not load (to show the line)
 
     @property
     def ok(self) -> bool:
@@ -41,21 +42,21 @@ class Result:
 
 def check_document(doc: Document, path: Path | None = None) -> Result:
     diagnostics = sort_diagnostics([*check_schema(doc), *run_checks(doc)])
-    return Result(doc.file, doc, diagnostics, path)
+    return Result(doc.file, doc, diagnostics, path, doc.text)
 
 
 def validate_text(text: str, file: str = "<string>", path: Path | None = None) -> Result:
     doc, diagnostics = load_text(text, file)
     if doc is None:
-        return Result(file, None, diagnostics)
+        return Result(file, None, diagnostics, path, text)
     return check_document(doc, path)
 
 
 def validate_file(path: str | Path) -> Result:
-    doc, diagnostics = load_file(path)
-    if doc is None:
+    text, diagnostics = read_text(path)
+    if text is None:
         return Result(str(path), None, diagnostics)
-    return check_document(doc, Path(path).resolve())
+    return validate_text(text, str(path), Path(path).resolve())
 
 
 class SpecError(Exception):
