@@ -206,14 +206,13 @@ def sources_are_readable(ctx: Context) -> None:
     for name, src in ctx.sources.items():
         path = src.get("path")
         base = ("data", "sources", name)
-        if isinstance(path, str) and not src.get("external", False):
-            if _outside(path):
-                ctx.error(
-                    (*base, "path"),
-                    "path-outside",
-                    f"source '{name}' reads '{path}', outside the spec's folder",
-                    "move the data beside the spec, or set `external: true` on the source to allow it",
-                )
+        if isinstance(path, str) and not src.get("external", False) and _outside(path):
+            ctx.error(
+                (*base, "path"),
+                "path-outside",
+                f"source '{name}' reads '{path}', outside the spec's folder",
+                "move the data beside the spec, or set `external: true` on the source to allow it",
+            )
         fmt = source_format(src)
         if fmt is None and isinstance(path, str):
             ctx.error(

@@ -34,7 +34,10 @@ def schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator, validators  # deferred: ~0.1 s, only when validating
+    from jsonschema import (  # deferred: ~0.1 s, only when validating
+        Draft202012Validator,
+        validators,
+    )
 
     # JSON Schema counts 2.0 as an integer; a spec should not (seed 7.0 would hash unlike 7).
     types = Draft202012Validator.TYPE_CHECKER.redefine(
