@@ -11,18 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import make_example, mlspec, run_json
+from tests.conftest import artifacts, make_example, mlspec, run_json
 
 DATA_STEPS = {"load.posts", "check.posts", "load.clicks", "check.clicks", "join", "features", "split"}
-
-
-def _artifacts(store: Path) -> dict[str, dict[str, str]]:
-    """step id -> {file name: sha256} for every committed artifact in a store."""
-    out: dict[str, dict[str, str]] = {}
-    for manifest in store.glob("objects/*/*/manifest.json"):
-        m = json.loads(manifest.read_text())
-        out[m["step"]] = {name: f["sha256"] for name, f in m["files"].items()}
-    return out
 
 
 def test_run_then_rerun_is_all_cache_hits(feed: Path) -> None:
@@ -128,7 +119,7 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = _artifacts(store)
+    done_before = artifacts(store)
     assert done_before, "the run was killed before any step finished"
     assert len(done_before) < len(DATA_STEPS), "the run finished before it was killed; use more rows"
     resumed = run_json(str(spec), "--only", "+split")
@@ -140,7 +131,7 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
     # A clean run elsewhere gives byte-identical artifacts.
     clean = make_example("feed_ranking", tmp_path / "b", "--rows", "400000")
     run_json(str(clean), "--only", "+split")
-    assert _artifacts(store) == _artifacts(clean.parent / ".mlspec")
+    assert artifacts(store) == artifacts(clean.parent / ".mlspec")
     assert not [p for p in (store / "tmp").iterdir()] if (store / "tmp").exists() else True
 
 
@@ -149,7 +140,7 @@ def test_workers_give_the_same_artifacts(feed: Path, tmp_path: Path) -> None:
     other = tmp_path / "pool-store"
     proc = mlspec("run", str(feed), "--workers", "2", "--store", str(other), "--json", check=True)
     assert json.loads(proc.stdout)["status"] == "succeeded"
-    assert _artifacts(feed.parent / ".mlspec") == _artifacts(other)
+    assert artifacts(feed.parent / ".mlspec") == artifacts(other)
 
 
 def test_only_and_force(feed: Path) -> None:

@@ -6,17 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import mlspec, run_json
+from tests.conftest import artifacts, mlspec, run_json
 
 SYSTEM_STEPS = {"combine", "gate", "profile", "package", "report"}
 
 
-def _artifacts(store: Path) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for manifest in store.glob("objects/*/*/manifest.json"):
-        m = json.loads(manifest.read_text())
-        out[m["step"]] = {name: f["sha256"] for name, f in m["files"].items()}
-    return out
 
 
 def test_weight_change_reruns_only_combine_and_its_descendants(feed: Path) -> None:
@@ -39,7 +33,7 @@ def test_weight_change_reruns_only_combine_and_its_descendants(feed: Path) -> No
 def test_two_runs_give_byte_identical_models_and_predictions(feed: Path, tmp_path: Path) -> None:
     run_json(str(feed))
     run_json(str(feed), "--store", str(tmp_path / "second"))
-    a, b = _artifacts(feed.parent / ".mlspec"), _artifacts(tmp_path / "second")
+    a, b = artifacts(feed.parent / ".mlspec"), artifacts(tmp_path / "second")
     assert a == b
     assert "model/pipeline.joblib" in a["train.quality.gbt"] and "model/booster.ubj" in a["train.quality.gbt"]
     assert "predictions.parquet" in a["evaluate.quality.gbt"]
