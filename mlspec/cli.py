@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check specs and print every problem with its position"),
     "plan": ("plan", "show which steps a run would execute or reuse, and why"),
     "run": ("run", "run the plan on a backend; cached steps are reused"),
+    "diff": ("diff", "compare two specs (or a spec with a git ref): changes, reruns, retrains"),
     "graph": ("graph", "draw the plan's DAG as Mermaid or DOT"),
     "runs": ("runs", "list recorded runs, show one, or compare two"),
     "report": ("report", "write or open the HTML evaluation report of a run"),

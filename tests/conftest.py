@@ -66,3 +66,24 @@ def feed(tmp_path: Path, examples_dir: Path) -> Path:
 def quickstart(tmp_path: Path, examples_dir: Path) -> Path:
     shutil.copytree(examples_dir / "quickstart", tmp_path / "quickstart", ignore=shutil.ignore_patterns(".mlspec"))
     return tmp_path / "quickstart" / "spec.yaml"
+
+
+@pytest.fixture(scope="session")
+def ray_session():  # type: ignore[no-untyped-def]
+    """One real local Ray for the whole session (2 CPUs, no dashboard), shut down at the end.
+
+    Workers import the test-only step kinds of tests/ray_steps.py at start-up. Under CI a
+    missing Ray is a failure, not a skip: the conformance suite must run on Ray there.
+    """
+    if os.environ.get("CI") == "true":
+        import ray
+    else:
+        ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    runtime_env = {
+        "env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+        "worker_process_setup_hook": "tests.ray_steps.setup",
+    }
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+    yield ray
+    ray.shutdown()

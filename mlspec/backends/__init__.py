@@ -12,9 +12,10 @@ from typing import Any, ClassVar, Protocol
 
 from mlspec.engine.task import StepResult, StepTask
 
-# name -> "module:Class"; ray and batch register here when they exist.
+# name -> "module:Class"; batch registers here when it exists.
 BACKENDS: dict[str, str] = {
     "local": "mlspec.backends.local:LocalBackend",
+    "ray": "mlspec.backends.ray:RayBackend",
 }
 
 

@@ -144,7 +144,8 @@ def carry_columns(spec: Spec) -> list[str]:
     for monitor in spec.monitors:  # drift monitors may watch raw columns, not only features
         cols += monitor.get("columns", [])
     names = {f.name for f in spec.features}
-    return [c for c in dict.fromkeys(cols) if c not in names]
+    # Sorted: the order of objectives or monitors in the spec is no reason to rebuild features.
+    return sorted(c for c in set(cols) if c not in names)
 
 
 @stage

@@ -157,6 +157,7 @@ def run_plan(
                     threads=threads,
                     force=sid in force,
                     meta={"run_id": run_id},
+                    resources=_resources(step.resources),
                 )
                 if progress:
                     progress(sid, "start", None)
@@ -184,6 +185,16 @@ def run_plan(
     result.seconds = time.perf_counter() - started
     runs.finish_run(run_id, result.status)
     return result
+
+
+def _resources(spec_resources: dict) -> dict:
+    """A step's spec resources in the units backends reserve: cores and memory in bytes."""
+    out: dict = {}
+    if spec_resources.get("num_cpus") is not None:
+        out["num_cpus"] = spec_resources["num_cpus"]
+    if spec_resources.get("memory_gb") is not None:
+        out["memory"] = int(spec_resources["memory_gb"] * 1024**3)
+    return out
 
 
 def _spec_hash(spec: object) -> str:

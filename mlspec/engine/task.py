@@ -33,6 +33,7 @@ class StepTask:
     threads: int = 1
     force: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)  # num_cpus, memory (bytes): for ray/batch
 
 
 @dataclass(frozen=True)
