@@ -23,7 +23,7 @@ def to_mermaid(plan: Plan, actions: Mapping[str, str] | None = None) -> str:
     for step in plan.steps():
         label = step.id.replace('"', "'")
         lines.append(f'    {_mermaid_id(step.id)}["{label}"]')
-    for up, down in sorted(plan.graph.edges):
+    for up, down in plan.edges():
         lines.append(f"    {_mermaid_id(up)} --> {_mermaid_id(down)}")
     if actions:
         for action, style in _CLASSES.items():
@@ -40,7 +40,7 @@ def to_dot(plan: Plan, actions: Mapping[str, str] | None = None) -> str:
     for step in plan.steps():
         fill = colours.get((actions or {}).get(step.id, ""), "white")
         lines.append(f'    "{step.id}" [fillcolor="{fill}", tooltip="{step.kind}"];')
-    for up, down in sorted(plan.graph.edges):
+    for up, down in plan.edges():
         lines.append(f'    "{up}" -> "{down}";')
     lines.append("}")
     return "\n".join(lines) + "\n"
