@@ -43,3 +43,25 @@ def interleaved(commands: dict[str, Sequence[str]], repeat: int, warmup: int = 1
 
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def against_script(spec_dir: str, script: str, make_data, rows: int, repeat: int, run_args: Sequence[str] = ()) -> tuple[list[float], list[float], Path]:
+    """mlspec run vs a hand-written script on the same generated data, interleaved.
+
+    Copies bench/<spec_dir>/spec.yaml and makes the data in a new temporary folder `root`,
+    then times the script and a cold `mlspec run` (a fresh store each time) `repeat` times.
+    Returns (ours, theirs, root); the caller removes `root`.
+    """
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="mlspec-bench-"))
+    shutil.copy(ROOT / "bench" / spec_dir / "spec.yaml", root / "spec.yaml")
+    make_data(root, rows)
+    (root / "hand_written.py").write_text(script)
+    ours: list[float] = []
+    theirs: list[float] = []
+    for i in range(repeat):
+        theirs.append(time_process([PYTHON, str(root / "hand_written.py"), str(root)]))
+        ours.append(time_process([PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), *run_args, "--store", str(root / f"store{i}")]))
+    return ours, theirs, root

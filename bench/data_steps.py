@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import PYTHON, ROOT, median, time_process
+from _timing import against_script, median
 
 HAND_WRITTEN = r'''
 import sys
@@ -98,21 +97,13 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        shutil.copy(ROOT / "bench" / "wide" / "spec.yaml", root / "spec.yaml")
-        make_data(root, args.rows)
-        script = root / "hand_written.py"
-        script.write_text(HAND_WRITTEN)
-        ours, theirs = [], []
-        for i in range(args.repeat):
-            theirs.append(time_process([PYTHON, str(script), str(root)]))
-            ours.append(time_process([PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), "--only", "+split", "--store", str(root / f"store{i}")]))
-        print(f"rows {args.rows:,}, columns after join: 20, repeats {args.repeat}")
-        print(f"hand-written polars script  median {median(theirs):6.2f} s")
-        print(f"mlspec run (data steps)     median {median(ours):6.2f} s")
-        ratio = median(ours) / median(theirs)
-        print(f"ratio mlspec / hand-written: {ratio:.2f}x  (target <= 1.2x: {'met' if ratio <= 1.2 else 'MISSED'})")
+    ours, theirs, root = against_script("wide", HAND_WRITTEN, make_data, args.rows, args.repeat, ["--only", "+split"])
+    shutil.rmtree(root)
+    print(f"rows {args.rows:,}, columns after join: 20, repeats {args.repeat}")
+    print(f"hand-written polars script  median {median(theirs):6.2f} s")
+    print(f"mlspec run (data steps)     median {median(ours):6.2f} s")
+    ratio = median(ours) / median(theirs)
+    print(f"ratio mlspec / hand-written: {ratio:.2f}x  (target <= 1.2x: {'met' if ratio <= 1.2 else 'MISSED'})")
 
 
 if __name__ == "__main__":

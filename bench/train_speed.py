@@ -16,14 +16,13 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import PYTHON, ROOT, median, time_process
+from _timing import PYTHON, against_script, median
 
 HAND_WRITTEN = r'''
 import sys
@@ -59,27 +58,19 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        shutil.copy(ROOT / "bench" / "xgb" / "spec.yaml", root / "spec.yaml")
-        make_data(root, args.rows)
-        script = root / "hand_written.py"
-        script.write_text(HAND_WRITTEN)
-        ours, theirs = [], []
-        for i in range(args.repeat):
-            theirs.append(time_process([PYTHON, str(script), str(root)]))
-            ours.append(time_process([PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), "--store", str(root / f"store{i}")]))
-        proc = subprocess.run(
-            [PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), "--store", str(root / "store0"), "--json"],
-            capture_output=True, text=True, check=True,
-        )
-        steps = json.loads(proc.stdout)["steps"]
-        print(f"rows {args.rows:,} x 20 features, xgboost 100 trees depth 6, 2 threads, repeats {args.repeat}")
-        print(f"hand-written polars + xgboost  median {median(theirs):6.2f} s")
-        print(f"mlspec run (cold, all steps)   median {median(ours):6.2f} s")
-        ratio = median(ours) / median(theirs)
-        print(f"ratio mlspec / hand-written: {ratio:.2f}x  (target <= 1.10x: {'met' if ratio <= 1.10 else 'MISSED'})")
-        print("rerun: " + ", ".join(f"{k} {'cached' if v['cache_hit'] else 'ran'}" for k, v in steps.items() if k.startswith(("train", "evaluate"))))
+    ours, theirs, root = against_script("xgb", HAND_WRITTEN, make_data, args.rows, args.repeat)
+    proc = subprocess.run(
+        [PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), "--store", str(root / "store0"), "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    shutil.rmtree(root)
+    steps = json.loads(proc.stdout)["steps"]
+    print(f"rows {args.rows:,} x 20 features, xgboost 100 trees depth 6, 2 threads, repeats {args.repeat}")
+    print(f"hand-written polars + xgboost  median {median(theirs):6.2f} s")
+    print(f"mlspec run (cold, all steps)   median {median(ours):6.2f} s")
+    ratio = median(ours) / median(theirs)
+    print(f"ratio mlspec / hand-written: {ratio:.2f}x  (target <= 1.10x: {'met' if ratio <= 1.10 else 'MISSED'})")
+    print("rerun: " + ", ".join(f"{k} {'cached' if v['cache_hit'] else 'ran'}" for k, v in steps.items() if k.startswith(("train", "evaluate"))))
 
 
 if __name__ == "__main__":
