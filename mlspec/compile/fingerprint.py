@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlspec.compile.jsondiff import display_path, semantic_diff
 from mlspec.compile.node import Step
 from mlspec.compile.plan import Plan
 from mlspec.steps.registry import KINDS, code_version, library_version
@@ -98,33 +98,10 @@ def file_hasher(root: Path, cache: Callable[[Path], str] | None = None) -> Calla
 # ----------------------------------------------------------------------------- why
 
 
-def diff_paths(old: Any, new: Any, path: str = "") -> list[str]:
-    """Spec paths at which two JSON values differ (``features[2].expr``)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for key in sorted(set(old) | set(new), key=str):
-            sub = f"{path}.{key}" if path else str(key)
-            if key not in old:
-                out.append(f"{sub} added")
-            elif key not in new:
-                out.append(f"{sub} removed")
-            else:
-                out += diff_paths(old[key], new[key], sub)
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        out = []
-        for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            out += diff_paths(a, b, f"{path}[{i}]")
-        return out
-    if _same(old, new):
-        return []
-    return [f"{path or '(spec)'} changed"]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return type(a) is type(b) and a == b
+def diff_paths(old: Any, new: Any) -> list[str]:
+    """Spec paths at which two JSON values differ (``features[2].expr changed``), by index:
+    a step's reads are compared slice by slice, as the fingerprint hashed them."""
+    return [f"{display_path(p)} {kind}" for p, kind in semantic_diff(old, new, by_name=False)]
 
 
 def explain(current: dict[str, Any], previous: dict[str, Any] | None, step_names: dict[str, str] | None = None) -> list[str]:

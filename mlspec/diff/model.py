@@ -7,13 +7,13 @@ hashes are a constant marker, so a spec diff never depends on, or reveals, data)
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlspec.compile.fingerprint import Fingerprint, explain, fingerprint_plan
+from mlspec.compile.jsondiff import Named, PathPart, display_path, semantic_diff
 from mlspec.compile.plan import Plan
 from mlspec.compile.planner import compile_plan
 from mlspec.spec.model import Spec
@@ -21,16 +21,6 @@ from mlspec.spec.model import Spec
 # What stands in for a data file's content hash: a spec diff is about the spec.
 DATA_NOT_HASHED = "not-hashed"
 ACTIONS = ("new", "rerun", "reuse", "removed")
-
-
-@dataclass(frozen=True)
-class Named:
-    """A list item addressed by its `name` (`features[hour]`), so reordering is no change."""
-
-    name: str
-
-
-PathPart = str | int | Named
 
 
 @dataclass(frozen=True)
@@ -112,77 +102,6 @@ def _num(v: float | None) -> str:
 
 
 # ----------------------------------------------------------------------------- semantic changes
-
-
-def _named(items: list[Any]) -> dict[str, Any] | None:
-    """A list of dicts with unique string names, keyed by name; else None (compared by index)."""
-    if not items or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
-        return None
-    names = [i["name"] for i in items]
-    return dict(zip(names, items, strict=True)) if len(set(names)) == len(names) else None
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return type(a) is type(b) and a == b
-
-
-def semantic_diff(old: Any, new: Any, path: tuple[PathPart, ...] = ()) -> list[tuple[tuple[PathPart, ...], str]]:
-    """(path, added|removed|changed) where two default-filled specs differ.
-
-    The rules of `fingerprint.diff_paths` (mappings by key, so key order and YAML style do
-    not matter; equal-length lists by index), plus lists of named items matched by name.
-    """
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[tuple[tuple[PathPart, ...], str]] = []
-        for key in sorted(set(old) | set(new), key=str):
-            sub = (*path, key)
-            if key not in old:
-                out.append((sub, "added"))
-            elif key not in new:
-                out.append((sub, "removed"))
-            else:
-                out += semantic_diff(old[key], new[key], sub)
-        return out
-    if isinstance(old, list) and isinstance(new, list):
-        a, b = _named(old), _named(new)
-        if a is not None and b is not None:
-            out = []
-            for name in [*a, *(n for n in b if n not in a)]:
-                sub = (*path, Named(name))
-                if name not in b:
-                    out.append((sub, "removed"))
-                elif name not in a:
-                    out.append((sub, "added"))
-                else:
-                    out += semantic_diff(a[name], b[name], sub)
-            common = [n for n in a if n in b]
-            if common != [n for n in b if n in a]:
-                # No value changed, but order can matter downstream (the feature table's column
-                # order), so say it: it is why steps rerun after a pure reordering.
-                out.append((path, "reordered"))
-            return out
-        if len(old) == len(new):
-            out = []
-            for i, (x, y) in enumerate(zip(old, new, strict=True)):
-                out += semantic_diff(x, y, (*path, i))
-            return out
-    if _same(old, new):
-        return []
-    return [(path, "changed")]
-
-
-def display_path(path: tuple[PathPart, ...]) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, Named):
-            out += f"[{part.name}]"
-        elif isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(spec)"
 
 
 def _resolve(data: Any, path: tuple[PathPart, ...]) -> tuple[tuple[str | int, ...] | None, Any]:
