@@ -6,15 +6,15 @@ import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, ClassVar
 
-from mlspec.engine.task import StepResult, StepTask, run_task
+from mlspec.engine.task import StepResult, StepTask, run_task, worker_env
 
 
 def _init_worker(threads: int) -> None:
     """Pin library thread pools before polars/numpy load, so results match the inline run."""
     import os
 
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS"):
-        os.environ.setdefault(var, str(threads))
+    for var, value in worker_env(threads).items():
+        os.environ.setdefault(var, value)
 
 
 class LocalBackend:

@@ -15,10 +15,9 @@ from concurrent.futures import Future
 from typing import Any, ClassVar
 
 from mlspec.backends import BackendError
-from mlspec.engine.task import StepResult, StepTask, run_task
+from mlspec.engine.task import StepResult, StepTask, run_task, worker_env
 
 INSTALL_HINT = "pip install 'mlspec[ray]'"
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
 
 
 def _import_ray() -> Any:
@@ -27,12 +26,6 @@ def _import_ray() -> Any:
     except ImportError as exc:
         raise BackendError(f"the ray backend needs Ray, which is not installed; {INSTALL_HINT}") from exc
     return ray
-
-
-def worker_env(threads: int) -> dict[str, str]:
-    """Library thread pools follow the spec (results and speed must match the local run);
-    passive OpenMP waits keep idle threads from starving the other steps on the node."""
-    return {**dict.fromkeys(THREAD_VARS, str(threads)), "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 class RayBackend:

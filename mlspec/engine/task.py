@@ -86,9 +86,19 @@ def _logger(task: StepTask) -> tuple[logging.Logger, logging.Handler]:
     return log, handler
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
+
+
+def worker_env(threads: int) -> dict[str, str]:
+    """What a worker process sets before it loads any library: thread pools follow the spec
+    (results and speed match the inline run), and OpenMP threads wait passively, since
+    spinning ones starve the other core on a small machine (seen: HistGradientBoosting
+    0.35 s -> 37 s)."""
+    return {**dict.fromkeys(THREAD_VARS, str(threads)), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
 def _quiet_threads() -> None:
-    """OpenMP threads that spin while waiting starve the other core on a small machine (seen:
-    HistGradientBoosting 0.35 s -> 37 s). Must be set before sklearn/xgboost load OpenMP."""
+    """In-process steps get the passive wait too (thread counts there are the caller's)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
