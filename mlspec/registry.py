@@ -174,18 +174,19 @@ class ModelRegistry:
         from mlspec.store.artifacts import ArtifactError
 
         try:
-            manifest = ArtifactStore(self.store_root).manifest(package_fingerprint)
+            artifact = ArtifactStore(self.store_root).open(package_fingerprint)
+            if BUNDLE_MANIFEST not in artifact.manifest.files:
+                raise RegistryError(f"cannot register '{name}': artifact {package_fingerprint[:12]} is not a package (it has no {BUNDLE_MANIFEST})")
+            # sha256, not the store's digest: anyone can check an exported bundle with sha256sum.
+            bundle_sha, _ = sha256_file(artifact.path(BUNDLE_MANIFEST))
         except (ArtifactError, ValueError) as exc:
             raise RegistryError(f"cannot register '{name}': {exc}") from None
-        entry = manifest.files.get(BUNDLE_MANIFEST)
-        if entry is None:
-            raise RegistryError(f"cannot register '{name}': artifact {package_fingerprint[:12]} is not a package (it has no {BUNDLE_MANIFEST})")
         with self._db(write=True) as con:
             r = con.execute("SELECT * FROM versions WHERE name = ? AND fingerprint = ?", (name, package_fingerprint)).fetchone()
             if r is not None:
                 return self._row(r)
             (top,) = con.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE name = ?", (name,)).fetchone()
-            version = Version(name, int(top) + 1, package_fingerprint, str(entry["sha256"]), run_id, _now(), "registered")
+            version = Version(name, int(top) + 1, package_fingerprint, bundle_sha, run_id, _now(), "registered")
             con.execute(
                 "INSERT INTO versions (name, version, fingerprint, bundle_sha, run_id, created, status) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (version.name, version.version, version.fingerprint, version.bundle_sha, version.run_id, version.created, version.status),

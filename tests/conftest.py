@@ -33,11 +33,11 @@ def mlspec(*args: str, cwd: Path | None = None, check: bool = False, timeout: fl
 
 
 def artifacts(store: Path) -> dict[str, dict[str, str]]:
-    """step id -> {file name: sha256} for every committed artifact in a store."""
+    """step id -> {file name: digest} for every committed artifact in a store."""
     out: dict[str, dict[str, str]] = {}
     for manifest in store.glob("objects/*/*/manifest.json"):
         m = json.loads(manifest.read_text())
-        out[m["step"]] = {name: f["sha256"] for name, f in m["files"].items()}
+        out[m["step"]] = {name: f["blake3"] for name, f in m["files"].items()}
     return out
 
 

@@ -20,8 +20,9 @@ from mlspec.compile.jsondiff import display_path, semantic_diff
 from mlspec.compile.node import Step
 from mlspec.compile.plan import Plan
 from mlspec.steps.registry import KINDS, code_version, library_version
+from mlspec.store.hashing import file_digest
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2  # 2: data files hashed with BLAKE3
 
 
 def canonical_json(value: Any) -> str:
@@ -78,19 +79,14 @@ def fingerprint_plan(plan: Plan, file_hash: Callable[[str], str]) -> dict[str, F
 
 
 def file_hasher(root: Path, cache: Callable[[Path], str] | None = None) -> Callable[[str], str]:
-    """Content hash of a spec-relative data file; a missing file hashes to a marker."""
+    """Content hash of a spec-relative data file (the store's digest, so the run records' cache
+    and a direct hash agree); a missing file hashes to a marker."""
 
     def hash_file(rel: str) -> str:
         path = (root / rel).resolve()
         if not path.is_file():
             return "missing"
-        if cache is not None:
-            return cache(path)
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-        return h.hexdigest()
+        return cache(path) if cache is not None else file_digest(path)[0]
 
     return hash_file
 

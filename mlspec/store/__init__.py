@@ -13,7 +13,7 @@ from mlspec.store.artifacts import (
     Reader,
     Writer,
 )
-from mlspec.store.hashing import sha256_file
+from mlspec.store.hashing import file_digest, sha256_file
 from mlspec.store.runs import AmbiguousRunId, RunRow, RunStore, RunStoreError, StepRow
 from mlspec.store.versions import versions
 
@@ -30,6 +30,7 @@ __all__ = [
     "RunStoreError",
     "StepRow",
     "Writer",
+    "file_digest",
     "sha256_file",
     "versions",
 ]

@@ -11,8 +11,8 @@ Why it is safe: a step writes only into its own staging folder; `commit` fsyncs 
 writes ``manifest.json`` last, fsyncs the folder and renames it into ``objects/`` in one
 atomic `os.rename`. So a folder under ``objects/`` is always whole, and "manifest present"
 means "complete". A killed run leaves at most a staging folder under ``tmp/``, which
-`clean_tmp` removes. Readers check each file's sha256 against the manifest on first use, so
-a damaged file is reported, never silently read.
+`clean_tmp` removes. Readers check each file's digest (BLAKE3, see `hashing`) against the
+manifest on first use, so a damaged file is reported, never silently read.
 
 This module is imported on light paths (`mlspec plan`): polars and filelock are imported
 inside the methods that need them.
@@ -32,14 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from mlspec.store.hashing import sha256_file
+from mlspec.store.hashing import ALGORITHM, file_digest, sha256_file
 
 if TYPE_CHECKING:
     import polars as pl
     from filelock import FileLock
 
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: file digests are BLAKE3 (key "blake3"); 1 held "sha256"; both are read
 # Keys of manifest.json that the store owns; `meta` may not change them.
 RESERVED = frozenset({"format", "fingerprint", "step", "created", "files", "metrics"})
 
@@ -53,7 +53,7 @@ RESERVED = frozenset({"format", "fingerprint", "step", "created", "files", "metr
 # snappy and lz4 tie, at about 55% of zstd's write+read time for 14% more bytes; snappy is
 # read by every parquet reader. An explicit row group size makes the bytes independent of
 # how the frame is chunked, of the thread count and of write_parquet vs sink_parquet
-# (checked: all give one sha256), so every backend writes byte-identical artifacts.
+# (checked: all give one digest), so every backend writes byte-identical artifacts.
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "snappy",
     "statistics": True,
@@ -153,7 +153,7 @@ def canonical_json(value: Any, what: str) -> str:
 class Manifest(dict[str, Any]):
     """The parsed manifest.json: a plain dict (it round-trips as JSON) with typed accessors.
 
-    Keys: format, fingerprint, step, created (UTC ISO), files {name: {sha256, size}},
+    Keys: format, fingerprint, step, created (UTC ISO), files {name: {blake3, size}},
     metrics {name: float}, plus the keys of the `meta` given to `commit`.
     """
 
@@ -271,7 +271,7 @@ class Writer:
 class Reader:
     """A finished artifact (implements ArtifactReader).
 
-    Each file's sha256 is checked against the manifest the first time this reader hands it
+    Each file's digest is checked against the manifest the first time this reader hands it
     out; a mismatch raises `ArtifactCorrupt`. Later calls for the same file are free.
     """
 
@@ -318,9 +318,10 @@ class Reader:
                 raise self._corrupt(name, "is missing") from None
             if size != entry.get("size"):
                 raise self._corrupt(name, f"has {size} bytes, the manifest says {entry.get('size')}")
-            digest, _ = sha256_file(path)
-            if digest != entry.get("sha256"):
-                raise self._corrupt(name, f"has sha256 {digest[:12]}…, the manifest says {str(entry.get('sha256'))[:12]}…")
+            algorithm = "sha256" if "sha256" in entry else ALGORITHM  # format 1 held sha256
+            digest, _ = (sha256_file if algorithm == "sha256" else file_digest)(path)
+            if digest != entry.get(algorithm):
+                raise self._corrupt(name, f"has {algorithm} {digest[:12]}…, the manifest says {str(entry.get(algorithm))[:12]}…")
             self._verified.add(name)
         return path
 
@@ -484,11 +485,11 @@ class ArtifactStore:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                digest, size = sha256_file(path)
-                files[name] = {"sha256": digest, "size": size}
+                digest, size = file_digest(path)
+                files[name] = {ALGORITHM: digest, "size": size}
         for name, path in writer.external.items():
-            digest, size = sha256_file(path)
-            files[name] = {"sha256": digest, "size": size, "external": str(path)}
+            digest, size = file_digest(path)
+            files[name] = {ALGORITHM: digest, "size": size, "external": str(path)}
         manifest = Manifest(
             {
                 "format": MANIFEST_FORMAT,

@@ -26,14 +26,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlspec.store.hashing import sha256_file
+from mlspec.store.hashing import RACY_SECONDS, file_digest
 
 SCHEMA_VERSION = 1
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
 STEP_STATUSES = ("succeeded", "failed", "cached", "skipped")
-# A file modified this recently may change again within the same mtime tick without its
-# (size, mtime) changing ("racy clean", as git calls it): hash it, but do not cache it.
-RACY_SECONDS = 2.0
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -70,11 +67,11 @@ CREATE TABLE IF NOT EXISTS steps (
     PRIMARY KEY (run_id, step_id)
 );
 CREATE INDEX IF NOT EXISTS steps_by_step ON steps (step_id, started);
-CREATE TABLE IF NOT EXISTS file_hashes (
+CREATE TABLE IF NOT EXISTS file_digests (
     path     TEXT PRIMARY KEY,
     size     INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    sha256   TEXT NOT NULL
+    blake3   TEXT NOT NULL
 );
 """
 
@@ -455,7 +452,10 @@ class RunStore:
     # ------------------------------------------------------------------ file hashes
 
     def file_hash(self, path: str | os.PathLike[str]) -> str:
-        """sha256 of a data file, hashed once per (path, size, mtime).
+        """BLAKE3 of a data file, hashed once per (path, size, mtime) across processes.
+
+        A file modified within `RACY_SECONDS` may change again without its (size, mtime)
+        changing ("racy clean", as git calls it): it is hashed, but not remembered.
 
         If the records cannot be written (a read-only store), the file is hashed every time.
         """
@@ -463,18 +463,18 @@ class RunStore:
         st = p.stat()
         key = str(p)
         try:
-            rows = self._query("SELECT size, mtime_ns, sha256 FROM file_hashes WHERE path = ?", [key])
+            rows = self._query("SELECT size, mtime_ns, blake3 FROM file_digests WHERE path = ?", [key])
         except (sqlite3.Error, RunStoreError, OSError):
             rows = None
         if rows and rows[0]["size"] == st.st_size and rows[0]["mtime_ns"] == st.st_mtime_ns:
-            return str(rows[0]["sha256"])
-        digest, _ = sha256_file(p)
+            return str(rows[0]["blake3"])
+        digest, _ = file_digest(p)
         after = p.stat()
         stable = (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns)
         if rows is not None and stable and time.time() - after.st_mtime >= RACY_SECONDS:
             with contextlib.suppress(sqlite3.Error, RunStoreError, OSError), self._write() as conn:
                 conn.execute(
-                    "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
+                    "INSERT OR REPLACE INTO file_digests (path, size, mtime_ns, blake3) VALUES (?,?,?,?)",
                     (key, st.st_size, st.st_mtime_ns, digest),
                 )
         return digest

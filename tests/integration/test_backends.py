@@ -21,11 +21,11 @@ BACKENDS = {
 
 
 def committed(store: Path) -> dict[str, tuple[str, dict[str, str]]]:
-    """step id -> (fingerprint, {file: sha256}) for every artifact in a store."""
+    """step id -> (fingerprint, {file: digest}) for every artifact in a store."""
     out = {}
     for manifest in store.glob("objects/*/*/manifest.json"):
         m = json.loads(manifest.read_text())
-        out[m["step"]] = (manifest.parent.name, {name: f["sha256"] for name, f in m["files"].items()})
+        out[m["step"]] = (manifest.parent.name, {name: f["blake3"] for name, f in m["files"].items()})
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from blake3 import blake3
 
 import mlspec.store.runs as runs_mod
 from mlspec.store import AmbiguousRunId, RunRow, RunStore, RunStoreError, StepRow, versions
@@ -56,7 +56,7 @@ def test_created_on_first_use_with_wal_and_schema_version(tmp_path: Path) -> Non
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(runs_mod.SCHEMA_VERSION,)]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"runs", "steps", "file_hashes", "schema_version"} <= tables
+    assert {"runs", "steps", "file_digests", "schema_version"} <= tables
     RunStore(path).runs()  # opening again does not add a second version row
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
@@ -164,13 +164,13 @@ def test_last_step_is_the_latest_success(db: RunStore) -> None:
 @pytest.fixture
 def hashing_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
-    real = runs_mod.sha256_file
+    real = runs_mod.file_digest
 
     def counting(path: Path) -> tuple[str, int]:
         calls.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(runs_mod, "sha256_file", counting)
+    monkeypatch.setattr(runs_mod, "file_digest", counting)
     return calls
 
 
@@ -183,18 +183,18 @@ def test_file_hash_is_cached_per_size_and_mtime(db: RunStore, tmp_path: Path, ha
     data = tmp_path / "posts.csv"
     data.write_bytes(b"id,x\n1,2\n")
     set_mtime(data, 3600)
-    expected = hashlib.sha256(b"id,x\n1,2\n").hexdigest()
+    expected = blake3(b"id,x\n1,2\n").hexdigest()
     assert db.file_hash(data) == expected and len(hashing_calls) == 1
     assert db.file_hash(data) == expected and len(hashing_calls) == 1  # hit
     assert RunStore(db.path).file_hash(str(data)) == expected and len(hashing_calls) == 1  # hit, another process
 
     data.write_bytes(b"id,x\n1,3\n")  # same size, new content, new mtime
     set_mtime(data, 1800)
-    changed = hashlib.sha256(b"id,x\n1,3\n").hexdigest()
+    changed = blake3(b"id,x\n1,3\n").hexdigest()
     assert db.file_hash(data) == changed and len(hashing_calls) == 2  # miss on mtime change
     assert db.file_hash(data) == changed and len(hashing_calls) == 2
     with sqlite3.connect(db.path) as conn:
-        assert conn.execute("SELECT count(*) FROM file_hashes").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM file_digests").fetchone()[0] == 1
 
 
 def test_a_file_written_just_now_is_not_cached(db: RunStore, tmp_path: Path, hashing_calls: list[Path]) -> None:
@@ -215,7 +215,7 @@ def test_file_hash_works_when_the_records_cannot_be_opened(tmp_path: Path) -> No
     data.write_text("x")
     (tmp_path / "not-a-db").write_text("this is not sqlite" * 100)
     db = RunStore(tmp_path / "not-a-db")
-    assert db.file_hash(data) == hashlib.sha256(b"x").hexdigest()
+    assert db.file_hash(data) == blake3(b"x").hexdigest()
 
 
 # ----------------------------------------------------------------------------- dead runs

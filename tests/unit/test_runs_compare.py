@@ -76,7 +76,7 @@ def test_cli_text_json_and_errors(store: tuple[Path, str, str], tmp_path: Path) 
     assert "fingerprints differ (1): evaluate.quality.lr" in proc.stdout
     assert "only in A: train.quality.old" in proc.stdout and "only in B: train.quality.new" in proc.stdout
 
-    proc = run_cli("compare", a[:17], b, "--store", str(root), "--json", cwd=tmp_path)
+    proc = run_cli("compare", a[:-2], b, "--store", str(root), "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["a"] == a and data["b"] == b and data["changed"] == ["evaluate.quality.lr"]

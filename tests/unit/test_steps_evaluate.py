@@ -236,7 +236,7 @@ def test_artifacts_are_byte_identical_across_runs(store: ArtifactStore, breast: 
     _, again = run_evaluate(store, inputs, breast["model"], BC_OBJECTIVE)
     _, first = binary
     for name in ("metrics.json", "predictions.parquet"):
-        assert first.manifest.files[name]["sha256"] == again.manifest.files[name]["sha256"], name
+        assert first.manifest.files[name]["blake3"] == again.manifest.files[name]["blake3"], name
     _, other_seed = run_evaluate(store, inputs, breast["model"], BC_OBJECTIVE, seed=1)
     assert other_seed.json("metrics.json")["metrics"]["roc_auc"]["low"] != first.json("metrics.json")["metrics"]["roc_auc"]["low"]
 

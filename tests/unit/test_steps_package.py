@@ -170,5 +170,5 @@ def test_manifest_holds_every_files_sha256(tmp_path: Path) -> None:
 
 def test_bytes_are_deterministic(tmp_path: Path) -> None:
     a, b = run_package(tmp_path / "a"), run_package(tmp_path / "b")
-    files = lambda r: {n: e["sha256"] for n, e in r.manifest.files.items()}  # noqa: E731
+    files = lambda r: {n: e["blake3"] for n, e in r.manifest.files.items()}  # noqa: E731
     assert files(a) == files(b)

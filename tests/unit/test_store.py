@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from blake3 import blake3
 
 from mlspec.store import (
     ArtifactCorrupt,
@@ -19,6 +20,7 @@ from mlspec.store import (
     ArtifactStore,
     Manifest,
     Reader,
+    file_digest,
     sha256_file,
 )
 from mlspec.store.artifacts import MANIFEST, PARQUET_OPTIONS, canonical_json
@@ -87,8 +89,8 @@ def test_round_trip_and_layout(store: ArtifactStore, frame: pl.DataFrame) -> Non
     assert manifest.meta == {"kind": "features", "run_id": "r1"}
     assert sorted(manifest.files) == ["data.parquet", "model.bin", "report.json"]
     for name, entry in manifest.files.items():
-        digest, size = sha256_file(folder / name)
-        assert entry == {"sha256": digest, "size": size}
+        digest, size = file_digest(folder / name)
+        assert entry == {"blake3": digest, "size": size}
 
     reader = store.open(key)
     assert isinstance(reader, Reader) and reader.fingerprint == key
@@ -234,7 +236,7 @@ def test_flipped_byte_is_detected(store: ArtifactStore, frame: pl.DataFrame) -> 
     with pytest.raises(ArtifactCorrupt) as info:
         reader.frame()
     msg = str(info.value)
-    assert "data.parquet" in msg and "sha256" in msg and str(store.folder(key)) in msg
+    assert "data.parquet" in msg and "blake3" in msg and str(store.folder(key)) in msg
     assert "--force" in msg and "Delete" in msg
     with pytest.raises(ArtifactCorrupt):
         reader.scan()
@@ -261,13 +263,13 @@ def test_each_reader_verifies_a_file_once(store: ArtifactStore, frame: pl.DataFr
     key = fp("once")
     commit_simple(store, "once", frame)
     calls: list[Path] = []
-    real = artifacts.sha256_file
+    real = artifacts.file_digest
 
     def counting(path: Path) -> tuple[str, int]:
         calls.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(artifacts, "sha256_file", counting)
+    monkeypatch.setattr(artifacts, "file_digest", counting)
     reader = store.open(key)
     reader.frame()
     reader.frame(columns=["id"])
@@ -362,7 +364,7 @@ def test_parquet_bytes_do_not_depend_on_how_the_frame_was_made(store: ArtifactSt
     w.write_frame(big.lazy(), "lazy")
     w.write_frame(pl.concat([big[:1000].lazy(), big[1000:].lazy()]), "lazy_concat")
     m = store.commit(w)
-    digests = {e["sha256"] for e in m.files.values()}
+    digests = {e["blake3"] for e in m.files.values()}
     assert len(digests) == 1, m.files
     assert PARQUET_OPTIONS["compression"] == "snappy" and PARQUET_OPTIONS["statistics"] is True
 
@@ -431,3 +433,46 @@ def test_store_imports_no_data_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# ----------------------------------------------------------------------------- digests
+
+
+def test_format_1_manifests_with_sha256_are_still_verified(store: ArtifactStore, frame: pl.DataFrame) -> None:
+    key = fp("format1")
+    commit_simple(store, "format1", frame)
+    path = store.folder(key) / MANIFEST
+    old = json.loads(path.read_text())
+    old["format"] = 1
+    for name, entry in old["files"].items():
+        entry.pop("blake3")
+        entry["sha256"] = sha256_file(store.folder(key) / name)[0]
+    path.write_text(json.dumps(old))
+    assert store.open(key).frame().equals(frame)
+    (store.folder(key) / "model.bin").write_bytes(b"\x01model\xff")  # same size, other bytes
+    with pytest.raises(ArtifactCorrupt, match="sha256"):
+        store.open(key).path("model.bin")
+
+
+def test_a_settled_file_is_hashed_once_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlspec.store.hashing as hashing
+
+    calls: list[Path] = []
+    real = hashing._blake3
+    monkeypatch.setattr(hashing, "_blake3", lambda p, size: calls.append(p) or real(p, size))
+    hashing.forget()
+    settled, fresh = tmp_path / "settled.bin", tmp_path / "fresh.bin"
+    settled.write_bytes(b"a" * 1000)
+    old = time.time() - 60
+    os.utime(settled, (old, old))
+    fresh.write_bytes(b"b" * 1000)
+    first = file_digest(settled)
+    assert file_digest(settled) == first and len(calls) == 1
+    assert first == (blake3(b"a" * 1000).hexdigest(), 1000)
+    file_digest(fresh)
+    file_digest(fresh)
+    assert len(calls) == 3  # modified just now: it may change again within one mtime tick
+    settled.write_bytes(b"c" * 1000)  # a write changes the mtime: the memo misses
+    assert file_digest(settled)[0] == blake3(b"c" * 1000).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")  # no memory map of an empty file
+    assert file_digest(tmp_path / "empty") == (blake3(b"").hexdigest(), 0)
