@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.steps.api import StepError
+from mlspec.steps.views import open_artifact
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class _Context:
     def input(self, name: str) -> Any:
         if name not in self._inputs:
             raise KeyError(f"step {self.step_id} has no input '{name}' (inputs: {', '.join(self._inputs)})")
-        return self._store.open(self._inputs[name])
+        return open_artifact(self._store, self._inputs[name])
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -11,7 +11,11 @@ Inputs: one per source, named by the source name (``ctx.input("posts")``). The f
 joined onto it. Keys whose dtypes differ are cast to a common dtype when both are numeric
 or both are text (`_KEY_CASTS`), else StepError. Row order is deterministic: left rows in
 their order, then (full joins) unmatched right rows in theirs. Null keys never match.
-No rows out is a StepError. Output ``data``; metrics ``rows_in.<source>`` and ``rows_out``.
+No rows out is a StepError. Metrics ``rows_in.<source>`` and ``rows_out``.
+
+Output ``data`` is a view (`mlspec.steps.views`): the step checks the joins and counts the
+rows, and the features step runs the join inside its own query. Writing the joined table
+(1M x 20: write, read back, hash) cost more than the join itself.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from mlspec.steps import views
 from mlspec.steps.api import StepContext, StepError
 from mlspec.steps.frames import (
     FLOAT,
@@ -59,23 +64,19 @@ def _where(params: dict[str, Any], index: int, join: dict[str, Any]) -> str | No
     return where if isinstance(where, str) else None
 
 
-def run(ctx: StepContext) -> None:
-    joins: list[dict[str, Any]] = list(ctx.params.get("joins") or [])
-    if not joins:
-        raise StepError("The join step needs at least one join.")
+def _table(
+    joins: list[dict[str, Any]],
+    frames: dict[str, pl.LazyFrame],
+    params: dict[str, Any],
+    ctx: StepContext | None = None,
+) -> pl.LazyFrame:
+    """The joined LazyFrame; StepError for joins that cannot work. With `ctx` (the step's own
+    run) it also logs key casts and warns about duplicated keys, which reads the right sides."""
     first = joins[0]["left"]
-    names = list(dict.fromkeys([first, *(j["right"] for j in joins)]))
-    frames = {name: ctx.input(name).scan() for name in names}
-    rows_in: dict[str, int] = {}
-    for name in names:
-        rows_in[name] = int(
-            collect(frames[name].select(pl.len()), what=f"counting source '{name}'").item()
-        )
-
     table = frames[first]
     in_table = [first]
     for i, join in enumerate(joins):
-        where = _where(ctx.params, i, join)
+        where = _where(params, i, join)
         left, right_name = join["left"], join["right"]
         on = [join["on"]] if isinstance(join["on"], str) else list(join["on"])
         how = join.get("how", "inner")
@@ -124,13 +125,14 @@ def run(ctx: StepContext) -> None:
                 lcast[key] = pl.col(key).cast(target)
             if rd != target:
                 rcast[key] = pl.col(key).cast(target)
-            ctx.log.info("%s: key '%s' cast to %s", label, key, describe_dtype(target))
+            if ctx is not None:
+                ctx.log.info("%s: key '%s' cast to %s", label, key, describe_dtype(target))
         if lcast:
             table = table.with_columns(**lcast)
         if rcast:
             right = right.with_columns(**rcast)
 
-        if how in ("inner", "left", "full"):
+        if ctx is not None and how in ("inner", "left", "full"):
             dup = collect(
                 right.select(pl.struct(on).is_duplicated().sum()), what=f"{label}: checking keys"
             ).item()
@@ -153,16 +155,46 @@ def run(ctx: StepContext) -> None:
         except pl.exceptions.PolarsError as exc:
             raise StepError(f"{label} failed: {polars_message(exc)}", where=where) from None
         in_table.append(right_name)
+    return table
 
-    df = collect(table, what="joining the sources")
-    if df.height == 0:
+
+def _sources(joins: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys([joins[0]["left"], *(j["right"] for j in joins)]))
+
+
+def view(params: dict[str, Any], inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """The joined table as one LazyFrame over the sources (what readers of the view get)."""
+    return _table(params["joins"], inputs, params)
+
+
+def run(ctx: StepContext) -> None:
+    joins: list[dict[str, Any]] = list(ctx.params.get("joins") or [])
+    if not joins:
+        raise StepError("The join step needs at least one join.")
+    names = _sources(joins)
+    readers = {name: ctx.input(name) for name in names}
+    frames = {name: reader.scan() for name, reader in readers.items()}
+    rows_in: dict[str, int] = {}
+    for name in names:
+        rows_in[name] = int(
+            collect(frames[name].select(pl.len()), what=f"counting source '{name}'").item()
+        )
+    table = _table(joins, frames, ctx.params, ctx)
+    # Only the keys are read to count: polars prunes every other column from the join.
+    rows_out = int(collect(table.select(pl.len()), what="joining the sources").item())
+    if rows_out == 0:
         counts = ", ".join(f"{k} {v} rows" for k, v in rows_in.items())
         raise StepError(
             f"The joins produced no rows (inputs: {counts}).",
             where=_where(ctx.params, 0, joins[0]),
             hint="no key matched: check that the key columns hold the same values on both sides",
         )
-    ctx.output.write_frame(df, "data")
+    recipe = views.recipe(
+        "join",
+        {"joins": [{k: v for k, v in j.items() if k != "where"} for j in joins]},
+        {name: reader.fingerprint for name, reader in readers.items()},
+    )
+    ctx.output.write_view(recipe, "data")
     for name, n in rows_in.items():
         ctx.output.metric(f"rows_in.{name}", float(n))
-    ctx.output.metric("rows_out", float(df.height))
+    ctx.output.metric("rows_out", float(rows_out))

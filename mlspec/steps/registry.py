@@ -39,7 +39,7 @@ KINDS: dict[str, StepKind] = {
     for k in (
         StepKind("load", "mlspec.steps.load", ("steps/load.py", *_DATA), ("polars",)),
         StepKind("check", "mlspec.steps.check", ("steps/check.py", *_DATA), ("polars",)),
-        StepKind("join", "mlspec.steps.join", ("steps/join.py", *_DATA), ("polars",)),
+        StepKind("join", "mlspec.steps.join", ("steps/join.py", "steps/views.py", *_DATA), ("polars",)),
         StepKind(
             "features",
             "mlspec.steps.features",

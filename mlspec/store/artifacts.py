@@ -224,6 +224,8 @@ class Writer:
         import polars as pl
 
         file = _with_suffix(name, ".parquet")
+        if f"{file.removesuffix('.parquet')}.view.json" in self._written:
+            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' is already a view")
         path = self._fresh(file)
         if isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(path, **PARQUET_OPTIONS)
@@ -251,6 +253,12 @@ class Writer:
         text = canonical_json(value, f"{file} of step {self.step_id}")
         self._fresh(file).write_text(text, encoding="utf-8")
         self._written.add(file)
+
+    def write_view(self, recipe: dict[str, Any], name: str = "data") -> None:
+        """`<name>.view.json`: the output kept as its recipe, not its rows (`mlspec.steps.views`)."""
+        if _with_suffix(name, ".parquet") in self._written | set(self.external):
+            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' is already a table")
+        self.write_json(recipe, f"{name.removesuffix('.parquet')}.view")
 
     def metric(self, name: str, value: float) -> None:
         """A number for the manifest and the run record (`rows`, `roc_auc.valid`)."""

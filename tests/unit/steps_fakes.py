@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from mlspec.steps.registry import KINDS
 
 
 class FakeReader:
@@ -44,11 +47,13 @@ class FakeReader:
 class FakeWriter:
     fingerprint = "fake-out"
 
-    def __init__(self) -> None:
+    def __init__(self, inputs: dict[str, FakeReader] | None = None) -> None:
         self.frames: dict[str, pl.DataFrame] = {}
         self.jsons: dict[str, Any] = {}
         self.metrics: dict[str, float] = {}
         self.references: dict[str, Path] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.inputs = inputs if inputs is not None else {}
 
     def path(self, name: str) -> Path:
         raise NotImplementedError("the fake store has no files")
@@ -65,6 +70,14 @@ class FakeWriter:
     def write_json(self, value: Any, name: str) -> None:
         assert name not in self.jsons, f"{name} written twice"
         self.jsons[name] = json.loads(json.dumps(value, allow_nan=False, sort_keys=True))
+
+    def write_view(self, recipe: dict[str, Any], name: str = "data") -> None:
+        """Keep the recipe, and build its frame from the context's inputs as a reader would."""
+        assert name not in self.frames, f"{name} written twice"
+        self.views[name] = json.loads(json.dumps(recipe, allow_nan=False, sort_keys=True))
+        module = import_module(KINDS[recipe["kind"]].module)
+        scans = {n: self.inputs[n].scan() for n in recipe["inputs"]}
+        self.frames[name] = module.view(self.views[name]["params"], scans).collect()
 
     def metric(self, name: str, value: float) -> None:
         assert isinstance(value, int | float) and not isinstance(value, bool), (name, value)
@@ -84,13 +97,13 @@ class FakeContext:
         self.step_id = step_id
         self.params = params
         self.spec_root = Path(spec_root)
-        self.output = FakeWriter()
         self.log = logging.getLogger(f"mlspec.test.{step_id}")
         self.seed = seed
         self.threads = 1
         self.inputs = {
             k: v if isinstance(v, FakeReader) else FakeReader(v) for k, v in (inputs or {}).items()
         }
+        self.output = FakeWriter(self.inputs)
         self.warnings: list[str] = []
 
     def input(self, name: str) -> FakeReader:

@@ -236,3 +236,24 @@ def test_bad_params(kw: dict[str, Any], words: tuple[str, ...]) -> None:
 
 def test_random_ignores_by() -> None:
     assert np.array_equal(_labels(by="label"), _labels(by=None))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [3, None, -1, 3, 7, None, -1],
+        ["b", None, "a", "b", "c", None],
+        [True, None, False, True],
+        [0.5, None, -2.0, 0.5],
+        [None, None, None],
+        [5, 5, 5],
+    ],
+)
+def test_class_codes_follow_the_sorted_classes_with_nulls_last(values: list) -> None:
+    from mlspec.steps.split import _class_codes
+
+    codes, classes = _class_codes(pl.DataFrame({"c": values}, strict=False), "c")
+    present = sorted({v for v in values if v is not None})
+    assert classes == present + ([None] if None in values else [])
+    assert [classes[k] for k in codes] == values
+    assert codes.dtype == np.uint8
