@@ -223,17 +223,38 @@ class Sample:
 
     def ranked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per distinct score, highest first: positive weight, all weight, and their running
-        sums (inclusive). Four (b, G) arrays; without ties G = n and no grouping is done."""
+        sums (inclusive). Four (b, G) arrays; without ties G = n and no grouping is done.
+
+        Tied groups are read off the running sums over rows at each group's last row, not
+        summed with ``np.add.reduceat`` (24 ms against ~8 ms per 10 x 200k chunk); the
+        weights are counts, so both give the same integers."""
         if "ranked" not in self._cache:
             rows = self.rows
             order, starts = _score_groups(rows)
             ws = self.w if rows.by_score else self.w[:, order]
-            pos = rows.quantity("pos")[order]
-            gp = ws * pos
+            gp = ws * rows.quantity("pos")[order]
+            tp, tw = np.cumsum(gp, axis=1), np.cumsum(ws, axis=1)
             if len(starts) < rows.n:  # tied scores form one threshold
-                gp, ws = np.add.reduceat(gp, starts, axis=1), np.add.reduceat(ws, starts, axis=1)
-            self._cache["ranked"] = (gp, ws, np.cumsum(gp, axis=1), np.cumsum(ws, axis=1))
+                last = np.append(starts[1:], rows.n) - 1
+                # np.take keeps C order, as reduceat gives it, so einsum adds in the same order
+                tp, tw = np.take(tp, last, axis=1), np.take(tw, last, axis=1)
+                gp, ws = np.diff(tp, axis=1, prepend=0.0), np.diff(tw, axis=1, prepend=0.0)
+            self._cache["ranked"] = (gp, ws, tp, tw)
         return self._cache["ranked"]
+
+    def by_class(self) -> tuple[np.ndarray, np.ndarray, RankIndex]:
+        """For ROC AUC: running sums of the positives' weights in descending score order,
+        with a leading 0 (b, P + 1), the negatives' weights (b, N), and the rows' `RankIndex`.
+
+        Only the positives are summed and only the negatives gathered: about 16 ms per
+        10 x 200k chunk against 80 ms for the groups of `ranked` (sums, reduceat, products).
+        """
+        if "by_class" not in self._cache:
+            index = _rank_index(self.rows)
+            running = np.zeros((self.w.shape[0], len(index.positives) + 1))
+            np.cumsum(np.take(self.w, index.positives, axis=1), axis=1, out=running[:, 1:])
+            self._cache["by_class"] = (running, np.take(self.w, index.negatives, axis=1), index)
+        return self._cache["by_class"]
 
     @property
     def tied(self) -> bool:
@@ -261,6 +282,38 @@ def _score_groups(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
     return rows.cached("groups", make)
 
 
+@dataclass(frozen=True)
+class RankIndex:
+    """Where the positives and negatives of some rows stand in descending score order.
+
+    ``positives``/``negatives``: their row positions, highest score first. Per negative,
+    ``above``: how many positives score higher; ``level``: how many score higher or equal
+    (``level - above`` positives are tied with it); ``tied``: the negatives with such ties.
+    """
+
+    positives: np.ndarray
+    negatives: np.ndarray
+    above: np.ndarray
+    level: np.ndarray
+    tied: np.ndarray
+
+
+def _rank_index(rows: Rows) -> RankIndex:
+    def make() -> RankIndex:
+        order, starts = _score_groups(rows)
+        positive = rows.y[order] == 1
+        first = np.zeros(rows.n, dtype=np.int64)
+        first[starts] = 1
+        group = np.cumsum(first) - 1  # the score group of each row in sorted order
+        ends = np.append(starts[1:], rows.n)
+        before = np.concatenate(([0], np.cumsum(positive)))  # positives among the first k rows
+        g = group[~positive]
+        above, level = before[starts[g]], before[ends[g]]
+        return RankIndex(order[positive], order[~positive], above, level, np.flatnonzero(level > above))
+
+    return rows.cached("rank_index", make)
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise dot products of two (b, m) arrays."""
     return np.einsum("ij,ij->i", a, b)
@@ -269,15 +322,18 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def roc_auc(s: Sample) -> np.ndarray:
     """Mann-Whitney: P(score of a positive > score of a negative), ties counting one half.
 
-    Each negative counts the positives scored above it (running sum `tp`, which includes
-    its own group, whose ties count half): Σ gn·(tp - gp/2) / (P·N), with gn = gw - gp.
+    Each negative counts the weight of the positives scored above it, and half of those
+    tied with it: Σ wn·(CP[above] + (CP[level] - CP[above])/2) / (P·N), with CP the running
+    sum of the positives' weights. The weights are counts, so every sum is an exact integer
+    (or half one) and the value is the same, bit for bit, as summing over score groups.
     """
-    gp, gw, tp, tw = s.ranked()
-    positives, total = tp[:, -1], tw[:, -1]
-    num = _dot(gw, tp) - _dot(gp, tp)
-    if s.tied:  # without ties a group is all positive or all negative: gn·gp = 0
-        num -= 0.5 * (_dot(gw, gp) - _dot(gp, gp))
-    return _ratio(num, positives * (total - positives))
+    running, wn, index = s.by_class()
+    num = _dot(wn, np.take(running, index.above, axis=1))
+    if len(index.tied):
+        t = index.tied
+        ties = np.take(running, index.level[t], axis=1) - np.take(running, index.above[t], axis=1)
+        num += 0.5 * _dot(np.take(wn, t, axis=1), ties)
+    return _ratio(num, running[:, -1] * wn.sum(axis=1))
 
 
 def pr_auc(s: Sample) -> np.ndarray:
