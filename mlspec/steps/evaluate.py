@@ -260,10 +260,11 @@ def _permutation_scores(pipeline: Any, X: np.ndarray, rows: M.Rows, metric: str,
 
     The same numbers as scikit-learn's ``permutation_importance`` with ``random_state=seed``
     (a test checks it), but the copies are predicted together, `PERMUTATION_STACK_CELLS`
-    cells per call, instead of one call per feature and repeat: a call carries ~20 ms of
-    fixed cost (pipeline, threadpool limits, DMatrix), so 101 calls on 5k rows took 2.7 s and
-    two calls on the stacked 505k rows take ~0.9 s (1M x 20, XGBoost, 100 trees). Each row's
-    prediction does not depend on the rows predicted with it.
+    cells per call, instead of one call per feature and repeat (pipeline, threadpool limits
+    and DMatrix cost each call ~3-10 ms beyond the prediction): 101 calls on 5k rows took
+    1.7-1.9 s, three calls on the same rows 1.0-1.1 s (20 features, XGBoost 100 trees of
+    depth 6, 2 threads, best of 3, interleaved). What is left is the prediction itself
+    (~1.6 us per row). Each row's prediction does not depend on the rows predicted with it.
     """
     higher = M.METRICS[metric].higher_is_better
     shuffles = _shuffles(len(X), PERMUTATION_REPEATS, seed)
