@@ -100,9 +100,9 @@ def _rows(task: str, y: np.ndarray, pred: Predictions, classes: Sequence[Any] | 
 # ----------------------------------------------------------------------------- metrics
 
 
-def _metrics(rows: M.Rows, names: list[str], n: int, seed: int) -> dict[str, dict[str, Any]]:
+def _metrics(rows: M.Rows, names: list[str], n: int, seed: int, threads: int) -> dict[str, dict[str, Any]]:
     point = M.values(names, rows)
-    intervals = M.bootstrap(rows, names, n, seed, LEVEL)  # (None, None) where undefined
+    intervals = M.bootstrap(rows, names, n, seed, LEVEL, threads)  # (None, None) where undefined
     return {m: {**point[m].to_json(), "low": intervals[m][0], "high": intervals[m][1]} for m in names}
 
 
@@ -419,7 +419,7 @@ def run(ctx: StepContext) -> None:
         ctx.warn(f"{objective['name']}/{model_name}: feature '{feature}' has {count} test row(s) with a category unseen in train (encoded as unknown).")
     rows = _rows(task, y, pred, classes)
 
-    metrics = _metrics(rows, names, resamples, seed)
+    metrics = _metrics(rows, names, resamples, seed, ctx.threads)
     fairness: dict[str, Any] = {}
     if task == "binary":
         fairness = _fairness(frame, rows, objective.get("protected", []))
