@@ -52,6 +52,15 @@ def test_matrix_is_float_when_every_feature_is_numeric() -> None:
     assert np.isnan(X[1, 0]) and X[5, 1] == 6.0
 
 
+def test_numeric_matrix_is_c_ordered_and_follows_the_spec_order() -> None:
+    df = pl.DataFrame({"a": [1, None, 3], "b": [True, False, None], "c": [0.5, 1.5, 2.5]})
+    X = matrix(df, [feature("c"), feature("a"), feature("b"), feature("a")])
+    assert X.flags["C_CONTIGUOUS"] and X.dtype == np.float64
+    expected = np.array([[0.5, 1.0, 1.0, 1.0], [1.5, np.nan, 0.0, np.nan], [2.5, 3.0, np.nan, 3.0]])
+    assert np.array_equal(X, expected, equal_nan=True)
+    assert matrix(df.clear(), [feature("a")]).shape == (0, 1)
+
+
 def test_matrix_is_object_with_categories_as_text_and_none() -> None:
     X = matrix(SMALL, [feature("x"), feature("c", "categorical")])
     assert X.dtype == object
@@ -94,7 +103,10 @@ def test_transformer_groups_features_with_equal_settings() -> None:
         "numeric",
         "categorical-onehot",
     ]
-    assert [cols for _, _, cols in ct.transformers] == [[0, 1], [2], [3]]
+    # adjacent columns are a slice: the matrix reaches the model as a view, C-ordered
+    assert [cols for _, _, cols in ct.transformers] == [slice(0, 2), slice(2, 3), slice(3, 4)]
+    apart = transformer([feature("x", scale="standard"), feature("k"), feature("n", scale="standard")])
+    assert [cols for _, _, cols in apart.transformers] == [[0, 2], slice(1, 2)]
     assert out.dtype == np.float64 and out.shape == (6, 2 + 1 + 3)  # a, b and the null category
     assert np.allclose(out[:, :2].mean(axis=0), 0) and not np.isnan(out).any()
 
@@ -210,10 +222,36 @@ def test_missing_values_need_impute_unless_the_model_takes_them() -> None:
         "'svm' cannot take missing values",
     )
     assert err.hint is not None and "impute:" in err.hint
+    # in an object matrix too, numeric columns are counted in feature order
+    mixed = [feature("c", "categorical"), feature("x"), feature("n")]
+    _fails(
+        lambda: check_values(matrix(SMALL, mixed), mixed, nan_ok=False, model="svm", what="t"),
+        "feature(s) 'x' (1 of 6) have missing values in t",
+    )
     check_values(X, feats, nan_ok=True, model="xgboost", what="the train split")
     check_values(
         X, [feature("x", impute="median"), feature("n")], nan_ok=False, model="svm", what="t"
     )
+
+
+def test_infinite_values_are_counted_per_feature_before_missing_ones() -> None:
+    inf = float("inf")
+    df = pl.DataFrame({"a": [inf, -inf, 1.0], "b": [1.0, None, 2.0], "c": [None, inf, 0.0]})
+    feats = [feature("a"), feature("b"), feature("c")]
+    _fails(
+        lambda: check_values(matrix(df, feats), feats, nan_ok=False, model="m", what="t"),
+        "feature(s) 'a' (2), 'c' (1) hold infinite values in t.",
+    )
+
+
+def test_constant_features_ignore_missing_values() -> None:
+    nan = float("nan")
+    df = pl.DataFrame(
+        {"a": [nan, 2.0, 2.0], "b": [nan, nan, nan], "c": [1.0, nan, 3.0], "d": [4.0, 4.0, 4.0]}
+    )
+    feats = [feature(n) for n in "abcd"]
+    assert constant_features(matrix(df, feats), feats) == ["a", "b", "d"]
+    assert constant_features(matrix(df.clear(), feats), feats) == ["a", "b", "c", "d"]
 
 
 def test_infinite_values_are_refused() -> None:

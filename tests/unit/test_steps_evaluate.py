@@ -299,6 +299,53 @@ def test_permutation_importance_samples_large_test_splits(store: ArtifactStore, 
     assert len(band) == 2 and band[-1]["value"] == "(other)" and sum(e["count"] for e in band) == doc["rows"]
 
 
+def _sklearn_permutation(pipeline: Any, X: np.ndarray, rows: Any, metric: str, classes: Any, seed: int) -> Any:
+    """What evaluate did before it stacked the copies: scikit-learn, one predict per copy."""
+    from sklearn.inspection import permutation_importance
+
+    from mlspec.models.predict import predict
+    from mlspec.steps import metrics as M
+
+    def score(estimator: Any, X: np.ndarray, y: np.ndarray) -> float:
+        pred = predict(estimator, X, rows.task, classes, 0.5)
+        v = M.value(metric, M.Rows.make(rows.task, y, pred.score, pred.index, pred.proba, classes or ()))
+        assert v.value is not None
+        return v.value if M.METRICS[metric].higher_is_better else -v.value
+
+    return permutation_importance(pipeline, X, rows.y, scoring=score, n_repeats=evaluate.PERMUTATION_REPEATS, random_state=seed)
+
+
+@pytest.mark.parametrize(
+    ("task", "mtype", "metric", "cells"),
+    [
+        ("binary", "xgboost", "roc_auc", 8_000_000),
+        ("binary", "logistic_regression", "log_loss", 1),  # one feature per predict call
+        ("multiclass", "random_forest", "accuracy", 3_000),
+        ("regression", "xgboost", "rmse", 8_000_000),
+    ],
+)
+def test_stacked_permutation_importance_equals_scikit_learns(task: str, mtype: str, metric: str, cells: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlspec.models.estimators import build, fit
+    from mlspec.models.predict import predict
+    from mlspec.models.preprocess import matrix, target
+    from mlspec.steps import metrics as M
+
+    monkeypatch.setattr(evaluate, "PERMUTATION_STACK_CELLS", cells)
+    target_col = {"binary": "malignant", "multiclass": "band3", "regression": "f5"}[task]
+    frame = BREAST.with_columns(band3=pl.Series(np.arange(BC_N) % 3))
+    objective = {"name": "o", "task": task, "target": target_col, "features": BC_FEATURES}
+    X = matrix(frame, BC_FEATURES)
+    y, classes = target(frame, objective)
+    pipeline = fit(build(objective, {"type": mtype, "params": {"n_estimators": 10} if mtype != "logistic_regression" else {}}, 0, 1), X, y, threads=1, what="t")
+    pred = predict(pipeline, X, task, classes)
+    rows = M.Rows.make(task, y, pred.score, pred.index, pred.proba, classes or ())
+    baseline, permuted = evaluate._permutation_scores(pipeline, X, rows, metric, classes, 0.5, 3, 1)
+    expected = _sklearn_permutation(pipeline, X, rows, metric, classes, 3)
+    drop = baseline - permuted
+    assert np.array_equal(drop, expected.importances)
+    assert np.array_equal(drop.mean(axis=1), expected.importances_mean)
+
+
 # ----------------------------------------------------------------------------- multiclass and regression
 
 

@@ -229,6 +229,14 @@ def test_bootstrap_is_deterministic_and_brackets_the_estimate() -> None:
         assert high - low < 0.2, name
 
 
+@pytest.mark.parametrize("score", [SCORE, TIED], ids=["distinct", "tied"])
+def test_drawing_ahead_in_a_second_thread_gives_the_same_intervals(score: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(M, "_CHUNK_CELLS", 3 * N)  # 3 resamples a chunk: 17 chunks, two buffers in turn
+    rows = M.Rows.make("binary", Y, score, (score >= 0.5).astype(int))
+    names = ["roc_auc", "pr_auc", "log_loss", "f1"]
+    assert M.bootstrap(rows, names, 50, 4, threads=2) == M.bootstrap(rows, names, 50, 4, threads=1)
+
+
 def test_bootstrap_does_not_depend_on_the_blas_thread_count() -> None:
     from threadpoolctl import threadpool_limits
 
