@@ -6,7 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,23 +45,39 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def against_script(spec_dir: str, script: str, make_data, rows: int, repeat: int, run_args: Sequence[str] = ()) -> tuple[list[float], list[float], Path]:
+def against_script(
+    spec_dir: str,
+    script: str,
+    make_data,
+    rows: int,
+    repeat: int,
+    run_args: Sequence[str] = (),
+    variants: dict[str, Callable[[str], str]] | None = None,
+) -> tuple[dict[str, list[float]], list[float], Path]:
     """mlspec run vs a hand-written script on the same generated data, interleaved.
 
     Copies bench/<spec_dir>/spec.yaml and makes the data in a new temporary folder `root`,
     then times the script and a cold `mlspec run` (a fresh store each time) `repeat` times.
-    Returns (ours, theirs, root); the caller removes `root`.
+    `variants` adds more specs (label -> a function of spec.yaml's text), each run cold in
+    the same rounds. Returns ({"mlspec": times, label: times, ...}, script times, root); the
+    store of round i of a spec labelled L is root / f"store-{L}-{i}". The caller removes root.
     """
-    import shutil
     import tempfile
 
     root = Path(tempfile.mkdtemp(prefix="mlspec-bench-"))
-    shutil.copy(ROOT / "bench" / spec_dir / "spec.yaml", root / "spec.yaml")
+    base = (ROOT / "bench" / spec_dir / "spec.yaml").read_text()
+    specs = {"mlspec": root / "spec.yaml"}
+    specs["mlspec"].write_text(base)
+    for label, extra in (variants or {}).items():
+        specs[label] = root / f"spec-{label}.yaml"
+        specs[label].write_text(extra(base))
     make_data(root, rows)
     (root / "hand_written.py").write_text(script)
-    ours: list[float] = []
+    ours: dict[str, list[float]] = {label: [] for label in specs}
     theirs: list[float] = []
     for i in range(repeat):
         theirs.append(time_process([PYTHON, str(root / "hand_written.py"), str(root)]))
-        ours.append(time_process([PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), *run_args, "--store", str(root / f"store{i}")]))
+        for label, spec in specs.items():
+            store = root / f"store-{label}-{i}"
+            ours[label].append(time_process([PYTHON, "-m", "mlspec", "run", str(spec), *run_args, "--store", str(store)]))
     return ours, theirs, root

@@ -97,7 +97,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    ours, theirs, root = against_script("wide", HAND_WRITTEN, make_data, args.rows, args.repeat, ["--only", "+split"])
+    runs, theirs, root = against_script("wide", HAND_WRITTEN, make_data, args.rows, args.repeat, ["--only", "+split"])
+    ours = runs["mlspec"]
     shutil.rmtree(root)
     print(f"rows {args.rows:,}, columns after join: 20, repeats {args.repeat}")
     print(f"hand-written polars script  median {median(theirs):6.2f} s")

@@ -267,6 +267,7 @@ def models_stage(b: PlanBuilder) -> None:
     data = {"data": b.features, "split": b.split}
     for name, o in spec.objectives.items():
         obj = objective_params(spec, name)
+        evaluation = spec.objectives[name].evaluation
         train_obj = objective_params(spec, name, TRAIN_KEYS)
         models = [(m.name, m.type, m.params, m.search, m.resources, spec.raw["objectives"][name]["models"][i]) for i, m in enumerate(o.models)]
         if o.baseline:
@@ -310,8 +311,13 @@ def models_stage(b: PlanBuilder) -> None:
                     id=f"evaluate.{name}.{model_name}",
                     kind="evaluate",
                     inputs={"model": train.id, **data},
-                    params={"objective": obj, "model_name": model_name, "bootstrap": {"n": 200, "seed": spec.execution.get("seed", 0)}},
-                    reads=_objective_reads(spec, name, "task", "target", "metrics", "threshold", "slices", "fairness"),
+                    params={
+                        "objective": obj,
+                        "model_name": model_name,
+                        "bootstrap": {"n": evaluation["bootstrap"], "seed": spec.execution.get("seed", 0)},
+                        "importance": evaluation["importance"],
+                    },
+                    reads=_objective_reads(spec, name, "task", "target", "metrics", "threshold", "slices", "fairness", "evaluation"),
                     description=f"evaluate {name}/{model_name} on the test split",
                 )
             )

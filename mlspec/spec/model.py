@@ -107,6 +107,7 @@ class Objective:
     gate: dict[str, str]
     slices: tuple[str, ...]
     protected: tuple[str, ...]
+    evaluation: dict[str, Any]  # bootstrap (resamples, 0 = no intervals), importance (bool)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def build_spec(data: dict[str, Any], path: Path | None = None, document: Documen
             gate=dict(o.get("gate", {})),
             slices=tuple(o.get("slices", [])),
             protected=tuple((o.get("fairness") or {}).get("protected", [])),
+            evaluation=dict(o["evaluation"]),
         )
     return Spec(
         name=raw["name"],

@@ -4,7 +4,11 @@ params::
 
     {"objective": {name, task, target, features, metrics, select_by, higher_is_better,
                    threshold, slices, protected},
-     "model_name": "lr", "bootstrap": {"n": 200, "seed": 0}}
+     "model_name": "lr", "bootstrap": {"n": 200, "seed": 0}, "importance": true}
+
+``bootstrap.n`` and ``importance`` come from the objective's ``evaluation`` block: ``n = 0``
+gives every metric without an interval (low and high null), ``importance: false`` skips
+permutation importance (``reasons.permutation`` says so; the model's own is still reported).
 
 Inputs ``model`` (the train step), ``data`` (features table), ``split``. Only test rows
 (split == 2) are scored. Writes:
@@ -425,7 +429,10 @@ def run(ctx: StepContext) -> None:
         fairness = _fairness(frame, rows, objective.get("protected", []))
     elif objective.get("protected"):
         ctx.warn(f"{objective['name']}: fairness metrics need a binary task; the protected columns are not evaluated.")
-    permutation, settings, why_not = _permutation(pipeline, X, rows, {**objective, "features": features}, classes, threshold, seed, ctx.threads)
+    if p.get("importance", True):
+        permutation, settings, why_not = _permutation(pipeline, X, rows, {**objective, "features": features}, classes, threshold, seed, ctx.threads)
+    else:
+        permutation, settings, why_not = None, None, "turned off in the spec (evaluation.importance: false)"
     own, source = _model_importance(pipeline, features)
     reasons = {k: v for k, v in (("permutation", why_not), ("model", None if own is not None else source)) if v}
 

@@ -117,3 +117,15 @@ def test_json_schema_is_stable() -> None:
 def test_data_files_are_never_hashed(head: str) -> None:
     d = compare(load_spec(SPECS / "feed.yaml"), load_spec(SPECS / head), base_file="b", head_file="h")
     assert all("content changed" not in r and "missing" not in r for s in d.steps for r in s.reasons)
+
+
+def test_evaluation_settings_re_evaluate_and_refit_nothing(tmp_path: Path) -> None:
+    text = (SPECS / "feed.yaml").read_text()
+    assert text.count("\n  quality:\n") == 1
+    head = tmp_path / "evaluation.yaml"
+    head.write_text(text.replace("\n  quality:\n", "\n  quality:\n    evaluation: {bootstrap: 0, importance: false}\n"))
+    d = compare(load_spec(SPECS / "feed.yaml"), load_spec(head), base_file="feed.yaml", head_file="evaluation.yaml")
+    assert not d.retrains
+    evaluated = {f"evaluate.quality.{m}" for m in ("lr", "gbt", "baseline")}
+    assert actions(d, "rerun") == evaluated | {"select.quality"} | SYSTEM
+    assert {c.path for c in d.changes} == {"objectives.quality.evaluation.bootstrap", "objectives.quality.evaluation.importance"}

@@ -96,8 +96,9 @@ def train_model(store: ArtifactStore, inputs: dict[str, str], objective: dict[st
     return ctx.commit().fingerprint
 
 
-def run_evaluate(store: ArtifactStore, inputs: dict[str, str], model: str, objective: dict[str, Any], n: int = 200, seed: int = 0) -> tuple[StoreContext, Reader]:
-    ctx = StoreContext(store, {"objective": objective, "model_name": "m", "bootstrap": {"n": n, "seed": seed}}, {"model": model, **inputs})
+def run_evaluate(store: ArtifactStore, inputs: dict[str, str], model: str, objective: dict[str, Any], n: int = 200, seed: int = 0, importance: bool = True) -> tuple[StoreContext, Reader]:
+    params = {"objective": objective, "model_name": "m", "bootstrap": {"n": n, "seed": seed}, "importance": importance}
+    ctx = StoreContext(store, params, {"model": model, **inputs})
     evaluate.run(ctx)
     return ctx, ctx.commit()
 
@@ -437,3 +438,18 @@ def test_tree_model_with_a_categorical_feature_holding_nulls(store: ArtifactStor
     assert sorted(imp["model"]) == sorted(imp["permutation"]) == sorted([*(f["name"] for f in BC_FEATURES), "band"])
     assert sum(imp["model"].values()) == pytest.approx(1.0, abs=1e-6)  # xgboost's importances sum to 1
     assert imp["permutation_settings"]["metric"] == "log_loss"
+
+
+def test_evaluation_without_intervals_or_permutation_importance(store: ArtifactStore, breast: dict[str, str], binary: tuple[StoreContext, Reader]) -> None:
+    inputs = {k: v for k, v in breast.items() if k != "model"}
+    _, out = run_evaluate(store, inputs, breast["model"], BC_OBJECTIVE, n=0, importance=False)
+    doc, full = out.json("metrics.json"), binary[1].json("metrics.json")
+    for name, entry in doc["metrics"].items():
+        assert entry["value"] == full["metrics"][name]["value"]  # the same values, no interval
+        assert entry["low"] is None and entry["high"] is None
+        assert full["metrics"][name]["low"] < full["metrics"][name]["high"]
+    imp = doc["importance"]
+    assert imp["permutation"] is None and imp["permutation_settings"] is None
+    assert imp["reasons"] == {"permutation": "turned off in the spec (evaluation.importance: false)"}
+    assert imp["model"] == full["importance"]["model"]  # the model's own importance stays
+    assert out.frame("predictions").equals(binary[1].frame("predictions"))
