@@ -1,5 +1,3 @@
-import sys
+from mlspec.cli import entry
 
-from mlspec.cli import main
-
-sys.exit(main())
+entry()
