@@ -7,7 +7,8 @@ Invariants checked for every input:
 - every position is inside the text: line >= 1 and col >= 1 (line 0 is only for problems
   with the file itself, which text never has), the line exists, and the column is at most
   one past the end of that line;
-- a result without errors builds its typed Spec.
+- a result without errors builds its typed Spec;
+- `schema_fit.fits` gives jsonschema's verdict on every document that loads.
 
 Inputs: random text, YAML-looking text, random YAML documents (plain and spec-shaped), and
 mutations of every example spec and every spec in specs/valid. Runs derandomized, with no
@@ -29,6 +30,8 @@ from hypothesis import strategies as st
 
 from mlspec.diagnostics import render_json, render_text
 from mlspec.spec.loader import load_text, walk
+from mlspec.spec.schema import _validator, schema_text
+from mlspec.spec.schema_fit import fits
 from mlspec.spec.validate import Result, validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +87,9 @@ def check_invariants(text: str, result: Result) -> None:
 def validate(text: str) -> Result:
     result = validate_text(text, "fuzz.yaml")
     check_invariants(text, result)
+    if result.document is not None:  # the fast verdict is jsonschema's, on every document
+        data = result.document.data
+        assert fits(data, schema_text()) == (not any(_validator().iter_errors(data))), text[:300]
     return result
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, ClassVar
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlspec.engine.task import StepResult, StepTask, run_task, worker_env
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 def _init_worker(threads: int) -> None:
@@ -23,7 +25,10 @@ class LocalBackend:
     def __init__(self, workers: int = 1, threads: int = 1, **_options: Any) -> None:
         self.workers = max(1, int(workers))
         self._pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:
+        if self.workers > 1:  # imported here: multiprocessing costs an inline run ~10 ms
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
             ctx = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))

@@ -69,9 +69,11 @@ def _table(
     frames: dict[str, pl.LazyFrame],
     params: dict[str, Any],
     ctx: StepContext | None = None,
+    duplicates: list[int] | None = None,
 ) -> pl.LazyFrame:
     """The joined LazyFrame; StepError for joins that cannot work. With `ctx` (the step's own
-    run) it also logs key casts and warns about duplicated keys, which reads the right sides."""
+    run) it also logs key casts and warns about duplicated keys, which reads the right sides;
+    the count of right rows with a shared key goes into `duplicates`, per join."""
     first = joins[0]["left"]
     table = frames[first]
     in_table = [first]
@@ -136,6 +138,8 @@ def _table(
             dup = collect(
                 right.select(pl.struct(on).is_duplicated().sum()), what=f"{label}: checking keys"
             ).item()
+            if duplicates is not None:
+                duplicates.append(int(dup))
             if dup:
                 ctx.warn(
                     f"{where + ': ' if where else ''}{label}: {dup} rows of '{right_name}' share their key "
@@ -179,9 +183,13 @@ def run(ctx: StepContext) -> None:
         rows_in[name] = int(
             collect(frames[name].select(pl.len()), what=f"counting source '{name}'").item()
         )
-    table = _table(joins, frames, ctx.params, ctx)
-    # Only the keys are read to count: polars prunes every other column from the join.
-    rows_out = int(collect(table.select(pl.len()), what="joining the sources").item())
+    duplicates: list[int] = []
+    table = _table(joins, frames, ctx.params, ctx, duplicates)
+    if all(j.get("how", "inner") == "left" for j in joins) and duplicates == [0] * len(joins):
+        # Left joins on unique right keys keep every left row once: nothing to join to count.
+        rows_out = rows_in[names[0]]
+    else:  # only the keys are read: polars prunes every other column from the join
+        rows_out = int(collect(table.select(pl.len()), what="joining the sources").item())
     if rows_out == 0:
         counts = ", ".join(f"{k} {v} rows" for k, v in rows_in.items())
         raise StepError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from importlib import import_module, metadata
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +77,6 @@ def code_version(kind: str) -> str:
 
 @cache
 def library_version(dist: str) -> str:
-    for name in (dist, f"{dist}-cpu"):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "missing"
+    from mlspec.store.versions import dist_version
+
+    return dist_version(dist, f"{dist}-cpu") or "missing"

@@ -73,6 +73,8 @@ def _class_codes(frame: pl.DataFrame, by: str) -> tuple[np.ndarray, list[Any]]:
     sort for 8- and 16-bit integers (1M rows, 2 classes: 143 -> 83 ms in `_stratified`).
     """
     col = frame.get_column(by)
+    if (dense := _dense_codes(col)) is not None:
+        return dense
     if base(col.dtype) in TEXT:
         col = col.cast(pl.String)
     uniq = col.unique().sort(nulls_last=True)
@@ -89,6 +91,30 @@ def _class_codes(frame: pl.DataFrame, by: str) -> tuple[np.ndarray, list[Any]]:
         dense = col.rank("dense")  # 1-based, null stays null, same order as the sort above
         codes = (dense.fill_null(len(uniq)) if uniq.null_count() else dense).cast(pl.Int64).to_numpy() - 1
     return codes.astype(np.min_scalar_type(max(len(uniq) - 1, 0))), uniq.to_list()
+
+
+_DENSE_RANGE = 1 << 16  # integer classes spanning at most this many values: a lookup table
+
+
+def _dense_codes(col: pl.Series) -> tuple[np.ndarray, list[Any]] | None:
+    """`_class_codes` for booleans and integers of a small range, without nulls: a bincount
+    and a lookup table instead of a sort and a search (1M rows, 2 classes: 25 -> 5 ms).
+    None when the column is not of that kind."""
+    kind = base(col.dtype)
+    if (kind not in INTEGER and kind is not pl.Boolean) or col.null_count() or not len(col):
+        return None
+    values = col.to_numpy()
+    if kind is pl.Boolean:
+        values = values.view(np.uint8)
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= _DENSE_RANGE:
+        return None
+    offset = (values - values.dtype.type(lo)) if lo else values
+    present = np.bincount(offset, minlength=hi - lo + 1) > 0
+    classes = np.flatnonzero(present)
+    lookup = (np.cumsum(present) - 1).astype(np.min_scalar_type(max(len(classes) - 1, 0)))
+    found = [bool(c) for c in classes] if kind is pl.Boolean else [int(c) + lo for c in classes]
+    return lookup[offset], found
 
 
 def _apportion(sizes: np.ndarray, fraction: float, total: int, capacity: np.ndarray) -> np.ndarray:
@@ -135,14 +161,12 @@ def _stratified(
     t = _apportion(sizes, test, n_test, sizes)
     v = _apportion(sizes, valid or 0.0, n_valid, sizes - t) if n_valid else np.zeros_like(sizes)
     # Shuffle rows inside each class: a random permutation, then a stable sort by class.
+    # In that order each class is one run of rows: its first t rows are test, the next v
+    # valid, the rest train (1M rows: 100 -> 30 ms against ranking every row).
     perm = rng.permutation(n)
     order = perm[np.argsort(codes[perm], kind="stable")]
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    rank = np.arange(n) - starts[codes[order]]
-    c = codes[order]
-    labels = np.where(rank < t[c], TEST, np.where(rank < t[c] + v[c], VALID, TRAIN)).astype(
-        np.uint8
-    )
+    runs = np.column_stack([t, v, sizes - t - v]).ravel()
+    labels = np.repeat(np.tile(np.array([TEST, VALID, TRAIN], dtype=np.uint8), len(sizes)), runs)
     out = np.empty(n, dtype=np.uint8)
     out[order] = labels
     return out

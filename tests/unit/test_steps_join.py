@@ -203,3 +203,21 @@ def test_where_given_per_join() -> None:
 
 def test_unknown_how() -> None:
     _fails(_join(how="cross"), words=("unknown join type 'cross'",))
+
+
+@pytest.mark.parametrize(
+    ("clicks", "rows_out"),
+    [
+        (CLICKS, 5.0),  # unique right keys: every left row once (counted without joining)
+        (pl.concat([CLICKS, CLICKS.head(2)]), 7.0),  # posts 2 and 3 match twice
+    ],
+)
+def test_left_join_rows_out(clicks: pl.DataFrame, rows_out: float) -> None:
+    c = _run(_join(how="left"), posts=POSTS, clicks=clicks)
+    assert c.output.metrics["rows_out"] == rows_out == c.output.frames["data"].height
+
+
+def test_chained_left_joins_count_rows_out() -> None:
+    authors = pl.concat([AUTHORS, AUTHORS.head(1)])  # topic 'a' twice: its post repeats
+    c = _run(_join(how="left"), _join("posts", "authors", on="topic", how="left"), posts=POSTS, clicks=CLICKS, authors=authors)
+    assert c.output.metrics["rows_out"] == 6.0 == c.output.frames["data"].height

@@ -257,3 +257,39 @@ def test_class_codes_follow_the_sorted_classes_with_nulls_last(values: list) -> 
     assert classes == present + ([None] if None in values else [])
     assert [classes[k] for k in codes] == values
     assert codes.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pl.Series(RNG.integers(-5, 40, 3000), dtype=pl.Int8),
+        pl.Series(RNG.integers(7, 9, 3000), dtype=pl.UInt64),
+        pl.Series(RNG.random(3000) < 0.2),
+        pl.Series([2**40, 2**40 + 3] * 50, dtype=pl.Int64),
+        pl.Series([-(2**62), 2**62, 0] * 50, dtype=pl.Int64),  # too wide for a lookup table
+    ],
+)
+def test_dense_class_codes_equal_the_sorted_search(series: pl.Series) -> None:
+    """Booleans and narrow integers take a lookup table; codes and classes are the general path's."""
+    from mlspec.steps.split import _class_codes, _dense_codes
+
+    dense = _dense_codes(series)
+    if series.max() - series.min() >= 1 << 16:
+        assert dense is None
+        return
+    assert dense is not None
+    general = _class_codes(pl.DataFrame({"c": series.cast(pl.Float64)}), "c")  # rank path
+    assert dense[1] == series.unique().sort().to_list()
+    assert np.array_equal(dense[0], general[0]) and dense[0].dtype == general[0].dtype
+
+
+@pytest.mark.parametrize(
+    ("by", "first"),
+    [
+        ("label", [1, 1, 1, 0, 0, 0, 1, 0, 0, 2, 1, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
+        ("user", [2, 1, 0, 0, 1, 0, 2, 0, 0, 2, 1, 0, 1, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
+    ],
+)
+def test_stratified_assignment_is_pinned(by: str, first: list[int]) -> None:
+    """Rows keep their split across versions (text classes and the integer lookup table)."""
+    assert _labels(method="stratified", by=by, seed=7)[:24].tolist() == first
