@@ -102,11 +102,20 @@ def _format_hint(looks: str, fmt: str) -> str:
 
 def _read_csv(path: Path, src: dict[str, Any]) -> pl.DataFrame:
     declared = src.get("columns") or {}
+    separator = src.get("separator") or ","
     overrides = {c: _CSV_OVERRIDES[t] for c, t in declared.items() if t in _CSV_OVERRIDES}
+    header = pl.scan_csv(path, separator=separator, infer_schema_length=0, glob=False).collect_schema()
+    if set(header) <= set(overrides):
+        # Every column declared: read with that schema, nothing inferred (100k rows x 7
+        # columns: 35-70 ms -> 11-16 ms). A value that does not parse fails as it would
+        # with the override.
+        return pl.scan_csv(
+            path, separator=separator, schema={c: overrides[c] for c in header}, glob=False
+        ).collect()
     dates = not declared or any(t in ("date", "datetime") for t in declared.values())
     lf = pl.scan_csv(
         path,
-        separator=src.get("separator") or ",",
+        separator=separator,
         infer_schema_length=_CSV_INFER_ROWS,  # a later row that does not fit is an error, not a guess
         try_parse_dates=dates,
         schema_overrides=overrides or None,

@@ -493,7 +493,7 @@ class ArtifactStore:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                digest, size = file_digest(path)
+                digest, size = file_digest(path, own=True)
                 files[name] = {ALGORITHM: digest, "size": size}
         for name, path in writer.external.items():
             digest, size = file_digest(path)

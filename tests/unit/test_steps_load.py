@@ -99,6 +99,29 @@ def test_csv_declared_str_keeps_text(tmp_path: Path) -> None:
     assert out["zip"].to_list() == ["00123", "04567"]
 
 
+@pytest.mark.parametrize("undeclared", [False, True])
+def test_csv_with_declared_columns_reads_their_dtypes(tmp_path: Path, undeclared: bool) -> None:
+    """All columns declared: read with that schema (nothing inferred); else the rest is inferred."""
+    extra = ",note" if undeclared else ""
+    rows = [f"{i},{i / 4},{'yes' if i % 2 else 'no'},{str(i % 2 == 0).lower()}{',x' if undeclared else ''}" for i in range(12_000)]
+    (tmp_path / "d.csv").write_text("\n".join([f"id,score,seg,flag{extra}", *rows]) + "\n")
+    cols = {"id": "int", "score": "float", "seg": "categorical", "flag": "bool"}
+    out = _run(tmp_path, _source("d.csv", "csv", columns=cols)).output.frames["data"]
+    want = {"id": pl.Int64, "score": pl.Float64, "seg": pl.String, "flag": pl.Boolean}
+    assert {c: out.schema[c] for c in cols} == want and out.height == 12_000
+    assert out.columns == [*cols, *(["note"] if undeclared else [])]
+    assert out["flag"].sum() == 6_000 and out["score"][5] == 1.25
+
+
+@pytest.mark.parametrize("undeclared", [False, True])
+def test_csv_value_that_does_not_parse_as_declared(tmp_path: Path, undeclared: bool) -> None:
+    """A bad value past the inference window fails in both paths, naming the source."""
+    rows = [f"{i},a" for i in range(11_000)] + ["12x,b"]
+    (tmp_path / "d.csv").write_text("\n".join(["id,seg", *rows]) + "\n")
+    cols = {"id": "int"} if undeclared else {"id": "int", "seg": "str"}
+    _fails(tmp_path, _source("d.csv", "csv", columns=cols), "source 'posts'", "cannot read 'd.csv' as csv", "12x")
+
+
 def test_ndjson(tmp_path: Path) -> None:
     FRAME.write_ndjson(tmp_path / "d.ndjson")
     out = _run(tmp_path, _source("d.ndjson", "ndjson")).output.frames["data"]

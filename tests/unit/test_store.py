@@ -476,3 +476,23 @@ def test_a_settled_file_is_hashed_once_per_process(tmp_path: Path, monkeypatch: 
     assert file_digest(settled)[0] == blake3(b"c" * 1000).hexdigest()
     (tmp_path / "empty").write_bytes(b"")  # no memory map of an empty file
     assert file_digest(tmp_path / "empty") == (blake3(b"").hexdigest(), 0)
+
+
+def test_a_file_the_store_committed_is_not_hashed_again_when_read(
+    store: ArtifactStore, frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next step reads what the last one committed: its digest is the one just computed."""
+    import mlspec.store.hashing as hashing
+
+    calls: list[str] = []
+    real = hashing._blake3
+    monkeypatch.setattr(hashing, "_blake3", lambda p, size: calls.append(Path(p).name) or real(p, size))
+    hashing.forget()
+    key = fp("own")
+    commit_simple(store, "own", frame)
+    assert sorted(calls) == ["data.parquet", "model.bin", "report.json"]
+    assert store.open(key).frame().equals(frame) and store.open(key).json("report")["rows"] == 1000
+    assert sorted(calls) == ["data.parquet", "model.bin", "report.json"]
+    flip_byte(store.folder(key) / "data.parquet", 100)  # a later write changes the stat: hashed again
+    with pytest.raises(ArtifactCorrupt):
+        store.open(key).frame()
