@@ -145,7 +145,7 @@ def estimator(resolved: Resolved) -> Any:
 
 
 def build(objective: dict[str, Any], model: dict[str, Any], seed: int, threads: int) -> Pipeline:
-    """The unfitted Pipeline: ``features`` (ColumnTransformer) then ``model`` (estimator)."""
+    """The unfitted Pipeline: ``features`` (see `preprocess.transformer`) then ``model``."""
     resolved = resolve(model, objective["task"], seed, threads)
     return assemble(objective, resolved)
 

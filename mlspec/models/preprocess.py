@@ -2,8 +2,8 @@
 
 `matrix` gives a numpy matrix in feature order: float64 when every feature is numeric, else
 an object matrix (numeric columns as floats with NaN for nulls, categorical ones as str with
-None for nulls). `transformer` builds the ColumnTransformer of an objective's feature specs;
-it sits inside the model's Pipeline, so it is fitted on the train split only and serving
+None for nulls). `transformer` builds the transform of an objective's feature specs (a
+ColumnTransformer, or one Pipeline when every feature is treated alike); it sits inside the model's Pipeline, so it is fitted on the train split only and serving
 applies the very same transform.
 
 Categorical nulls with ``impute: none`` are a category of their own (``None``), so they never
@@ -314,11 +314,14 @@ def _categorical_steps(impute: str, fill: Any, encoding: str) -> list[tuple[str,
     return steps
 
 
-def transformer(features: Sequence[dict[str, Any]]) -> ColumnTransformer:
+def transformer(features: Sequence[dict[str, Any]]) -> ColumnTransformer | Pipeline:
     """One transformer per group of features with equal settings (fast on wide tables).
 
     Groups keep the order of their first feature; names say what they do
-    (``numeric-median-standard``), so a fitted pipeline reads well.
+    (``numeric-median-standard``), so a fitted pipeline reads well. When one group holds
+    every feature, its Pipeline is the transformer: a ColumnTransformer would select all
+    columns and copy its one output (`_hstack`: 0.28 s for 800k x 20), while numeric
+    features without imputation or scaling pass through as the same array.
     """
     groups: dict[tuple[Any, ...], list[int]] = {}
     for j, f in enumerate(features):
@@ -337,6 +340,8 @@ def transformer(features: Sequence[dict[str, Any]]) -> ColumnTransformer:
             else _categorical_steps(impute, fill, last)
         )
         parts.append((name, Pipeline(steps), _columns(cols)))
+    if len(parts) == 1 and parts[0][2] == slice(0, len(features)):
+        return parts[0][1]
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 

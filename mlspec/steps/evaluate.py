@@ -192,8 +192,11 @@ def _owners(pipeline: Any, n_features: int, width: int) -> np.ndarray | None:
     from sklearn.compose import ColumnTransformer
 
     first = pipeline[0] if hasattr(pipeline, "steps") and len(pipeline.steps) > 1 else None
-    if not isinstance(first, ColumnTransformer):
+    if first is None:
         return np.arange(width) if width == n_features else None
+    if not isinstance(first, ColumnTransformer):  # one transformer for every feature
+        per = _widths(first, n_features, width)
+        return None if per is None else np.repeat(np.arange(n_features), per)
     owners = np.full(width, -1)
     for name, trans, cols in first.transformers_:
         sl = first.output_indices_.get(name)

@@ -9,7 +9,8 @@ params::
 
 Input ``data``. Output ``data``: the features in spec order (numeric ones as Float64,
 booleans as 0/1; categorical ones as String, nulls kept), then the carried columns not
-already there, unchanged. Encoding, imputation and scaling are fitted later on the train
+already there, unchanged. A table when any feature is computed or the input is itself a
+view; when every feature is a column of a stored table (at most cast), a view of it. Encoding, imputation and scaling are fitted later on the train
 split, never here. ``report.json`` holds per feature its dtypes and null (and NaN) fraction.
 A carried column with the same name as a passthrough feature is that feature's column.
 """
@@ -21,13 +22,13 @@ from typing import Any
 import polars as pl
 
 from mlspec.spec.expr import Col, ExprError, columns, parse
+from mlspec.steps import views
 from mlspec.steps.api import StepContext, StepError
 from mlspec.steps.expr_polars import to_polars
 from mlspec.steps.frames import (
     NUMERIC_FEATURE_SOURCES,
     POLARS_ERRORS,
     base,
-    collect,
     describe_dtype,
     polars_message,
     require_columns,
@@ -120,12 +121,14 @@ def _find_failure(
     return StepError(f"computing the features failed: {polars_message(exc)}")
 
 
-def run(ctx: StepContext) -> None:
-    features: list[dict[str, Any]] = list(ctx.params.get("features") or [])
-    carry: list[str] = list(dict.fromkeys(ctx.params.get("carry") or []))
-    lf = ctx.input("data").scan()
-    schema = lf.collect_schema()
+Compiled = list[tuple[pl.Expr, frozenset[str], pl.DataType]]
 
+
+def _query(
+    features: list[dict[str, Any]], carry: list[str], lf: pl.LazyFrame, schema: pl.Schema
+) -> tuple[pl.LazyFrame, Compiled]:
+    """The features query over `lf` and each feature's compiled parts; StepError for a spec
+    that cannot work on this table (shared by `run` and `view`, so both build one query)."""
     names = [f["name"] for f in features]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -136,10 +139,7 @@ def run(ctx: StepContext) -> None:
     compiled = [_compile(f, schema, lf) for f in features]
 
     require_columns(schema, carry, what="the input table (columns kept beside the features)")
-    passthrough = {
-        f["name"] for f in features if (f.get("expr") is None or f.get("expr") == f["name"])
-    }
-    clash = [c for c in carry if c in names and c not in passthrough]
+    clash = [c for c in carry if c in names and not _passthrough(next(f for f in features if f["name"] == c))]
     if clash:
         f = next(f for f in features if f["name"] == clash[0])
         raise StepError(
@@ -149,23 +149,51 @@ def run(ctx: StepContext) -> None:
             hint="rename the feature",
         )
     extra = [pl.col(c) for c in carry if c not in names]
+    return lf.select(*(e for e, _, _ in compiled), *extra), compiled
 
-    query = lf.select(*(e for e, _, _ in compiled), *extra)
+
+def _passthrough(feature: dict[str, Any]) -> bool:
+    return feature.get("expr") is None or feature.get("expr") == feature["name"]
+
+
+def view(params: dict[str, Any], inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """The features as a query over the input table (what readers of the view get)."""
+    lf = inputs["data"]
+    return _query(list(params["features"]), list(params["carry"]), lf, lf.collect_schema())[0]
+
+
+def run(ctx: StepContext) -> None:
+    features: list[dict[str, Any]] = list(ctx.params.get("features") or [])
+    carry: list[str] = list(dict.fromkeys(ctx.params.get("carry") or []))
+    data = ctx.input("data")
+    lf = data.scan()
+    schema = lf.collect_schema()
+    query, compiled = _query(features, carry, lf, schema)
+    names = [f["name"] for f in features]
+
+    # Columns of a stored table, at most cast: kept as a view (dbt's materialization). A
+    # reader then scans the input with the same projection, which costs what reading a copy
+    # would; the copy's write, hash and fsync are saved (1M x 21 floats: ~0.4 s, 168 MB).
+    as_view = all(_passthrough(f) for f in features) and not views.is_view(data)
     try:
-        df = query.collect()
-    except POLARS_ERRORS as exc:
-        raise _find_failure(lf, features, compiled, schema, exc) from None
-
-    n = df.height
-    stats: dict[str, Any] = {}
-    if features and n:
-        exprs = [pl.col(name).null_count().alias(f"{name}.null") for name in names]
+        if as_view:
+            source, df = query, None
+            out_schema = query.collect_schema()
+        else:
+            df = query.collect()
+            source, out_schema = df.lazy(), df.schema
+        exprs = [pl.len().alias("rows")]
+        exprs += [pl.col(name).null_count().alias(f"{name}.null") for name in names]
         exprs += [
             pl.col(f["name"]).is_nan().sum().alias(f"{f['name']}.nan")
             for f in features
             if (f.get("type") or "numeric") == "numeric"
         ]
-        stats = collect(df.lazy().select(exprs), what="summarising the features").row(0, named=True)
+        stats = source.select(exprs).collect().row(0, named=True)
+    except POLARS_ERRORS as exc:
+        raise _find_failure(lf, features, compiled, schema, exc) from None
+
+    n = int(stats["rows"])
     report = {
         "rows": n,
         "features": [
@@ -174,10 +202,10 @@ def run(ctx: StepContext) -> None:
                 "type": f.get("type") or "numeric",
                 "expr": f.get("expr"),
                 "source_dtype": describe_dtype(raw),
-                "dtype": describe_dtype(df.schema[f["name"]]),
-                "null_fraction": (stats.get(f"{f['name']}.null", 0) / n) if n else 0.0,
+                "dtype": describe_dtype(out_schema[f["name"]]),
+                "null_fraction": (stats[f"{f['name']}.null"] / n) if n else 0.0,
                 **(
-                    {"nan_fraction": stats.get(f"{f['name']}.nan", 0) / n if n else 0.0}
+                    {"nan_fraction": stats[f"{f['name']}.nan"] / n if n else 0.0}
                     if (f.get("type") or "numeric") == "numeric"
                     else {}
                 ),
@@ -186,7 +214,11 @@ def run(ctx: StepContext) -> None:
         ],
         "carry": carry,
     }
-    ctx.output.write_frame(df, "data")
+    if as_view:
+        params = {"features": [{k: v for k, v in f.items() if k != "where"} for f in features], "carry": carry}
+        ctx.output.write_view(views.recipe("features", params, {"data": data.fingerprint}), "data")
+    else:
+        ctx.output.write_frame(df, "data")
     ctx.output.write_json(report, "report.json")
     ctx.output.metric("rows", float(n))
     ctx.output.metric("features", float(len(features)))

@@ -43,7 +43,7 @@ KINDS: dict[str, StepKind] = {
         StepKind(
             "features",
             "mlspec.steps.features",
-            ("steps/features.py", "steps/expr_polars.py", "spec/expr.py", *_DATA),
+            ("steps/features.py", "steps/expr_polars.py", "spec/expr.py", "steps/views.py", *_DATA),
             ("polars",),
         ),
         StepKind("split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars", "numpy"), stochastic=True),

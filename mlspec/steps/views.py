@@ -78,9 +78,13 @@ class ViewReader:
         return (lf.select(columns) if columns is not None else lf).collect()
 
 
+def is_view(reader: Any) -> bool:
+    """Does this input artifact hold a view (its frames are rebuilt on every read)?"""
+    return any(name.endswith(SUFFIX) for name in reader.names())
+
+
 def open_artifact(store: ArtifactStore, fp: str) -> Reader | ViewReader:
     """The reader a step gets for an input: views are built, tables are read."""
     reader = store.open(fp)
-    if any(name.endswith(SUFFIX) for name in reader.manifest.files):
-        return ViewReader(reader, store)
+    return ViewReader(reader, store) if is_view(reader) else reader
     return reader

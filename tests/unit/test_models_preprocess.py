@@ -111,6 +111,37 @@ def test_transformer_groups_features_with_equal_settings() -> None:
     assert np.allclose(out[:, :2].mean(axis=0), 0) and not np.isnan(out).any()
 
 
+def test_one_group_of_every_feature_is_its_own_pipeline() -> None:
+    """No ColumnTransformer around one group: numeric pass-through features reach the model as
+    the same array (no copy), and predictions equal those through a ColumnTransformer."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    plain = transformer([feature("x"), feature("n"), feature("k")])
+    assert isinstance(plain, Pipeline)
+    X = matrix(SMALL, [feature("x"), feature("n"), feature("k")])
+    assert plain.fit_transform(X) is X
+    scaled = [feature("x", impute="median", scale="standard"), feature("n", impute="median", scale="standard")]
+    assert isinstance(transformer(scaled), Pipeline)
+    wrapped = ColumnTransformer([("all", transformer(scaled), slice(0, 2))], sparse_threshold=0.0)
+    X2 = matrix(SMALL, scaled)
+    assert np.array_equal(transformer(scaled).fit_transform(X2), wrapped.fit_transform(X2))
+    assert isinstance(transformer([feature("x"), feature("c", "categorical")]), ColumnTransformer)
+
+
+def test_importance_of_one_hot_features_without_a_column_transformer() -> None:
+    """The model's importances of encoded columns still sum back to their features."""
+    from mlspec.steps.evaluate import _model_importance
+
+    feats = [feature("c", "categorical"), feature("size", "categorical")]
+    frame = FRAME.with_columns(c=pl.Series(np.where(FRAME["f0"].to_numpy() > 0, "p", "q")))
+    pipe = build(objective(features=feats), {"name": "lr", "type": "logistic_regression", "params": {}}, 0, 1)
+    fit(pipe, matrix(frame, feats), target(frame, objective(features=feats))[0], threads=1, what="t")
+    found, source = _model_importance(pipe, feats)
+    assert source == "coef_" and found is not None and set(found) == {"c", "size"}
+    assert all(v > 0 for v in found.values())
+
+
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [

@@ -218,3 +218,33 @@ def test_failure_found_at_collect(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_literal_feature_broadcasts() -> None:
     out = _run([_f("one", "1"), _f("length")]).output.frames["data"]
     assert out["one"].to_list() == [1.0] * 4
+
+
+# ------------------------------------------------------------------------ table or view
+
+PASSTHROUGH = [_f("followers"), _f("topic", type="categorical"), _f("has_image"), _f("length", "length")]
+
+
+def test_columns_of_a_table_are_a_view_with_the_tables_frame_and_report() -> None:
+    """Only columns of a stored table: a view; readers get what the table would have held."""
+    view = _run(PASSTHROUGH, carry=["label", "group"])
+    table = _run([*PASSTHROUGH, _f("twice", "length * 2")], carry=["label", "group"])
+    assert "data" in view.output.views and "data" not in table.output.views
+    recipe = view.output.views["data"]
+    assert recipe["kind"] == "features" and recipe["inputs"] == {"data": "fake"}
+    assert all("where" not in f for f in recipe["params"]["features"])  # no spec locations
+    assert view.output.frames["data"].equals(table.output.frames["data"].drop("twice"))
+    assert view.output.frames["data"].schema["followers"] == pl.Float64
+    rep_view, rep_table = view.output.jsons["report.json"], table.output.jsons["report.json"]
+    assert rep_view["rows"] == rep_table["rows"] == 4
+    assert rep_view["features"] == rep_table["features"][:-1]
+
+
+def test_columns_of_a_view_are_a_table() -> None:
+    """Over a view (a join), readers would redo the join each time: the features are stored."""
+    from steps_fakes import FakeReader
+
+    joined = FakeReader(DATA, {"data.view.json": {"kind": "join"}})
+    c = FakeContext({"features": PASSTHROUGH, "carry": []}, {"data": joined})
+    features.run(c)
+    assert "data" not in c.output.views and c.output.frames["data"].height == 4
