@@ -53,14 +53,17 @@ def against_script(
     repeat: int,
     run_args: Sequence[str] = (),
     variants: dict[str, Callable[[str], str]] | None = None,
+    other_scripts: dict[str, str] | None = None,
 ) -> tuple[dict[str, list[float]], list[float], Path]:
     """mlspec run vs a hand-written script on the same generated data, interleaved.
 
     Copies bench/<spec_dir>/spec.yaml and makes the data in a new temporary folder `root`,
     then times the script and a cold `mlspec run` (a fresh store each time) `repeat` times.
     `variants` adds more specs (label -> a function of spec.yaml's text), each run cold in
-    the same rounds. Returns ({"mlspec": times, label: times, ...}, script times, root); the
-    store of round i of a spec labelled L is root / f"store-{L}-{i}". The caller removes root.
+    the same rounds. `other_scripts` (label -> source) are timed in the same rounds too, their
+    times under "script:<label>" in the first dict. Returns ({"mlspec": times, label: times,
+    ...}, script times, root); the store of round i of a spec labelled L is
+    root / f"store-{L}-{i}". The caller removes root.
     """
     import tempfile
 
@@ -73,10 +76,15 @@ def against_script(
         specs[label].write_text(extra(base))
     make_data(root, rows)
     (root / "hand_written.py").write_text(script)
+    for label, text in (other_scripts or {}).items():
+        (root / f"hand_written_{label}.py").write_text(text)
     ours: dict[str, list[float]] = {label: [] for label in specs}
+    ours.update({f"script:{label}": [] for label in other_scripts or {}})
     theirs: list[float] = []
     for i in range(repeat):
         theirs.append(time_process([PYTHON, str(root / "hand_written.py"), str(root)]))
+        for label in other_scripts or {}:
+            ours[f"script:{label}"].append(time_process([PYTHON, str(root / f"hand_written_{label}.py"), str(root)]))
         for label, spec in specs.items():
             store = root / f"store-{label}-{i}"
             ours[label].append(time_process([PYTHON, "-m", "mlspec", "run", str(spec), *run_args, "--store", str(store)]))

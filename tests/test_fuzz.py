@@ -8,7 +8,8 @@ Invariants checked for every input:
   with the file itself, which text never has), the line exists, and the column is at most
   one past the end of that line;
 - a result without errors builds its typed Spec;
-- `schema_fit.fits` gives jsonschema's verdict on every document that loads.
+- `schema_fit.fits` gives jsonschema's verdict on every document that loads;
+- the libyaml fast path loads what the pure-Python parser loads, with the same marks.
 
 Inputs: random text, YAML-looking text, random YAML documents (plain and spec-shaped), and
 mutations of every example spec and every spec in specs/valid. Runs derandomized, with no
@@ -29,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlspec.diagnostics import render_json, render_text
+from mlspec.spec import loader
 from mlspec.spec.loader import load_text, walk
 from mlspec.spec.schema import _validator, schema_text
 from mlspec.spec.schema_fit import fits
@@ -84,9 +86,24 @@ def check_invariants(text: str, result: Result) -> None:
         assert result.spec is not None
 
 
+def _pure_load(text: str) -> tuple[Any, list[Any]]:
+    """`load_text` with the pure-Python parser only (no libyaml fast path)."""
+    fast, loader._CSpecLoader = loader._CSpecLoader, None
+    try:
+        return load_text(text, "fuzz.yaml")
+    finally:
+        loader._CSpecLoader = fast
+
+
 def validate(text: str) -> Result:
     result = validate_text(text, "fuzz.yaml")
     check_invariants(text, result)
+    slow, slow_diags = _pure_load(text)  # libyaml's document is the pure parser's, mark for mark
+    fast = result.document
+    if slow is None or fast is None:
+        assert slow is fast and (slow_diags == result.diagnostics), text[:300]
+    else:
+        assert (repr(fast.data), fast.marks, fast.key_marks) == (repr(slow.data), slow.marks, slow.key_marks), text[:300]
     if result.document is not None:  # the fast verdict is jsonschema's, on every document
         data = result.document.data
         assert fits(data, schema_text()) == (not any(_validator().iter_errors(data))), text[:300]

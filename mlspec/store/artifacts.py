@@ -25,7 +25,6 @@ import json
 import math
 import os
 import re
-import secrets
 import shutil
 import time
 from datetime import UTC, datetime
@@ -437,7 +436,7 @@ class ArtifactStore:
         check_fingerprint(fp)
         self.tmp.mkdir(parents=True, exist_ok=True)
         while True:
-            folder = self.tmp / f"{fp}-{secrets.token_hex(4)}"
+            folder = self.tmp / f"{fp}-{os.urandom(4).hex()}"
             try:
                 folder.mkdir()
                 return Writer(self, fp, step_id, folder)
@@ -541,7 +540,7 @@ class ArtifactStore:
     def _move_aside(self, folder: Path, why: str) -> None:
         """Rename a folder out of objects/ (atomic, so readers never see it half gone), then delete it."""
         self.tmp.mkdir(parents=True, exist_ok=True)
-        aside = self.tmp / f"{folder.name}-{why}-{secrets.token_hex(4)}"
+        aside = self.tmp / f"{folder.name}-{why}-{os.urandom(4).hex()}"
         try:
             os.rename(folder, aside)
         except FileNotFoundError:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import socket
+import platform
 import sqlite3
 import threading
 import time
@@ -276,7 +275,7 @@ class RunStore:
         pid = os.getpid()
         for _ in range(10):
             started = _now()
-            run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+            run_id = f"{started:%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
             try:
                 with self._write() as conn:
                     conn.execute(
@@ -294,7 +293,7 @@ class RunStore:
                             _dumps(list(argv or [])),
                             pid,
                             _process_start(pid),
-                            socket.gethostname(),
+                            platform.node(),
                         ),
                     )
                 return run_id
@@ -359,7 +358,7 @@ class RunStore:
         if (
             r["status"] == "running"
             and r["pid"] is not None
-            and r["hostname"] == socket.gethostname()
+            and r["hostname"] == platform.node()
             and not _alive(r["pid"], r["pid_start"])
         ):
             with contextlib.suppress(sqlite3.Error), self._write() as conn:  # read-only: report it anyway
