@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,10 @@ _compile_package()
 
 
 def time_process(argv: Sequence[str], cwd: Path = ROOT) -> float:
+    """Seconds of one whole process. Dirty pages left by the process before (a script's
+    unsynced output) are written out first, untimed: otherwise the kernel flushes them
+    during this one, which is then charged for another's writes."""
+    os.sync()
     start = time.perf_counter()
     subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -39,6 +44,25 @@ def interleaved(commands: dict[str, Sequence[str]], repeat: int, warmup: int = 1
         for name, argv in commands.items():
             out[name].append(time_process(argv))
     return out
+
+
+DATA_KINDS = ("load", "check", "join", "features", "split")
+
+
+def step_seconds(store: Path) -> dict[str, float]:
+    """Seconds of the last run recorded in `store`, per part: data steps, train, evaluate, the rest."""
+    import json
+
+    proc = subprocess.run(
+        [PYTHON, "-m", "mlspec", "runs", "show", "latest", "--store", str(store), "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    parts = dict.fromkeys(("data", "train", "evaluate", "rest"), 0.0)
+    for step in json.loads(proc.stdout)["steps"]:
+        kind = step["kind"]
+        part = "data" if kind in DATA_KINDS else kind if kind in ("train", "evaluate") else "rest"
+        parts[part] += step["seconds"]
+    return parts
 
 
 def median(xs: list[float]) -> float:

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import PYTHON, against_script, median
+from _timing import PYTHON, against_script, median, step_seconds
 
 HAND_WRITTEN = r'''
 import sys
@@ -53,23 +53,6 @@ def make_data(root: Path, rows: int) -> None:
     y = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logits))).astype(np.int64)
     (root / "data").mkdir(parents=True, exist_ok=True)
     pl.DataFrame({**{f"x{i}": X[:, i] for i in range(20)}, "y": y}).write_parquet(root / "data" / "rows.parquet")
-
-
-DATA_KINDS = ("load", "check", "join", "features", "split")
-
-
-def step_seconds(store: Path) -> dict[str, float]:
-    """Seconds of the cold run recorded in `store`, per part: data steps, train, evaluate, the rest."""
-    proc = subprocess.run(
-        [PYTHON, "-m", "mlspec", "runs", "show", "latest", "--store", str(store), "--json"],
-        capture_output=True, text=True, check=True,
-    )
-    parts = dict.fromkeys(("data", "train", "evaluate", "rest"), 0.0)
-    for step in json.loads(proc.stdout)["steps"]:
-        kind = step["kind"]
-        part = "data" if kind in DATA_KINDS else kind if kind in ("train", "evaluate") else "rest"
-        parts[part] += step["seconds"]
-    return parts
 
 
 # The script computes one test metric: no intervals, no importance. The like-for-like spec

@@ -9,10 +9,11 @@ params::
 
 Input ``data``. Output ``data``: the features in spec order (numeric ones as Float64,
 booleans as 0/1; categorical ones as String, nulls kept), then the carried columns not
-already there, unchanged. A table when any feature is computed or the input is itself a
-view; when every feature is a column of a stored table (at most cast), a view of it. Encoding, imputation and scaling are fitted later on the train
-split, never here. ``report.json`` holds per feature its dtypes and null (and NaN) fraction.
-A carried column with the same name as a passthrough feature is that feature's column.
+already there, unchanged: a table when any feature is computed or the input is itself a
+view, else (every feature a column of a stored table, at most cast) a view of the input.
+Encoding, imputation and scaling are fitted later on the train split, never here.
+``report.json`` holds per feature its dtypes and null (and NaN) fraction. A carried column
+with the same name as a passthrough feature is that feature's column.
 """
 
 from __future__ import annotations
@@ -139,9 +140,10 @@ def _query(
     compiled = [_compile(f, schema, lf) for f in features]
 
     require_columns(schema, carry, what="the input table (columns kept beside the features)")
-    clash = [c for c in carry if c in names and not _passthrough(next(f for f in features if f["name"] == c))]
+    by_name = {f["name"]: f for f in features}
+    clash = [c for c in carry if c in by_name and not _passthrough(by_name[c])]
     if clash:
-        f = next(f for f in features if f["name"] == clash[0])
+        f = by_name[clash[0]]
         raise StepError(
             f"feature '{clash[0]}' = {_text(f)} has the name of column '{clash[0]}', which is also needed "
             "unchanged (as a target, slice, protected or split column).",
