@@ -59,7 +59,25 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _scalar_key(v: Any) -> tuple[str, Any] | None:
+    """A hashable key under `_equal` for a scalar (true is not 1, 1 is 1.0); None otherwise."""
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, int | float):
+        return ("n", v)
+    if isinstance(v, str):
+        return ("s", v)
+    return ("z", None) if v is None else None
+
+
 def _unique(items: list[Any]) -> bool:
+    """No two items equal (`_equal`): a set for scalars; lists of containers, compared pair by
+    pair, are left to jsonschema (False) past 200 items so a long list cannot take minutes."""
+    keys = [_scalar_key(v) for v in items]
+    if all(k is not None for k in keys):
+        return len(set(keys)) == len(keys)
+    if len(items) > 200:
+        return False
     return not any(_equal(items[i], items[j]) for i in range(len(items)) for j in range(i))
 
 

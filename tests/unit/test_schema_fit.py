@@ -88,6 +88,17 @@ def test_keywords_mean_what_jsonschema_means(schema: dict[str, Any], value: Any,
     assert (not any(strict(schema).iter_errors(value))) is ok
 
 
+def test_long_lists_are_judged_quickly() -> None:
+    import time
+
+    start = time.perf_counter()
+    assert _fits({"uniqueItems": True}, list(range(50_000)))
+    assert not _fits({"uniqueItems": True}, [*range(50_000), 7.0])
+    assert not _fits({"uniqueItems": True}, [[i] for i in range(5_000)])  # jsonschema decides
+    assert time.perf_counter() - start < 2
+    assert _fits({"uniqueItems": True}, [[i] for i in range(150)])
+
+
 def test_recursive_refs_compile() -> None:
     tree = {"$defs": {"t": {"type": "object", "additionalProperties": {"$ref": "#/$defs/t"}}}, "$ref": "#/$defs/t"}
     assert _fits(tree, {"a": {"b": {}}}) and not _fits(tree, {"a": {"b": 1}})
