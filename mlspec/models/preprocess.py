@@ -3,8 +3,9 @@
 `matrix` gives a numpy matrix in feature order: float64 when every feature is numeric, else
 an object matrix (numeric columns as floats with NaN for nulls, categorical ones as str with
 None for nulls). `transformer` builds the transform of an objective's feature specs (a
-ColumnTransformer, or one Pipeline when every feature is treated alike); it sits inside the model's Pipeline, so it is fitted on the train split only and serving
-applies the very same transform.
+ColumnTransformer, or one Pipeline when every feature is treated alike); it sits inside the
+model's Pipeline, so it is fitted on the train split only and serving applies the very same
+transform.
 
 Categorical nulls with ``impute: none`` are a category of their own (``None``), so they never
 reach an estimator as NaN. Unseen categories are encoded as all zeros (onehot) or -1

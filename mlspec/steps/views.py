@@ -87,4 +87,3 @@ def open_artifact(store: ArtifactStore, fp: str) -> Reader | ViewReader:
     """The reader a step gets for an input: views are built, tables are read."""
     reader = store.open(fp)
     return ViewReader(reader, store) if is_view(reader) else reader
-    return reader
