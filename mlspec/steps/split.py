@@ -94,6 +94,7 @@ def _class_codes(frame: pl.DataFrame, by: str) -> tuple[np.ndarray, list[Any]]:
 
 
 _DENSE_RANGE = 1 << 16  # integer classes spanning at most this many values: a lookup table
+_FEW_CLASSES = 8  # up to this many classes, rows per class by a scan each; more, by one sort
 
 
 def _dense_codes(col: pl.Series) -> tuple[np.ndarray, list[Any]] | None:
@@ -160,16 +161,29 @@ def _stratified(
     sizes = np.bincount(codes)
     t = _apportion(sizes, test, n_test, sizes)
     v = _apportion(sizes, valid or 0.0, n_valid, sizes - t) if n_valid else np.zeros_like(sizes)
-    # Shuffle rows inside each class: a random permutation, then a stable sort by class.
-    # In that order each class is one run of rows: its first t rows are test, the next v
-    # valid, the rest train (1M rows: 100 -> 30 ms against ranking every row).
-    perm = rng.permutation(n)
-    order = perm[np.argsort(codes[perm], kind="stable")]
-    runs = np.column_stack([t, v, sizes - t - v]).ravel()
-    labels = np.repeat(np.tile(np.array([TEST, VALID, TRAIN], dtype=np.uint8), len(sizes)), runs)
-    out = np.empty(n, dtype=np.uint8)
-    out[order] = labels
+    # Per class, in class order: its rows in row order, then a uniformly random ordered
+    # sample of t + v of them (numpy's choice without replacement: a partial shuffle, so
+    # the rows left to train are never shuffled); the first t go to test, the next v to
+    # valid. 1M rows, 2 classes: 17 ms, against 50 ms for a permutation of all rows and a
+    # stable sort by class.
+    out = np.full(n, TRAIN, dtype=np.uint8)
+    for c, rows in enumerate(_class_rows(codes, sizes)):
+        take = int(t[c] + v[c])
+        if not take:
+            continue
+        picked = rows[rng.choice(len(rows), take, replace=False)]
+        out[picked[: t[c]]] = TEST
+        out[picked[t[c] :]] = VALID
     return out
+
+
+def _class_rows(codes: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """The row numbers of each class, ascending: one scan per class when there are few, else
+    one stable sort (the two give the same arrays, so the split does not depend on which)."""
+    if len(sizes) <= _FEW_CLASSES:
+        return [np.flatnonzero(codes == c) for c in range(len(sizes))]
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.cumsum(sizes)[:-1])
 
 
 def _time(frame: pl.DataFrame, by: str, n_test: int, n_valid: int) -> np.ndarray:

@@ -286,10 +286,32 @@ def test_dense_class_codes_equal_the_sorted_search(series: pl.Series) -> None:
 @pytest.mark.parametrize(
     ("by", "first"),
     [
-        ("label", [1, 1, 1, 0, 0, 0, 1, 0, 0, 2, 1, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
-        ("user", [2, 1, 0, 0, 1, 0, 2, 0, 0, 2, 1, 0, 1, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
+        ("label", [2, 0, 2, 2, 0, 0, 0, 0, 0, 1, 2, 2, 2, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0]),
+        ("user", [2, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0]),
     ],
 )
 def test_stratified_assignment_is_pinned(by: str, first: list[int]) -> None:
-    """Rows keep their split across versions (text classes and the integer lookup table)."""
+    """Rows keep their split across versions (text classes and the integer lookup table;
+    3 classes take the scan per class, 80 the sort)."""
     assert _labels(method="stratified", by=by, seed=7)[:24].tolist() == first
+
+
+@pytest.mark.parametrize("by", ["label", "user"])
+def test_stratified_rows_per_class_do_not_depend_on_the_path(by: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan per class and one stable sort give the same rows, so the same split."""
+    expected = _labels(method="stratified", by=by, seed=3)
+    monkeypatch.setattr(split, "_FEW_CLASSES", 0 if by == "label" else 10_000)
+    assert np.array_equal(_labels(method="stratified", by=by, seed=3), expected)
+
+
+def test_stratified_draws_every_row_alike() -> None:
+    """Over many seeds each row of a class lands in test about `test` of the time, early rows
+    as often as late ones (a split that took a class's first rows would fail here)."""
+    data = pl.DataFrame({"y": ["a", "b"] * 50})
+    seen = np.zeros((3, 100))
+    for seed in range(400):
+        labels = _labels(data, method="stratified", by="y", seed=seed)
+        seen[labels, np.arange(100)] += 1
+    share = seen / 400
+    assert np.abs(share[2] - 0.2).max() < 0.1 and np.abs(share[1] - 0.1).max() < 0.08
+    assert abs(share[2, :50].mean() - share[2, 50:].mean()) < 0.02
