@@ -1,7 +1,7 @@
 """The artifact store (content-addressed step outputs) and the run records (SQLite).
 
-Light to import: no polars, numpy or filelock until a frame is read or written or a lock
-is taken, so `mlspec plan` can look at the store cheaply.
+Light to import: no polars or numpy until a frame is read or written, so `mlspec plan` can
+look at the store cheaply.
 """
 
 from mlspec.store.artifacts import (

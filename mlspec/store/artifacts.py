@@ -14,8 +14,8 @@ means "complete". A killed run leaves at most a staging folder under ``tmp/``, w
 `clean_tmp` removes. Readers check each file's digest (BLAKE3, see `hashing`) against the
 manifest on first use, so a damaged file is reported, never silently read.
 
-This module is imported on light paths (`mlspec plan`): polars and filelock are imported
-inside the methods that need them.
+This module is imported on light paths (`mlspec plan`): polars is imported inside the
+methods that need it; locks are kernel flocks (`locks`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from mlspec.store.hashing import ALGORITHM, file_digest, sha256_file
+from mlspec.store.locks import FileLock, LockTimeout
 
 if TYPE_CHECKING:
     import polars as pl
-    from filelock import FileLock
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 2  # 2: file digests are BLAKE3 (key "blake3"); 1 held "sha256"; both are read
@@ -447,10 +447,8 @@ class ArtifactStore:
         """The inter-process lock of one fingerprint (`with store.lock(fp): ...`).
 
         A kernel flock: it is released when its holder dies, so a killed run never leaves a
-        stale lock. `timeout` < 0 waits forever; on expiry `filelock.Timeout` is raised.
+        stale lock. `timeout` < 0 waits forever; on expiry `LockTimeout` is raised.
         """
-        from filelock import FileLock
-
         check_fingerprint(fp)
         self.locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.locks / f"{fp}.lock"), timeout=timeout)
@@ -561,8 +559,6 @@ class ArtifactStore:
         A folder is left alone while anything in it changed less than `older_than_s` ago, or
         while its fingerprint's lock is held (a live step may write nothing for hours).
         """
-        from filelock import Timeout
-
         removed: list[Path] = []
         if not self.tmp.is_dir():
             return removed
@@ -579,7 +575,7 @@ class ArtifactStore:
                 lock = self.lock(fp, timeout=0)
                 try:
                     lock.acquire()
-                except Timeout:
+                except LockTimeout:
                     continue  # the fingerprint is being computed; maybe into this folder
                 try:
                     if entry.is_dir() and not entry.is_symlink():

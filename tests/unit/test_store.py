@@ -402,12 +402,12 @@ def test_clean_tmp_removes_only_abandoned_folders(store: ArtifactStore) -> None:
 
 
 def test_lock_is_exclusive_between_instances(store: ArtifactStore) -> None:
-    from filelock import Timeout
+    from mlspec.store.locks import LockTimeout
 
     key = fp("lock")
     with store.lock(key):
         assert (store.root / "locks" / f"{key}.lock").exists()
-        with pytest.raises(Timeout):
+        with pytest.raises(LockTimeout):
             store.lock(key, timeout=0).acquire()
     with store.lock(key, timeout=0):
         pass
@@ -429,7 +429,7 @@ def test_store_imports_no_data_library() -> None:
         "r = RunStore(root / 'runs.sqlite'); r.file_hash(root / 'f.csv'); r.runs(); r.last_step('x')\n"
         "versions()\n"
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('polars', 'numpy', 'pyarrow', 'pandas', 'sklearn', 'xgboost', 'ray', 'filelock'))))\n"
+        "('polars', 'numpy', 'pyarrow', 'pandas', 'sklearn', 'xgboost', 'ray'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
