@@ -15,7 +15,8 @@ No rows out is a StepError. Metrics ``rows_in.<source>`` and ``rows_out``.
 
 Output ``data`` is a view (`mlspec.steps.views`): the step checks the joins and counts the
 rows, and the features step runs the join inside its own query. Writing the joined table
-(1M x 20: write, read back, hash) cost more than the join itself.
+(1M x 20: write, read back, hash) cost more than the join itself. The recipe's ``lookup``
+says, per join, whether the step found it a lookup (`_lookup`); readers then build it so.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from mlspec.steps.frames import (
 )
 
 HOWS = ("inner", "left", "full", "semi", "anti")
+_LOOKUP_KEYS = INTEGER | {pl.String}
+_ROW = "__mlspec_right_row"
 _UNSIGNED = frozenset(t for t in INTEGER if t.__name__.startswith("UInt"))
 
 
@@ -70,10 +73,14 @@ def _table(
     params: dict[str, Any],
     ctx: StepContext | None = None,
     duplicates: list[int] | None = None,
+    lookups: list[bool] | None = None,
+    keys: list[pl.DataType] | None = None,
 ) -> pl.LazyFrame:
     """The joined LazyFrame; StepError for joins that cannot work. With `ctx` (the step's own
     run) it also logs key casts and warns about duplicated keys, which reads the right sides;
-    the count of right rows with a shared key goes into `duplicates`, per join."""
+    per join, the count of right rows with a shared key goes into `duplicates` (-1: not
+    counted, for semi and anti joins) and the dtype of its first key into `keys`. Joins whose
+    `lookups` entry is true are built as lookups (`_lookup`)."""
     first = joins[0]["left"]
     table = frames[first]
     in_table = [first]
@@ -134,22 +141,25 @@ def _table(
         if rcast:
             right = right.with_columns(**rcast)
 
+        dup = -1
         if ctx is not None and how in ("inner", "left", "full"):
             dup = collect(
                 right.select(pl.struct(on).is_duplicated().sum()), what=f"{label}: checking keys"
             ).item()
-            if duplicates is not None:
-                duplicates.append(int(dup))
             if dup:
                 ctx.warn(
                     f"{where + ': ' if where else ''}{label}: {dup} rows of '{right_name}' share their key "
                     f"({', '.join(on)}) with another row, so matching rows of the left side are repeated."
                 )
-        table = table.join(
+        if duplicates is not None:
+            duplicates.append(int(dup))
+        if keys is not None:
+            keys.append(right.collect_schema()[on[0]])  # after the casts
+        joined = table.join(
             right, on=on, how=how, suffix=suffix, coalesce=True, maintain_order="left_right"
         )
         try:
-            table.collect_schema()
+            schema = joined.collect_schema()
         except pl.exceptions.DuplicateError as exc:
             raise StepError(
                 f"{label}: {polars_message(exc)}.",
@@ -158,8 +168,51 @@ def _table(
             ) from None
         except pl.exceptions.PolarsError as exc:
             raise StepError(f"{label} failed: {polars_message(exc)}", where=where) from None
+        fast = _lookup(table, right, on[0], schema) if lookups and lookups[i] else None
+        table = joined if fast is None else fast
         in_table.append(right_name)
     return table
+
+
+def _can_lookup(join: dict[str, Any], duplicates: int, rows: dict[str, int], first: str, key_dtype: pl.DataType) -> bool:
+    """A left join on one integer or text key whose right side has no repeated key and no more
+    rows than the first source (it is read whole into the lookup, so a dimension table)."""
+    on = [join["on"]] if isinstance(join["on"], str) else list(join["on"])
+    return (
+        join.get("how", "inner") == "left"
+        and len(on) == 1
+        and duplicates == 0
+        and base(key_dtype) in _LOOKUP_KEYS
+        and rows[join["right"]] <= rows[first]
+    )
+
+
+def _lookup(table: pl.LazyFrame, right: pl.LazyFrame, key: str, joined: pl.Schema) -> pl.LazyFrame | None:
+    """A left join on unique right keys as a lookup: each left row's right row number (a hash
+    look-up of its key), then every right column gathered by it. The rows, their order, the
+    names and dtypes are the join's (`joined`, its schema, is checked; None if they differ),
+    without the join's reordering into left order: polars' order-keeping left join is 3x
+    its unordered one (1M x 14 onto 100k x 7: 154 ms vs 46 ms; this lookup 72 ms).
+    Null keys match nothing, as in the join: the right side's are dropped, the left's look
+    up null."""
+    rows = right.filter(pl.col(key).is_not_null()).collect()
+    left_names = table.collect_schema().names()
+    names = joined.names()[len(left_names):]
+    carried = [c for c in rows.columns if c != key]
+    if len(names) != len(carried):
+        return None
+    at = pl.col(key).replace_strict(
+        rows.get_column(key), pl.int_range(rows.height, dtype=pl.UInt32, eager=True), default=None
+    )
+    row = _ROW
+    while row in joined:
+        row += "_"
+    out = (
+        table.with_columns(at.alias(row))
+        .with_columns(pl.lit(rows.get_column(c)).gather(pl.col(row)).alias(n) for c, n in zip(carried, names, strict=True))
+        .drop(row)
+    )
+    return out if out.collect_schema() == joined else None
 
 
 def _sources(joins: list[dict[str, Any]]) -> list[str]:
@@ -168,7 +221,7 @@ def _sources(joins: list[dict[str, Any]]) -> list[str]:
 
 def view(params: dict[str, Any], inputs: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """The joined table as one LazyFrame over the sources (what readers of the view get)."""
-    return _table(params["joins"], inputs, params)
+    return _table(params["joins"], inputs, params, lookups=params.get("lookup"))
 
 
 def run(ctx: StepContext) -> None:
@@ -184,7 +237,12 @@ def run(ctx: StepContext) -> None:
             collect(frames[name].select(pl.len()), what=f"counting source '{name}'").item()
         )
     duplicates: list[int] = []
-    table = _table(joins, frames, ctx.params, ctx, duplicates)
+    keys: list[pl.DataType] = []
+    table = _table(joins, frames, ctx.params, ctx, duplicates, keys=keys)
+    lookups = [
+        _can_lookup(j, dup, rows_in, names[0], key)
+        for j, dup, key in zip(joins, duplicates, keys, strict=True)
+    ]
     if all(j.get("how", "inner") == "left" for j in joins) and duplicates == [0] * len(joins):
         # Left joins on unique right keys keep every left row once: nothing to join to count.
         rows_out = rows_in[names[0]]
@@ -199,7 +257,7 @@ def run(ctx: StepContext) -> None:
         )
     recipe = views.recipe(
         "join",
-        {"joins": [{k: v for k, v in j.items() if k != "where"} for j in joins]},
+        {"joins": [{k: v for k, v in j.items() if k != "where"} for j in joins], "lookup": lookups},
         {name: reader.fingerprint for name, reader in readers.items()},
     )
     ctx.output.write_view(recipe, "data")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -221,3 +222,79 @@ def test_chained_left_joins_count_rows_out() -> None:
     authors = pl.concat([AUTHORS, AUTHORS.head(1)])  # topic 'a' twice: its post repeats
     c = _run(_join(how="left"), _join("posts", "authors", on="topic", how="left"), posts=POSTS, clicks=CLICKS, authors=authors)
     assert c.output.metrics["rows_out"] == 6.0 == c.output.frames["data"].height
+
+
+# ----------------------------------------------------------------------------- lookups
+
+
+def _view(c: FakeContext, lookup: bool | None = None) -> pl.LazyFrame:
+    """The view as a reader builds it, from the step's recipe (its `lookup` flags overridden)."""
+    params = dict(c.output.views["data"]["params"])
+    if lookup is not None:
+        params["lookup"] = [lookup] * len(params["joins"])
+    return join.view(params, {n: c.inputs[n].scan() for n in c.output.views["data"]["inputs"]})
+
+
+def test_a_left_join_on_unique_keys_is_a_lookup() -> None:
+    c = _run(_join(how="left"))
+    assert c.output.views["data"]["params"]["lookup"] == [True]
+    assert "JOIN" not in _view(c).explain()
+    assert "JOIN" in _view(c, lookup=False).explain()
+
+
+@pytest.mark.parametrize(
+    ("join_", "frames"),
+    [
+        (_join(how="inner"), {}),
+        (_join(how="left"), {"clicks": pl.concat([CLICKS, CLICKS.head(1)])}),  # a repeated key
+        (_join("a", "b", on=("k1", "k2"), how="left"), {  # two keys
+            "a": pl.DataFrame({"k1": [1, 2], "k2": ["x", "y"]}),
+            "b": pl.DataFrame({"k1": [1], "k2": ["x"], "w": [3]}),
+        }),
+        (_join(how="left"), {"clicks": pl.concat([CLICKS.with_columns(pl.col("post_id") + 10 * i) for i in range(2)])}),  # more rows than the left
+        (_join("a", "b", on="k", how="left"), {  # a float key
+            "a": pl.DataFrame({"k": [1.0, 2.0]}), "b": pl.DataFrame({"k": [1.0], "w": [3]}),
+        }),
+    ],
+)
+def test_other_joins_stay_joins(join_: dict[str, Any], frames: dict[str, pl.DataFrame]) -> None:
+    inputs = {"posts": POSTS, "clicks": CLICKS, **frames} if "a" not in frames else frames
+    c = _run(join_, **inputs)
+    assert c.output.views["data"]["params"]["lookup"] == [False]
+    assert "JOIN" in _view(c).explain()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_lookup_gives_what_the_join_gives(seed: int) -> None:
+    """Random tables with missing keys, null keys on both sides, a key cast (Int32 onto Int64),
+    text keys, a clashing column (suffixed) and a chain of two joins: same rows, order, names
+    and dtypes either way."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n, m = 400, 60
+    left = pl.DataFrame(
+        {
+            "uid": pl.Series(rng.integers(0, 80, n)).set(pl.Series(rng.random(n) < 0.05), None),
+            "city": pl.Series(rng.choice(["ber", "par", "rom", "osl"], n)).set(pl.Series(rng.random(n) < 0.1), None),
+            "v": rng.random(n),
+        }
+    )
+    users = pl.DataFrame(
+        {
+            "uid": pl.Series(rng.permutation(90)[:m], dtype=pl.Int32).set(pl.Series(np.arange(m) == 3), None),
+            "v": rng.random(m),
+            "tier": rng.choice(["a", "b"], m),
+            "since": pl.datetime_range(dt(2020, 1, 1), dt(2020, 3, 1), "1d", eager=True)[:m],
+        }
+    )
+    cities = pl.DataFrame({"city": ["ber", "par", "nyc"], "pop": [3.6, 2.1, 8.3]})
+    c = _run(
+        _join("events", "users", on="uid", how="left"),
+        _join("events", "cities", on="city", how="left", suffix="_c"),
+        events=left, users=users, cities=cities,
+    )
+    assert c.output.views["data"]["params"]["lookup"] == [True, True]
+    fast, slow = _view(c).collect(), _view(c, lookup=False).collect()
+    assert fast.schema == slow.schema and fast.equals(slow)
+    assert fast["v_right"].null_count() >= int(left["uid"].null_count())
