@@ -46,7 +46,7 @@ KINDS: dict[str, StepKind] = {
             ("steps/features.py", "steps/expr_polars.py", "spec/expr.py", "steps/views.py", *_DATA),
             ("polars",),
         ),
-        StepKind("split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars", "numpy"), stochastic=True),
+        StepKind("split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars",), stochastic=True),
         StepKind("trial", "mlspec.steps.trial", ("steps/trial.py", *_MODEL), _ML, stochastic=True),
         StepKind("train", "mlspec.steps.train", ("steps/train.py", *_MODEL), _ML, stochastic=True),
         StepKind("evaluate", "mlspec.steps.evaluate", ("steps/evaluate.py", "steps/metrics.py", *_MODEL), _ML, stochastic=True),

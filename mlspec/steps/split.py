@@ -7,8 +7,10 @@ params::
      "where": "spec.yaml:44:5"}          # "where" optional, used in errors
 
 Input ``data``. Output ``data``: one UInt8 column ``split``, row-aligned with the input.
-Deterministic for a given input and seed (``numpy.random.default_rng(seed)``); no Python
-loop runs over rows.
+Deterministic for a given input and seed: every draw is polars' seeded shuffle or sample,
+each with its own 64-bit seed derived from the spec's (`_seed`), so the draws of two
+classes are independent and each is fixed by what it draws. No Python loop runs over rows,
+and numpy is not loaded: a run of data steps does not pay its import (~70 ms).
 
 Counts: ``round(fraction * n)`` (half to even) for test and valid; a split with a positive
 fraction gets at least one row and train keeps at least one, else StepError.
@@ -17,7 +19,9 @@ fraction gets at least one row and train keeps at least one, else StepError.
 - stratified: classes of ``by`` (sorted, nulls a class of their own, last). Each class gives
   floor(fraction * size) rows to a split, and the rows still needed to reach the overall
   count go to the classes with the largest remainders (ties: class order), so every class
-  is within one row of its exact share and the totals equal the random method's.
+  is within one row of its exact share and the totals equal the random method's. A class's
+  test and valid rows are a uniformly random ordered sample of its rows: the first go to
+  test, the rest to valid.
 - time: rows ordered by ``by`` (ties by row index, nulls first with a warning); the latest
   rows are test, the ones before them valid.
 - group: the sorted distinct values of ``by`` (nulls one group) are shuffled; whole groups
@@ -29,13 +33,14 @@ fractions, per-class counts (stratified) and group counts (group).
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import INTEGER, TEXT, base, collect, describe_dtype, label, require_columns
+from mlspec.steps.frames import TEXT, base, collect, describe_dtype, label, require_columns
 
 TRAIN, VALID, TEST = 0, 1, 2
 NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
@@ -66,148 +71,104 @@ def _counts(n: int, test: float, valid: float | None, where: str | None) -> tupl
     return n_test, n_valid
 
 
-def _class_codes(frame: pl.DataFrame, by: str) -> tuple[np.ndarray, list[Any]]:
-    """Per row the index of its class in sorted order (nulls last), and the class values.
+def _seed(seed: int, *draw: object) -> int:
+    """The 64-bit seed of one draw (`draw` names it: "rows", or "class" and the class)."""
+    text = "/".join(map(str, (seed, *draw)))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
-    Codes are the smallest unsigned dtype that holds them: numpy's stable argsort is a radix
-    sort for 8- and 16-bit integers (1M rows, 2 classes: 143 -> 83 ms in `_stratified`).
-    """
+
+def _rows(n: int) -> pl.Series:
+    return pl.int_range(n, dtype=pl.get_index_type(), eager=True)
+
+
+def _assign(n: int, test: pl.Series, valid: pl.Series) -> pl.Series:
+    """The split column: `test` rows TEST, `valid` rows VALID, every other row TRAIN."""
+    out = pl.repeat(TRAIN, n, dtype=pl.UInt8, eager=True).alias("split")
+    return out.scatter(test, TEST).scatter(valid, VALID)
+
+
+def _classes(frame: pl.DataFrame, by: str) -> tuple[list[Any], pl.Series]:
+    """The distinct values of `by` in sorted order (nulls one value, last), and per value its
+    row numbers, ascending (a List column; polars keeps row order within a group)."""
     col = frame.get_column(by)
-    if (dense := _dense_codes(col)) is not None:
-        return dense
     if base(col.dtype) in TEXT:
-        col = col.cast(pl.String)
-    uniq = col.unique().sort(nulls_last=True)
-    values = uniq.drop_nulls()
-    kind = base(col.dtype)
-    if kind in INTEGER or kind is pl.String:
-        # A binary search into the few sorted classes (1M rows: 108 -> 17 ms against rank).
-        nulls = col.is_null()
-        filled = col.fill_null(values[0]) if col.null_count() and len(values) else col
-        codes = values.search_sorted(filled, side="left").to_numpy().astype(np.int64)
-        if col.null_count():
-            codes[nulls.to_numpy()] = len(values)
-    else:
-        dense = col.rank("dense")  # 1-based, null stays null, same order as the sort above
-        codes = (dense.fill_null(len(uniq)) if uniq.null_count() else dense).cast(pl.Int64).to_numpy() - 1
-    return codes.astype(np.min_scalar_type(max(len(uniq) - 1, 0))), uniq.to_list()
+        col = col.cast(pl.String)  # sorted as text, not by category codes
+    groups = (
+        pl.DataFrame({"value": col})
+        .with_row_index("row")
+        .group_by("value")
+        .agg("row")
+        .sort("value", nulls_last=True)
+    )
+    return groups.get_column("value").to_list(), groups.get_column("row")
 
 
-_DENSE_RANGE = 1 << 16  # integer classes spanning at most this many values: a lookup table
-_FEW_CLASSES = 8  # up to this many classes, rows per class by a scan each; more, by one sort
-
-
-def _dense_codes(col: pl.Series) -> tuple[np.ndarray, list[Any]] | None:
-    """`_class_codes` for booleans and integers of a small range, without nulls: a bincount
-    and a lookup table instead of a sort and a search (1M rows, 2 classes: 25 -> 5 ms).
-    None when the column is not of that kind."""
-    kind = base(col.dtype)
-    if (kind not in INTEGER and kind is not pl.Boolean) or col.null_count() or not len(col):
-        return None
-    values = col.to_numpy()
-    if kind is pl.Boolean:
-        values = values.view(np.uint8)
-    lo, hi = int(values.min()), int(values.max())
-    if hi - lo >= _DENSE_RANGE:
-        return None
-    offset = (values - values.dtype.type(lo)) if lo else values
-    present = np.bincount(offset, minlength=hi - lo + 1) > 0
-    classes = np.flatnonzero(present)
-    lookup = (np.cumsum(present) - 1).astype(np.min_scalar_type(max(len(classes) - 1, 0)))
-    found = [bool(c) for c in classes] if kind is pl.Boolean else [int(c) + lo for c in classes]
-    return lookup[offset], found
-
-
-def _apportion(sizes: np.ndarray, fraction: float, total: int, capacity: np.ndarray) -> np.ndarray:
+def _apportion(sizes: list[int], fraction: float, total: int, capacity: list[int]) -> list[int]:
     """Integers per class near fraction * size, summing to `total`, never above capacity."""
-    exact = fraction * sizes
-    take = np.minimum(np.floor(exact).astype(np.int64), capacity)
-    need = total - int(take.sum())
+    exact = [fraction * size for size in sizes]
+    take = [min(math.floor(e), c) for e, c in zip(exact, capacity, strict=True)]
+    need = total - sum(take)
     if need > 0:
-        remainder = exact - take
-        room = capacity - take
-        # Largest remainder first; ties keep class order (stable sort of the negated key).
-        order = np.argsort(-remainder, kind="stable")
-        order = order[room[order] > 0]
-        take[order[:need]] += 1
-        need -= min(need, len(order))
-        if need > 0:  # pragma: no cover - only when classes have no room left
-            for idx in np.flatnonzero(capacity - take > 0):
-                add = min(need, int(capacity[idx] - take[idx]))
-                take[idx] += add
-                need -= add
-                if not need:
-                    break
+        # Largest remainder first; ties keep class order (sorted is stable).
+        for i in sorted(range(len(sizes)), key=lambda i: take[i] - exact[i]):
+            if need == 0:
+                break
+            if capacity[i] > take[i]:
+                take[i] += 1
+                need -= 1
+        for i in range(len(sizes)):  # pragma: no cover - only when classes have no room left
+            if need == 0:
+                break
+            add = min(need, capacity[i] - take[i])
+            take[i] += add
+            need -= add
     return take
 
 
-def _random(n: int, n_test: int, n_valid: int, rng: np.random.Generator) -> np.ndarray:
-    out = np.zeros(n, dtype=np.uint8)
-    perm = rng.permutation(n)
-    out[perm[:n_test]] = TEST
-    out[perm[n_test : n_test + n_valid]] = VALID
-    return out
+def _random(n: int, n_test: int, n_valid: int, seed: int) -> pl.Series:
+    perm = _rows(n).shuffle(seed=_seed(seed, "rows"))
+    return _assign(n, perm[:n_test], perm[n_test : n_test + n_valid])
 
 
 def _stratified(
-    codes: np.ndarray,
-    n_test: int,
-    n_valid: int,
-    valid: float | None,
-    test: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    n = len(codes)
-    sizes = np.bincount(codes)
+    frame: pl.DataFrame, by: str, n_test: int, n_valid: int, valid: float | None, test: float, seed: int
+) -> tuple[pl.Series, dict[str, dict[str, int]]]:
+    """The split and, per class (its label), its rows per split."""
+    values, rows = _classes(frame, by)
+    sizes = rows.list.len().to_list()
     t = _apportion(sizes, test, n_test, sizes)
-    v = _apportion(sizes, valid or 0.0, n_valid, sizes - t) if n_valid else np.zeros_like(sizes)
-    # Per class, in class order: its rows in row order, then a uniformly random ordered
-    # sample of t + v of them (numpy's choice without replacement: a partial shuffle, so
-    # the rows left to train are never shuffled); the first t go to test, the next v to
-    # valid. 1M rows, 2 classes: 17 ms, against 50 ms for a permutation of all rows and a
-    # stable sort by class.
-    out = np.full(n, TRAIN, dtype=np.uint8)
-    for c, rows in enumerate(_class_rows(codes, sizes)):
-        take = int(t[c] + v[c])
-        if not take:
-            continue
-        picked = rows[rng.choice(len(rows), take, replace=False)]
-        out[picked[: t[c]]] = TEST
-        out[picked[t[c] :]] = VALID
-    return out
+    v = (
+        _apportion(sizes, valid or 0.0, n_valid, [s - k for s, k in zip(sizes, t, strict=True)])
+        if n_valid
+        else [0] * len(sizes)
+    )
+    tests, valids, report = [], [], {}
+    for value, members, k_test, k_valid in zip(values, rows, t, v, strict=True):
+        if k_test + k_valid:
+            # 1M rows, 2 classes: 20 ms (a partial shuffle: the rows left to train are not shuffled).
+            picked = members.sample(n=k_test + k_valid, shuffle=True, seed=_seed(seed, "class", label(value)))
+            tests.append(picked[:k_test])
+            valids.append(picked[k_test:])
+        counts = {"train": len(members) - k_test - k_valid, "valid": k_valid, "test": k_test}
+        report[label(value)] = {name: c for name, c in counts.items() if name != "valid" or valid is not None}
+    empty = pl.Series(dtype=rows.dtype.inner)  # type: ignore[union-attr]
+    return _assign(frame.height, pl.concat([empty, *tests]), pl.concat([empty, *valids])), report
 
 
-def _class_rows(codes: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
-    """The row numbers of each class, ascending: one scan per class when there are few, else
-    one stable sort (the two give the same arrays, so the split does not depend on which)."""
-    if len(sizes) <= _FEW_CLASSES:
-        return [np.flatnonzero(codes == c) for c in range(len(sizes))]
-    order = np.argsort(codes, kind="stable")
-    return np.split(order, np.cumsum(sizes)[:-1])
-
-
-def _time(frame: pl.DataFrame, by: str, n_test: int, n_valid: int) -> np.ndarray:
+def _time(frame: pl.DataFrame, by: str, n_test: int, n_valid: int) -> pl.Series:
     n = frame.height
     # Ties are broken by row index (an explicit second key: arg_sort has no stable option);
     # nulls (unknown time) come first, i.e. in train.
-    row = pl.int_range(pl.len(), dtype=pl.Int64)
-    order = frame.select(row.sort_by([pl.col(by), row], nulls_last=False)).to_series().to_numpy()
-    out = np.zeros(n, dtype=np.uint8)
-    out[order[n - n_test :]] = TEST
-    out[order[n - n_test - n_valid : n - n_test]] = VALID
-    return out
+    row = pl.int_range(pl.len(), dtype=pl.get_index_type())
+    order = frame.select(row.sort_by([pl.col(by), row], nulls_last=False)).to_series()
+    return _assign(n, order[n - n_test :], order[n - n_test - n_valid : n - n_test])
 
 
 def _group(
-    codes: np.ndarray,
-    n_test: int,
-    n_valid: int,
-    rng: np.random.Generator,
-    by: str,
-    where: str | None,
-) -> tuple[np.ndarray, dict[str, int]]:
-    sizes = np.bincount(codes)
-    groups = len(sizes)
+    frame: pl.DataFrame, by: str, n_test: int, n_valid: int, seed: int, where: str | None
+) -> tuple[pl.Series, dict[str, int]]:
+    _, rows = _classes(frame, by)
+    groups = len(rows)
     parts = 2 + (n_valid > 0)
     if groups < parts:
         raise StepError(
@@ -215,17 +176,15 @@ def _group(
             where=where,
             hint="split by a column with more groups, or use method: random",
         )
-    perm = rng.permutation(groups)  # shuffled order of the sorted groups
-    cum = np.cumsum(sizes[perm])
-    before = cum - sizes[perm]
+    perm = _rows(groups).shuffle(seed=_seed(seed, "groups"))  # shuffled order of the sorted groups
+    sizes = rows.list.len().gather(perm).cast(pl.Int64)
+    cum = sizes.cum_sum()
+    before = cum - sizes
     to_test = before < n_test
     k_test = int(to_test.sum())
     valid_before = before - (cum[k_test - 1] if k_test else 0)
     to_valid = ~to_test & (valid_before < n_valid)
-    assign = np.full(groups, TRAIN, dtype=np.uint8)
-    assign[perm[to_test]] = TEST
-    assign[perm[to_valid]] = VALID
-    counts = {NAMES[s]: int((assign == s).sum()) for s in (TRAIN, VALID, TEST)}
+    counts = {"train": groups - k_test - int(to_valid.sum()), "valid": int(to_valid.sum()), "test": k_test}
     if counts["train"] == 0 or (n_valid and counts["valid"] == 0):
         raise StepError(
             f"The groups of '{by}' are too uneven to split: after test and valid took whole groups, "
@@ -233,7 +192,9 @@ def _group(
             where=where,
             hint="lower the test/valid fractions, or split by a column with more, smaller groups",
         )
-    return assign[codes], counts
+    members = rows.gather(perm)
+    out = _assign(frame.height, members.filter(to_test).explode(), members.filter(to_valid).explode())
+    return out, counts
 
 
 def run(ctx: StepContext) -> None:
@@ -280,7 +241,6 @@ def run(ctx: StepContext) -> None:
         n = int(collect(lf.select(pl.len()), what="counting rows").item())
 
     n_test, n_valid = _counts(n, test, valid, where)
-    rng = np.random.default_rng(seed)
     report: dict[str, Any] = {
         "method": method,
         "seed": seed,
@@ -289,20 +249,10 @@ def run(ctx: StepContext) -> None:
     }
 
     if method == "random":
-        out = _random(n, n_test, n_valid, rng)
+        out = _random(n, n_test, n_valid, seed)
     elif method == "stratified":
         assert frame is not None and by is not None
-        codes, classes = _class_codes(frame, by)
-        out = _stratified(codes, n_test, n_valid, valid, test, rng)
-        table = np.bincount(codes.astype(np.int64) * 3 + out, minlength=3 * len(classes)).reshape(len(classes), 3)
-        report["classes"] = {
-            label(value): {
-                NAMES[s]: int(table[i, s])
-                for s in (TRAIN, VALID, TEST)
-                if s != VALID or valid is not None
-            }
-            for i, value in enumerate(classes)
-        }
+        out, report["classes"] = _stratified(frame, by, n_test, n_valid, valid, test, seed)
     elif method == "time":
         assert frame is not None and by is not None
         nulls = frame.get_column(by).null_count()
@@ -313,14 +263,13 @@ def run(ctx: StepContext) -> None:
         out = _time(frame, by, n_test, n_valid)
     else:
         assert frame is not None and by is not None
-        codes, _ = _class_codes(frame, by)
-        out, groups = _group(codes, n_test, n_valid, rng, by, where)
+        out, groups = _group(frame, by, n_test, n_valid, seed, where)
         report["groups"] = {k: v for k, v in groups.items() if k != "valid" or valid is not None}
 
-    counts = np.bincount(out, minlength=3)
-    report["counts"] = {NAMES[s]: int(counts[s]) for s in (TRAIN, VALID, TEST)}
-    report["fractions"] = {NAMES[s]: float(counts[s]) / n for s in (TRAIN, VALID, TEST)}
-    ctx.output.write_frame(pl.DataFrame({"split": pl.Series("split", out, dtype=pl.UInt8)}), "data")
+    counts = {s: int((out == s).sum()) for s in (TRAIN, VALID, TEST)}
+    report["counts"] = {NAMES[s]: counts[s] for s in (TRAIN, VALID, TEST)}
+    report["fractions"] = {NAMES[s]: counts[s] / n for s in (TRAIN, VALID, TEST)}
+    ctx.output.write_frame(out.to_frame(), "data")
     ctx.output.write_json(report, "report.json")
     for s in (TRAIN, VALID, TEST):
         ctx.output.metric(f"rows.{NAMES[s]}", float(counts[s]))
