@@ -298,3 +298,21 @@ def test_the_lookup_gives_what_the_join_gives(seed: int) -> None:
     fast, slow = _view(c).collect(), _view(c, lookup=False).collect()
     assert fast.schema == slow.schema and fast.equals(slow)
     assert fast["v_right"].null_count() >= int(left["uid"].null_count())
+
+
+@pytest.mark.parametrize(
+    "right",
+    [
+        pl.DataFrame({"k": pl.Series([], dtype=pl.Int64), "w": pl.Series([], dtype=pl.String)}),
+        pl.DataFrame({"k": [None], "w": ["x"]}, schema={"k": pl.Int64, "w": pl.String}),
+        pl.DataFrame({"k": [5], "w": ["x"]}),
+    ],
+    ids=["empty", "only-a-null-key", "no-match"],
+)
+def test_a_lookup_that_matches_nothing_gives_nulls(right: pl.DataFrame) -> None:
+    a = pl.DataFrame({"k": [1, 2, None], "v": [1, 2, 3]})
+    c = _run(_join("a", "b", on="k", how="left"), a=a, b=right)
+    assert c.output.views["data"]["params"]["lookup"] == [True]
+    out = _view(c).collect()
+    assert out.to_dict(as_series=False) == {"k": [1, 2, None], "v": [1, 2, 3], "w": [None, None, None]}
+    assert out.equals(_view(c, lookup=False).collect())
