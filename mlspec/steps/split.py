@@ -8,8 +8,7 @@ params::
 
 Input ``data``. Output ``data``: one UInt8 column ``split``, row-aligned with the input.
 Deterministic for a given input and seed: every draw is polars' seeded shuffle or sample,
-each with its own 64-bit seed derived from the spec's (`_seed`), so the draws of two
-classes are independent and each is fixed by what it draws. No Python loop runs over rows,
+each with its own 64-bit seed derived from the spec's and what is drawn (`_seed`). No Python loop runs over rows,
 and numpy is not loaded: a run of data steps does not pay its import (~70 ms).
 
 Counts: ``round(fraction * n)`` (half to even) for test and valid; a split with a positive
@@ -19,9 +18,9 @@ fraction gets at least one row and train keeps at least one, else StepError.
 - stratified: classes of ``by`` (sorted, nulls a class of their own, last). Each class gives
   floor(fraction * size) rows to a split, and the rows still needed to reach the overall
   count go to the classes with the largest remainders (ties: class order), so every class
-  is within one row of its exact share and the totals equal the random method's. A class's
-  test and valid rows are a uniformly random ordered sample of its rows: the first go to
-  test, the rest to valid.
+  is within one row of its exact share and the totals equal the random method's. Which
+  rows: in one random order of all rows, each class's first rows go to test, the next to
+  valid.
 - time: rows ordered by ``by`` (ties by row index, nulls first with a warning); the latest
   rows are test, the ones before them valid.
 - group: the sorted distinct values of ``by`` (nulls one group) are shuffled; whole groups
@@ -47,6 +46,7 @@ NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
 METHODS = ("random", "stratified", "time", "group")
 _NEEDS_BY = frozenset({"stratified", "time", "group"})
 _NESTED = frozenset({pl.List, pl.Array, pl.Struct, pl.Object})
+_FEW_CLASSES = 8  # up to this many classes, each one's rows are filtered out of the order
 
 
 def _counts(n: int, test: float, valid: float | None, where: str | None) -> tuple[int, int]:
@@ -133,7 +133,15 @@ def _random(n: int, n_test: int, n_valid: int, seed: int) -> pl.Series:
 def _stratified(
     frame: pl.DataFrame, by: str, n_test: int, n_valid: int, valid: float | None, test: float, seed: int
 ) -> tuple[pl.Series, dict[str, dict[str, int]]]:
-    """The split and, per class (its label), its rows per split."""
+    """The split and, per class (its label), its rows per split.
+
+    The rows are put in one random order; in that order each class's first t rows go to
+    test and its next v to valid. With few classes each class's rows are picked out of the
+    order by a filter; with more, one stable sort by class gives every class's rows in that
+    order at once. Both give the same rows (tested), so the split does not depend on which
+    ran. 1M rows: 2 classes ~40 ms, 100k classes ~0.7 s (a sample per class, drawn in a
+    Python loop, took 17 s there).
+    """
     values, rows = _classes(frame, by)
     sizes = rows.list.len().to_list()
     t = _apportion(sizes, test, n_test, sizes)
@@ -142,17 +150,37 @@ def _stratified(
         if n_valid
         else [0] * len(sizes)
     )
-    tests, valids, report = [], [], {}
-    for value, members, k_test, k_valid in zip(values, rows, t, v, strict=True):
-        if k_test + k_valid:
-            # 1M rows, 2 classes: 20 ms (a partial shuffle: the rows left to train are not shuffled).
-            picked = members.sample(n=k_test + k_valid, shuffle=True, seed=_seed(seed, "class", label(value)))
-            tests.append(picked[:k_test])
-            valids.append(picked[k_test:])
-        counts = {"train": len(members) - k_test - k_valid, "valid": k_valid, "test": k_test}
-        report[label(value)] = {name: c for name, c in counts.items() if name != "valid" or valid is not None}
-    empty = pl.Series(dtype=rows.dtype.inner)  # type: ignore[union-attr]
-    return _assign(frame.height, pl.concat([empty, *tests]), pl.concat([empty, *valids])), report
+    n, index = frame.height, pl.get_index_type()
+    order = _rows(n).shuffle(seed=_seed(seed, "rows"))
+    codes = pl.repeat(0, n, dtype=index, eager=True).scatter(
+        rows.explode(), pl.int_range(len(sizes), dtype=index, eager=True).repeat_by(rows.list.len()).explode()
+    )
+    in_order = codes.gather(order)
+    if len(sizes) <= _FEW_CLASSES:
+        tests, valids = [], []
+        for c, (k_test, k_valid) in enumerate(zip(t, v, strict=True)):
+            ranked = order.filter(in_order == c)
+            tests.append(ranked[:k_test])
+            valids.append(ranked[k_test : k_test + k_valid])
+        test_rows, valid_rows = pl.concat(tests), pl.concat(valids)
+    else:
+        by_class = pl.DataFrame({"row": order, "code": in_order}).sort("code", maintain_order=True)
+        start = pl.Series([0, *sizes[:-1]], dtype=pl.Int64).cum_sum()
+        code = by_class.get_column("code")
+        rank = pl.int_range(n, dtype=pl.Int64, eager=True) - start.gather(code)
+        t_row, v_row = pl.Series(t, dtype=pl.Int64).gather(code), pl.Series(v, dtype=pl.Int64).gather(code)
+        ranked = by_class.get_column("row")
+        test_rows = ranked.filter(rank < t_row)
+        valid_rows = ranked.filter((rank >= t_row) & (rank < t_row + v_row))
+    report = {
+        label(value): {
+            name: c
+            for name, c in (("train", size - k_test - k_valid), ("valid", k_valid), ("test", k_test))
+            if name != "valid" or valid is not None
+        }
+        for value, size, k_test, k_valid in zip(values, sizes, t, v, strict=True)
+    }
+    return _assign(n, test_rows, valid_rows), report
 
 
 def _time(frame: pl.DataFrame, by: str, n_test: int, n_valid: int) -> pl.Series:
