@@ -82,19 +82,13 @@ def _read(ctx: StepContext, objective: dict[str, Any]) -> tuple[pl.DataFrame, np
     data = ctx.input("data")
     require_columns(data.scan().collect_schema(), columns, what="the features table")
     parts = ctx.input("split").frame(columns=["split"]).get_column("split").to_numpy()
-    frame = data.frame(columns=columns)
-    if len(parts) != frame.height:
-        raise StepError(
-            f"the split has {len(parts)} rows but the features table has {frame.height}.",
-            hint="the two artifacts come from different runs; rerun with --force",
-        )
-    test = parts == TEST
-    if not test.any():
+    frame = preprocess.read_rows(data, columns, parts, TEST)
+    if not frame.height:
         raise StepError(
             f"objective '{objective['name']}': the test split is empty; there is nothing to evaluate.",
             hint="raise `data.split.test`, or check the split's `by` column",
         )
-    return frame.filter(pl.Series(test)), np.flatnonzero(test).astype(np.int64)
+    return frame, np.flatnonzero(parts == TEST).astype(np.int64)
 
 
 def _rows(task: str, y: np.ndarray, pred: Predictions, classes: Sequence[Any] | None) -> M.Rows:

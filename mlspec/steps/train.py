@@ -29,7 +29,6 @@ from mlspec.models.preprocess import (
     constant_features,
     load,
     matrix,
-    rows,
     signature,
     target,
 )
@@ -87,8 +86,7 @@ def run(ctx: StepContext) -> None:
     resolved = resolve({**model, "params": params}, objective["task"], ctx.seed, ctx.threads)
     for note in resolved.notes():
         ctx.warn(note)
-    frame, parts = load(ctx.input("data"), ctx.input("split"), objective)
-    train = rows(frame, parts, TRAIN)
+    train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
     X, (y, classes) = matrix(train, features), target(train, objective)
     pipeline = assemble(objective, resolved)
     check_values(

@@ -363,3 +363,16 @@ def test_bad_targets_are_step_errors(df: pl.DataFrame, task: str, words: list[st
 def test_breast_cancer_features_round_trip() -> None:
     X = matrix(FRAME, FEATURES)
     assert X.dtype == object and X.shape == (FRAME.height, len(FEATURES))
+
+
+def test_read_rows_filters_one_part_and_checks_the_lengths() -> None:
+    from steps_fakes import FakeReader
+
+    from mlspec.models.preprocess import read_rows
+
+    table = FakeReader(pl.DataFrame({"x": [10, 11, 12, 13, 14], "y": [0, 1, 0, 1, 0], "z": [1] * 5}))
+    parts = np.array([0, 2, 0, 1, 2], dtype=np.uint8)
+    assert read_rows(table, ["x", "y"], parts, 2).to_dict(as_series=False) == {"x": [11, 14], "y": [1, 0]}
+    assert read_rows(table, ["x"], parts, None)["x"].to_list() == [10, 11, 12, 13, 14]
+    with pytest.raises(StepError, match="the split has 4 rows but the features table has 5"):
+        read_rows(table, ["x"], parts[:4], 0)
