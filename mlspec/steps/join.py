@@ -87,7 +87,7 @@ def _table(
     for i, join in enumerate(joins):
         where = _where(params, i, join)
         left, right_name = join["left"], join["right"]
-        on = [join["on"]] if isinstance(join["on"], str) else list(join["on"])
+        on = _keys(join)
         how = join.get("how", "inner")
         suffix = join.get("suffix", "_right")
         label = f"join {i} ({left} + {right_name})"
@@ -177,7 +177,7 @@ def _table(
 def _can_lookup(join: dict[str, Any], duplicates: int, rows: dict[str, int], first: str, key_dtype: pl.DataType) -> bool:
     """A left join on one integer or text key whose right side has no repeated key and no more
     rows than the first source (it is read whole into the lookup, so a dimension table)."""
-    on = [join["on"]] if isinstance(join["on"], str) else list(join["on"])
+    on = _keys(join)
     return (
         join.get("how", "inner") == "left"
         and len(on) == 1
@@ -213,6 +213,11 @@ def _lookup(table: pl.LazyFrame, right: pl.LazyFrame, key: str, joined: pl.Schem
         .drop(row)
     )
     return out if out.collect_schema() == joined else None
+
+
+def _keys(join: dict[str, Any]) -> list[str]:
+    """The join's key columns (`on` is one name or a list)."""
+    return [join["on"]] if isinstance(join["on"], str) else list(join["on"])
 
 
 def _sources(joins: list[dict[str, Any]]) -> list[str]:

@@ -42,11 +42,17 @@ def build(store: ArtifactStore, spec: dict[str, Any]) -> pl.LazyFrame:
 
 
 class ViewReader:
-    """An `ArtifactReader` that serves a view's frame by building it; other files as stored."""
+    """An `ArtifactReader` that serves a view's frame by building it; other files as stored.
+
+    A view is built once per reader: a LazyFrame is immutable, and building may read (a
+    join's lookup reads its right side), so a step that scans its input twice (schema, then
+    rows) does not build it twice.
+    """
 
     def __init__(self, reader: Reader, store: ArtifactStore) -> None:
         self._reader = reader
         self._store = store
+        self._built: dict[str, pl.LazyFrame] = {}
         self.fingerprint = reader.fingerprint
         self.manifest = reader.manifest
 
@@ -67,14 +73,17 @@ class ViewReader:
         return self._reader.json(name)
 
     def scan(self, name: str = "data") -> pl.LazyFrame:
-        spec = self._view(name)
-        return self._reader.scan(name) if spec is None else build(self._store, spec)
+        if name not in self._built:
+            spec = self._view(name)
+            if spec is None:
+                return self._reader.scan(name)
+            self._built[name] = build(self._store, spec)
+        return self._built[name]
 
     def frame(self, name: str = "data", columns: list[str] | None = None) -> pl.DataFrame:
-        spec = self._view(name)
-        if spec is None:
+        if self._view(name) is None:
             return self._reader.frame(name, columns)
-        lf = build(self._store, spec)
+        lf = self.scan(name)
         return (lf.select(columns) if columns is not None else lf).collect()
 
 

@@ -55,6 +55,20 @@ def test_a_view_is_built_from_its_inputs_when_read(store: ArtifactStore) -> None
     assert isinstance(views.open_artifact(store, inputs["posts"]), type(store.open(inputs["posts"])))
 
 
+def test_a_reader_builds_its_view_once(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schema, then rows: a step scans its input twice; a lookup join reads its right side
+    while it is built, so the second scan must not build it again."""
+    inputs = {"posts": table(store, "posts", POSTS), "clicks": table(store, "clicks", CLICKS)}
+    reader = views.open_artifact(store, view_of(store, inputs))
+    builds: list[str] = []
+    real = views.build
+    monkeypatch.setattr(views, "build", lambda st, spec: builds.append(spec["kind"]) or real(st, spec))
+    first = reader.scan()
+    assert reader.scan() is first and reader.frame(columns=["clicked"]).height == 4
+    assert builds == ["join"]
+    assert views.open_artifact(store, view_of(store, inputs)).scan() is not first  # per reader
+
+
 def test_a_view_reads_verified_inputs(store: ArtifactStore) -> None:
     inputs = {"posts": table(store, "posts", POSTS), "clicks": table(store, "clicks", CLICKS)}
     key = view_of(store, inputs)
