@@ -422,7 +422,10 @@ def test_through_the_store_and_the_cli(tmp_path: Path) -> None:
     out = tmp_path / f"report-{run_id}.html"
     assert proc.stdout.strip() == str(out.relative_to(tmp_path)) or Path(proc.stdout.strip()) == out
     assert out.read_bytes() == page
-    proc = cli("--store", "store", "--run", run_id[:17], "-o", "sub/r.html", "--open")
+    # A prefix of the id: both runs may start in the same second, so take one that `old`
+    # does not share (run_id[:17] held one random hex digit: ambiguous 1 time in 16).
+    prefix = next(run_id[:k] for k in range(17, len(run_id) + 1) if not old.startswith(run_id[:k]))
+    proc = cli("--store", "store", "--run", prefix, "-o", "sub/r.html", "--open")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "sub" / "r.html").read_bytes() == page
     # errors: no store, unknown run, a run without a report
