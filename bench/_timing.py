@@ -34,7 +34,9 @@ def time_process(argv: Sequence[str], cwd: Path = ROOT) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(commands: dict[str, Sequence[str]], repeat: int, warmup: int = 1) -> dict[str, list[float]]:
+def interleaved(
+    commands: dict[str, Sequence[str]], repeat: int, warmup: int = 1
+) -> dict[str, list[float]]:
     """Run each command `repeat` times, round-robin, after `warmup` untimed rounds."""
     for _ in range(warmup):
         for argv in commands.values():
@@ -55,7 +57,9 @@ def step_seconds(store: Path) -> dict[str, float]:
 
     proc = subprocess.run(
         [PYTHON, "-m", "mlspec", "runs", "show", "latest", "--store", str(store), "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     parts = dict.fromkeys(("data", "train", "evaluate", "rest"), 0.0)
     for step in json.loads(proc.stdout)["steps"]:
@@ -108,8 +112,14 @@ def against_script(
     for i in range(repeat):
         theirs.append(time_process([PYTHON, str(root / "hand_written.py"), str(root)]))
         for label in other_scripts or {}:
-            ours[f"script:{label}"].append(time_process([PYTHON, str(root / f"hand_written_{label}.py"), str(root)]))
+            ours[f"script:{label}"].append(
+                time_process([PYTHON, str(root / f"hand_written_{label}.py"), str(root)])
+            )
         for label, spec in specs.items():
             store = root / f"store-{label}-{i}"
-            ours[label].append(time_process([PYTHON, "-m", "mlspec", "run", str(spec), *run_args, "--store", str(store)]))
+            ours[label].append(
+                time_process(
+                    [PYTHON, "-m", "mlspec", "run", str(spec), *run_args, "--store", str(store)]
+                )
+            )
     return ours, theirs, root

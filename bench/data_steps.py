@@ -29,7 +29,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import against_script, median, step_seconds
 
-HAND_WRITTEN = r'''
+HAND_WRITTEN = r"""
 import sys
 import numpy as np
 import polars as pl
@@ -64,12 +64,14 @@ for cls in np.unique(labels):
     split[idx[:n_test]] = 2
     split[idx[n_test:n_test + n_valid]] = 1
 features.with_columns(pl.Series("split", split)).write_parquet(f"{root}/out.parquet")
-'''
+"""
 
 
 # The same script with its split in polars, as mlspec's is: no numpy import.
 POLARS_SPLIT = HAND_WRITTEN.replace("import numpy as np\n", "").replace(
-    HAND_WRITTEN[HAND_WRITTEN.index("rng = np.random"):HAND_WRITTEN.index("features.with_columns")],
+    HAND_WRITTEN[
+        HAND_WRITTEN.index("rng = np.random") : HAND_WRITTEN.index("features.with_columns")
+    ],
     """rows = pl.int_range(features.height, eager=True)
 split = pl.repeat(0, features.height, dtype=pl.UInt8, eager=True)
 for cls in features["label"].unique().sort():
@@ -89,7 +91,9 @@ def make_data(root: Path, rows: int) -> None:
         {
             "event_id": np.arange(rows),
             "user_id": rng.integers(0, users_n, rows),
-            "ts": pl.datetime_range(pl.datetime(2026, 1, 1), pl.datetime(2026, 6, 1), interval="1s", eager=True).sample(rows, with_replacement=True, seed=1),
+            "ts": pl.datetime_range(
+                pl.datetime(2026, 1, 1), pl.datetime(2026, 6, 1), interval="1s", eager=True
+            ).sample(rows, with_replacement=True, seed=1),
             "price": rng.gamma(2.0, 20.0, rows),
             "qty": rng.integers(1, 5, rows),
             "discount": rng.uniform(0, 0.5, rows),
@@ -124,7 +128,12 @@ def main() -> None:
     unordered = HAND_WRITTEN.replace(', maintain_order="left")', ")")
     assert unordered != HAND_WRITTEN and "np." not in POLARS_SPLIT
     runs, theirs, root = against_script(
-        "wide", HAND_WRITTEN, make_data, args.rows, args.repeat, ["--only", "+split"],
+        "wide",
+        HAND_WRITTEN,
+        make_data,
+        args.rows,
+        args.repeat,
+        ["--only", "+split"],
         other_scripts={"unordered": unordered, "polars_split": POLARS_SPLIT},
     )
     ours, loose, no_numpy = runs["mlspec"], runs["script:unordered"], runs["script:polars_split"]
@@ -132,13 +141,21 @@ def main() -> None:
     shutil.rmtree(root)
     print(f"rows {args.rows:,}, columns after join: 20, repeats {args.repeat}")
     print(f"hand-written polars script              median {median(theirs):6.2f} s")
-    print(f"  the same without maintain_order       median {median(loose):6.2f} s  (its split changes run to run)")
-    print(f"  the same with its split in polars     median {median(no_numpy):6.2f} s  (no numpy import)")
+    print(
+        f"  the same without maintain_order       median {median(loose):6.2f} s  (its split changes run to run)"
+    )
+    print(
+        f"  the same with its split in polars     median {median(no_numpy):6.2f} s  (no numpy import)"
+    )
     print(f"mlspec run (data steps)                 median {median(ours):6.2f} s")
     outside = median([t - d for t, d in zip(ours, steps, strict=True)])
-    print(f"  of which the steps (load .. split)    median {median(steps):6.2f} s, outside them {outside:.2f} s")
+    print(
+        f"  of which the steps (load .. split)    median {median(steps):6.2f} s, outside them {outside:.2f} s"
+    )
     ratio = median(ours) / median(theirs)
-    print(f"ratio mlspec / hand-written: {ratio:.2f}x  (target <= 1.2x: {'met' if ratio <= 1.2 else 'MISSED'})")
+    print(
+        f"ratio mlspec / hand-written: {ratio:.2f}x  (target <= 1.2x: {'met' if ratio <= 1.2 else 'MISSED'})"
+    )
     print(f"ratio mlspec / the unordered script: {median(ours) / median(loose):.2f}x")
     print(f"ratio mlspec / the script with a polars split: {median(ours) / median(no_numpy):.2f}x")
 

@@ -20,7 +20,9 @@ SPEC = ROOT / "examples/feed_ranking/spec.yaml"
 
 def head_version(folder: Path) -> Path:
     text = SPEC.read_text()
-    text = text.replace("quality: 0.7", "quality: 0.6").replace("engagement: 0.3", "engagement: 0.4")
+    text = text.replace("quality: 0.7", "quality: 0.6").replace(
+        "engagement: 0.3", "engagement: 0.4"
+    )
     text = text.replace('expr: "log1p(author_followers)"', 'expr: "log1p(author_followers + 1)"')
     head = folder / "spec.yaml"  # beside the example's data folder name, same relative paths
     head.write_text(text)
@@ -37,13 +39,24 @@ def main() -> None:
         times = interleaved(
             {
                 "python -c pass": [PYTHON, "-c", "pass"],
-                "mlspec diff": [PYTHON, "-m", "mlspec", "diff", str(SPEC), str(head), "--format", args.format],
+                "mlspec diff": [
+                    PYTHON,
+                    "-m",
+                    "mlspec",
+                    "diff",
+                    str(SPEC),
+                    str(head),
+                    "--format",
+                    args.format,
+                ],
             },
             args.repeat,
         )
     base, diff = median(times["python -c pass"]), median(times["mlspec diff"])
     print(f"python -c pass              median {base * 1000:7.1f} ms")
-    print(f"mlspec diff (feed, {args.format:<8}) median {diff * 1000:7.1f} ms   min {min(times['mlspec diff']) * 1000:.1f} ms")
+    print(
+        f"mlspec diff (feed, {args.format:<8}) median {diff * 1000:7.1f} ms   min {min(times['mlspec diff']) * 1000:.1f} ms"
+    )
     print(f"ratio diff / bare python: {diff / base:.1f}x")
     print(f"target <= 500 ms: {'met' if diff <= 0.5 else 'MISSED'}")
 

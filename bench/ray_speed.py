@@ -36,13 +36,22 @@ def make_spec(dest: Path) -> Path:
     src = ROOT / "examples" / "quickstart"
     spec = yaml.safe_load((src / "spec.yaml").read_text())
     base = spec["objectives"].pop("diagnosis")
-    base["models"] = [{"name": "gbt", "type": "xgboost", "params": {"n_estimators": 1500, "max_depth": 6, "learning_rate": 0.02}}]
+    base["models"] = [
+        {
+            "name": "gbt",
+            "type": "xgboost",
+            "params": {"n_estimators": 1500, "max_depth": 6, "learning_rate": 0.02},
+        }
+    ]
     for i in range(OBJECTIVES):
         o = copy.deepcopy(base)
         o["models"][0]["params"]["max_depth"] = 5 + i % 2
         o["baseline"] = False
         spec["objectives"][f"o{i}"] = o
-    spec["combine"] = {"method": "weighted_sum", "weights": {f"o{i}": 1.0 for i in range(OBJECTIVES)}}
+    spec["combine"] = {
+        "method": "weighted_sum",
+        "weights": {f"o{i}": 1.0 for i in range(OBJECTIVES)},
+    }
     spec["monitors"] = [m for m in spec["monitors"] if m.get("objective") is None]
     dest.mkdir(parents=True)
     shutil.copy(src / "make_data.py", dest / "make_data.py")  # it writes data/ next to itself
@@ -72,7 +81,16 @@ def step_overhead(ray: object, tmp: Path, n: int = 20) -> list[float]:
     out = []
     for i in range(n + 2):
         fp = hashlib.sha256(f"noop{i}".encode()).hexdigest()
-        task = StepTask(f"noop.{i}", ray_steps.KIND, fp, {"action": "noop", "value": i}, {}, str(tmp / "noop-store"), str(tmp), str(tmp / "logs" / f"{i}.log"))
+        task = StepTask(
+            f"noop.{i}",
+            ray_steps.KIND,
+            fp,
+            {"action": "noop", "value": i},
+            {},
+            str(tmp / "noop-store"),
+            str(tmp),
+            str(tmp / "logs" / f"{i}.log"),
+        )
         start = time.perf_counter()
         assert backend.submit(task).result().ok
         if i >= 2:  # the first two start workers
@@ -86,8 +104,13 @@ def main_bench() -> int:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         spec = make_spec(tmp / "four")
-        runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}, "worker_process_setup_hook": "tests.ray_steps.setup"}
-        ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)  # "cluster already up"
+        runtime_env = {
+            "env_vars": {"PYTHONPATH": str(ROOT)},
+            "worker_process_setup_hook": "tests.ray_steps.setup",
+        }
+        ray.init(
+            num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False
+        )  # "cluster already up"
         timed_run(spec, tmp / "warm", "--backend", "ray")  # warm the workers and the page cache
         times: dict[str, list[float]] = {"local": [], "ray": []}
         for k in range(REPEAT):
@@ -97,9 +120,13 @@ def main_bench() -> int:
         ray.shutdown()
     local, on_ray = statistics.median(times["local"]), statistics.median(times["ray"])
     ratio = on_ray / local
-    print(f"4 independent objectives, 2 cores: local sequential {local:.2f} s, ray {on_ray:.2f} s (medians of {REPEAT})")
+    print(
+        f"4 independent objectives, 2 cores: local sequential {local:.2f} s, ray {on_ray:.2f} s (medians of {REPEAT})"
+    )
     print(f"ratio {ratio:.2f}x (target <= 0.6x): {'met' if ratio <= 0.6 else 'MISSED'}")
-    print(f"ray fixed cost per step (empty step, submit to result, warm workers): median {statistics.median(overhead) * 1000:.1f} ms, min {min(overhead) * 1000:.1f} ms")
+    print(
+        f"ray fixed cost per step (empty step, submit to result, warm workers): median {statistics.median(overhead) * 1000:.1f} ms, min {min(overhead) * 1000:.1f} ms"
+    )
     return 0
 
 

@@ -26,7 +26,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import PYTHON, against_script, median, step_seconds
 
-HAND_WRITTEN = r'''
+HAND_WRITTEN = r"""
 import sys
 import numpy as np
 import polars as pl
@@ -43,7 +43,7 @@ test, train = order[:n_test], order[n_test:]
 model = xgb.XGBClassifier(n_estimators=100, max_depth=6, learning_rate=0.1, tree_method="hist", n_jobs=2, random_state=0)
 model.fit(X[train], y[train])
 print(roc_auc_score(y[test], model.predict_proba(X[test])[:, 1]))
-'''
+"""
 
 
 def make_data(root: Path, rows: int) -> None:
@@ -52,7 +52,9 @@ def make_data(root: Path, rows: int) -> None:
     logits = X[:, :5] @ np.array([1.0, -0.8, 0.6, 0.4, -0.3]) + 0.5 * X[:, 5] * X[:, 6]
     y = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logits))).astype(np.int64)
     (root / "data").mkdir(parents=True, exist_ok=True)
-    pl.DataFrame({**{f"x{i}": X[:, i] for i in range(20)}, "y": y}).write_parquet(root / "data" / "rows.parquet")
+    pl.DataFrame({**{f"x{i}": X[:, i] for i in range(20)}, "y": y}).write_parquet(
+        root / "data" / "rows.parquet"
+    )
 
 
 # The script computes one test metric: no intervals, no importance. The like-for-like spec
@@ -66,13 +68,27 @@ def lean(spec: str) -> str:
     return spec.replace(anchor, anchor + LEAN)
 
 
-def report(label: str, times: list[float], theirs: list[float], per_run: list[dict[str, float]], target: float | None) -> None:
+def report(
+    label: str,
+    times: list[float],
+    theirs: list[float],
+    per_run: list[dict[str, float]],
+    target: float | None,
+) -> None:
     parts = {k: median([r[k] for r in per_run]) for k in per_run[0]}
     outside = median([total - sum(r.values()) for total, r in zip(times, per_run, strict=True)])
     ratio = median(times) / median(theirs)
-    verdict = "" if target is None else f"  (target <= {target:.2f}x: {'met' if ratio <= target else 'MISSED'})"
+    verdict = (
+        ""
+        if target is None
+        else f"  (target <= {target:.2f}x: {'met' if ratio <= target else 'MISSED'})"
+    )
     print(f"{label:44s} median {median(times):6.2f} s   ratio {ratio:.2f}x{verdict}")
-    print("  per part (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()) + f", outside steps {outside:.2f} s")
+    print(
+        "  per part (median): "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items())
+        + f", outside steps {outside:.2f} s"
+    )
 
 
 def main() -> None:
@@ -80,20 +96,45 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    runs, theirs, root = against_script("xgb", HAND_WRITTEN, make_data, args.rows, args.repeat, variants={"lean": lean})
-    per_run = {label: [step_seconds(root / f"store-{label}-{i}") for i in range(args.repeat)] for label in runs}
+    runs, theirs, root = against_script(
+        "xgb", HAND_WRITTEN, make_data, args.rows, args.repeat, variants={"lean": lean}
+    )
+    per_run = {
+        label: [step_seconds(root / f"store-{label}-{i}") for i in range(args.repeat)]
+        for label in runs
+    }
     proc = subprocess.run(
-        [PYTHON, "-m", "mlspec", "run", str(root / "spec.yaml"), "--store", str(root / "store-mlspec-0"), "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            PYTHON,
+            "-m",
+            "mlspec",
+            "run",
+            str(root / "spec.yaml"),
+            "--store",
+            str(root / "store-mlspec-0"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     shutil.rmtree(root)
     steps = json.loads(proc.stdout)["steps"]
-    print(f"rows {args.rows:,} x 20 features, xgboost 100 trees depth 6, 2 threads, repeats {args.repeat}")
+    print(
+        f"rows {args.rows:,} x 20 features, xgboost 100 trees depth 6, 2 threads, repeats {args.repeat}"
+    )
     print(f"{'hand-written polars + xgboost (test ROC AUC)':44s} median {median(theirs):6.2f} s")
     report("mlspec run, same work (evaluation off)", runs["lean"], theirs, per_run["lean"], 1.10)
     report("mlspec run, default evaluation", runs["mlspec"], theirs, per_run["mlspec"], None)
     print("  (default: 200-resample intervals and permutation importance, which the script skips)")
-    print("rerun: " + ", ".join(f"{k} {'cached' if v['cache_hit'] else 'ran'}" for k, v in steps.items() if k.startswith(("train", "evaluate"))))
+    print(
+        "rerun: "
+        + ", ".join(
+            f"{k} {'cached' if v['cache_hit'] else 'ran'}"
+            for k, v in steps.items()
+            if k.startswith(("train", "evaluate"))
+        )
+    )
 
 
 if __name__ == "__main__":

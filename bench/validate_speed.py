@@ -28,7 +28,9 @@ def main() -> None:
     )
     base, val = median(times["python -c pass"]), median(times["mlspec validate"])
     print(f"python -c pass          median {base * 1000:7.1f} ms")
-    print(f"mlspec validate (feed)  median {val * 1000:7.1f} ms   min {min(times['mlspec validate']) * 1000:.1f} ms")
+    print(
+        f"mlspec validate (feed)  median {val * 1000:7.1f} ms   min {min(times['mlspec validate']) * 1000:.1f} ms"
+    )
     print(f"ratio validate / bare python: {val / base:.1f}x")
     print(f"target <= 300 ms: {'met' if val <= 0.3 else 'MISSED'}")
 

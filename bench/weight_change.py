@@ -22,7 +22,12 @@ from _timing import PYTHON, ROOT, median
 
 def run(spec: Path, store: Path) -> tuple[float, dict]:
     start = time.perf_counter()
-    proc = subprocess.run([PYTHON, "-m", "mlspec", "run", str(spec), "--store", str(store), "--json"], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [PYTHON, "-m", "mlspec", "run", str(spec), "--store", str(store), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return time.perf_counter() - start, json.loads(proc.stdout)
 
 
@@ -33,8 +38,16 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "feed_ranking"
-        shutil.copytree(ROOT / "examples" / "feed_ranking", project, ignore=shutil.ignore_patterns("data", ".mlspec"))
-        subprocess.run([PYTHON, str(project / "make_data.py"), "--rows", str(args.rows)], check=True, capture_output=True)
+        shutil.copytree(
+            ROOT / "examples" / "feed_ranking",
+            project,
+            ignore=shutil.ignore_patterns("data", ".mlspec"),
+        )
+        subprocess.run(
+            [PYTHON, str(project / "make_data.py"), "--rows", str(args.rows)],
+            check=True,
+            capture_output=True,
+        )
         spec = project / "spec.yaml"
         original = spec.read_text()
         assert "quality: 0.7" in original and "engagement: 0.3" in original
@@ -44,7 +57,11 @@ def main() -> None:
             store = Path(tmp) / f"store{i}"
             seconds, _ = run(spec, store)
             cold.append(seconds)
-            spec.write_text(original.replace("quality: 0.7", f"quality: 0.{6 - i}").replace("engagement: 0.3", f"engagement: 0.{4 + i}"))
+            spec.write_text(
+                original.replace("quality: 0.7", f"quality: 0.{6 - i}").replace(
+                    "engagement: 0.3", f"engagement: 0.{4 + i}"
+                )
+            )
             seconds, result = run(spec, store)
             warm.append(seconds)
             ran = [s for s, r in result["steps"].items() if not r["cache_hit"]]
@@ -53,7 +70,9 @@ def main() -> None:
         print(f"feed_ranking, {args.rows:,} posts; {args.repeat} cold runs and weight changes")
         print(f"cold run                 median {c:7.2f} s")
         print(f"after one weight change  median {w:7.2f} s   steps that ran: {', '.join(ran)}")
-        print(f"ratio weight run / cold: {w / c:.1%}  (target <= 5%: {'met' if w / c <= 0.05 else 'MISSED'})")
+        print(
+            f"ratio weight run / cold: {w / c:.1%}  (target <= 5%: {'met' if w / c <= 0.05 else 'MISSED'})"
+        )
         print(f"models refit after the weight change: {sum(len(r) for r in refits)} (target 0)")
     sys.stdout.flush()
 

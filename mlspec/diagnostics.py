@@ -54,9 +54,7 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
-def render_text(
-    diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None
-) -> str:
+def render_text(diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None) -> str:
     """Render as ``file:line:col: error: message [code]``, the source line, a caret, a hint."""
     sources = sources or {}
     out: list[str] = []

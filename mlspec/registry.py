@@ -89,7 +89,11 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     near = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     if near:
         return f"did you mean '{near[0]}'?"
-    return ("registered: " + ", ".join(choices)) if choices else "nothing is registered yet; run a spec first"
+    return (
+        ("registered: " + ", ".join(choices))
+        if choices
+        else "nothing is registered yet; run a spec first"
+    )
 
 
 class ModelRegistry:
@@ -127,7 +131,15 @@ class ModelRegistry:
 
     @staticmethod
     def _row(r: sqlite3.Row) -> Version:
-        return Version(r["name"], int(r["version"]), r["fingerprint"], r["bundle_sha"], r["run_id"], r["created"], r["status"])
+        return Version(
+            r["name"],
+            int(r["version"]),
+            r["fingerprint"],
+            r["bundle_sha"],
+            r["run_id"],
+            r["created"],
+            r["status"],
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -137,7 +149,9 @@ class ModelRegistry:
             if name is None:
                 rows = con.execute("SELECT * FROM versions ORDER BY name, version").fetchall()
             else:
-                rows = con.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)).fetchall()
+                rows = con.execute(
+                    "SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)
+                ).fetchall()
         return [self._row(r) for r in rows]
 
     def names(self) -> builtins.list[str]:
@@ -150,14 +164,23 @@ class ModelRegistry:
 
     def production(self, name: str) -> Version | None:
         with self._db() as con:
-            r = con.execute("SELECT * FROM versions WHERE name = ? AND status = 'production'", (name,)).fetchone()
+            r = con.execute(
+                "SELECT * FROM versions WHERE name = ? AND status = 'production'", (name,)
+            ).fetchone()
         return self._row(r) if r else None
 
     def _get(self, con: sqlite3.Connection, name: str, version: int) -> Version:
-        r = con.execute("SELECT * FROM versions WHERE name = ? AND version = ?", (name, int(version))).fetchone()
+        r = con.execute(
+            "SELECT * FROM versions WHERE name = ? AND version = ?", (name, int(version))
+        ).fetchone()
         if r is not None:
             return self._row(r)
-        have = [int(x[0]) for x in con.execute("SELECT version FROM versions WHERE name = ? ORDER BY version", (name,))]
+        have = [
+            int(x[0])
+            for x in con.execute(
+                "SELECT version FROM versions WHERE name = ? ORDER BY version", (name,)
+            )
+        ]
         if not have:
             names = [x[0] for x in con.execute("SELECT DISTINCT name FROM versions ORDER BY name")]
             raise RegistryError(f"no registered model named '{name}'", did_you_mean(name, names))
@@ -176,20 +199,37 @@ class ModelRegistry:
         try:
             artifact = ArtifactStore(self.store_root).open(package_fingerprint)
             if BUNDLE_MANIFEST not in artifact.manifest.files:
-                raise RegistryError(f"cannot register '{name}': artifact {package_fingerprint[:12]} is not a package (it has no {BUNDLE_MANIFEST})")
+                raise RegistryError(
+                    f"cannot register '{name}': artifact {package_fingerprint[:12]} is not a package (it has no {BUNDLE_MANIFEST})"
+                )
             # sha256, not the store's digest: anyone can check an exported bundle with sha256sum.
             bundle_sha, _ = sha256_file(artifact.path(BUNDLE_MANIFEST))
         except (ArtifactError, ValueError) as exc:
             raise RegistryError(f"cannot register '{name}': {exc}") from None
         with self._db(write=True) as con:
-            r = con.execute("SELECT * FROM versions WHERE name = ? AND fingerprint = ?", (name, package_fingerprint)).fetchone()
+            r = con.execute(
+                "SELECT * FROM versions WHERE name = ? AND fingerprint = ?",
+                (name, package_fingerprint),
+            ).fetchone()
             if r is not None:
                 return self._row(r)
-            (top,) = con.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE name = ?", (name,)).fetchone()
-            version = Version(name, int(top) + 1, package_fingerprint, bundle_sha, run_id, _now(), "registered")
+            (top,) = con.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM versions WHERE name = ?", (name,)
+            ).fetchone()
+            version = Version(
+                name, int(top) + 1, package_fingerprint, bundle_sha, run_id, _now(), "registered"
+            )
             con.execute(
                 "INSERT INTO versions (name, version, fingerprint, bundle_sha, run_id, created, status) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (version.name, version.version, version.fingerprint, version.bundle_sha, version.run_id, version.created, version.status),
+                (
+                    version.name,
+                    version.version,
+                    version.fingerprint,
+                    version.bundle_sha,
+                    version.run_id,
+                    version.created,
+                    version.status,
+                ),
             )
         return version
 
@@ -199,19 +239,36 @@ class ModelRegistry:
             target = self._get(con, name, version)
             if target.status == "production":
                 return target
-            con.execute("UPDATE versions SET status = 'archived' WHERE name = ? AND status = 'production'", (name,))
-            con.execute("UPDATE versions SET status = 'production' WHERE name = ? AND version = ?", (name, target.version))
-            con.execute("INSERT INTO promotions (name, version, at) VALUES (?, ?, ?)", (name, target.version, _now()))
+            con.execute(
+                "UPDATE versions SET status = 'archived' WHERE name = ? AND status = 'production'",
+                (name,),
+            )
+            con.execute(
+                "UPDATE versions SET status = 'production' WHERE name = ? AND version = ?",
+                (name, target.version),
+            )
+            con.execute(
+                "INSERT INTO promotions (name, version, at) VALUES (?, ?, ?)",
+                (name, target.version, _now()),
+            )
             return self._get(con, name, version)
 
     def rollback(self, name: str) -> Version:
         """Return to the production version before the current one; returns it."""
         with self._db(write=True) as con:
             self._get_name(con, name)
-            history = con.execute("SELECT seq, version FROM promotions WHERE name = ? AND undone = 0 ORDER BY seq DESC", (name,)).fetchall()
-            current = con.execute("SELECT version FROM versions WHERE name = ? AND status = 'production'", (name,)).fetchone()
+            history = con.execute(
+                "SELECT seq, version FROM promotions WHERE name = ? AND undone = 0 ORDER BY seq DESC",
+                (name,),
+            ).fetchall()
+            current = con.execute(
+                "SELECT version FROM versions WHERE name = ? AND status = 'production'", (name,)
+            ).fetchone()
             if current is None or not history:
-                raise RegistryError(f"'{name}' has no production version to roll back", f"promote one with `mlspec models promote {name} VERSION`")
+                raise RegistryError(
+                    f"'{name}' has no production version to roll back",
+                    f"promote one with `mlspec models promote {name} VERSION`",
+                )
             undo = []
             previous = None
             for seq, v in history:
@@ -226,8 +283,14 @@ class ModelRegistry:
                     f"promote another version with `mlspec models promote {name} VERSION`",
                 )
             con.executemany("UPDATE promotions SET undone = 1 WHERE seq = ?", [(s,) for s in undo])
-            con.execute("UPDATE versions SET status = 'archived' WHERE name = ? AND version = ?", (name, current[0]))
-            con.execute("UPDATE versions SET status = 'production' WHERE name = ? AND version = ?", (name, previous))
+            con.execute(
+                "UPDATE versions SET status = 'archived' WHERE name = ? AND version = ?",
+                (name, current[0]),
+            )
+            con.execute(
+                "UPDATE versions SET status = 'production' WHERE name = ? AND version = ?",
+                (name, previous),
+            )
             return self._get(con, name, previous)
 
     def _get_name(self, con: sqlite3.Connection, name: str) -> None:
@@ -247,7 +310,10 @@ class ModelRegistry:
         v = self.get(name, version)
         dest = Path(folder)
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RegistryError(f"cannot export to {dest}: it exists and is not an empty folder", "give a new folder")
+            raise RegistryError(
+                f"cannot export to {dest}: it exists and is not an empty folder",
+                "give a new folder",
+            )
         try:
             reader = ArtifactStore(self.store_root).open(v.fingerprint)
             names = [n for n in reader.names() if n.startswith(f"{BUNDLE}/")]
@@ -266,7 +332,9 @@ class ModelRegistry:
             for rel, sha in expected.items():
                 path = staging.joinpath(*rel.split("/"))
                 if not path.is_file() or sha256_file(path)[0] != sha:
-                    raise RegistryError(f"cannot export {name} version {v.version}: bundle file '{rel}' does not match its MANIFEST.json")
+                    raise RegistryError(
+                        f"cannot export {name} version {v.version}: bundle file '{rel}' does not match its MANIFEST.json"
+                    )
             if dest.exists():
                 dest.rmdir()
             os.rename(staging, dest)
@@ -278,15 +346,24 @@ class ModelRegistry:
 # Module-level shortcuts (the run command and scripts).
 
 
-def register(store_root: str | os.PathLike[str], name: str, package_fingerprint: str, run_id: str | None = None) -> Version:
+def register(
+    store_root: str | os.PathLike[str],
+    name: str,
+    package_fingerprint: str,
+    run_id: str | None = None,
+) -> Version:
     return ModelRegistry(store_root).register(name, package_fingerprint, run_id)
 
 
-def export(store_root: str | os.PathLike[str], name: str, version: int, folder: str | os.PathLike[str]) -> Path:
+def export(
+    store_root: str | os.PathLike[str], name: str, version: int, folder: str | os.PathLike[str]
+) -> Path:
     return ModelRegistry(store_root).export(name, version, folder)
 
 
-def register_run(store_root: str | os.PathLike[str], name: str, results: dict[str, Any], run_id: str | None) -> Version | None:
+def register_run(
+    store_root: str | os.PathLike[str], name: str, results: dict[str, Any], run_id: str | None
+) -> Version | None:
     """Register the run's `package` artifact if the run built (or found) it; else None."""
     result = results.get("package")
     if result is None or not getattr(result, "ok", False):

@@ -19,16 +19,29 @@ def make_example(name: str, dest: Path, *args: str) -> Path:
     """Copy examples/<name> into dest, run its data generator there; return the spec path."""
     target = dest / name
     shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("data", ".mlspec"))
-    subprocess.run([sys.executable, str(target / "make_data.py"), *args], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(target / "make_data.py"), *args], check=True, capture_output=True
+    )
     return target / "spec.yaml"
 
 
-def mlspec(*args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def mlspec(
+    *args: str, cwd: Path | None = None, check: bool = False, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess."""
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "mlspec", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlspec", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"mlspec {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"mlspec {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -58,13 +71,21 @@ def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def feed(tmp_path: Path, examples_dir: Path) -> Path:
     """A private copy of the feed-ranking example (spec + data), free to edit and run."""
-    shutil.copytree(examples_dir / "feed_ranking", tmp_path / "feed_ranking", ignore=shutil.ignore_patterns(".mlspec"))
+    shutil.copytree(
+        examples_dir / "feed_ranking",
+        tmp_path / "feed_ranking",
+        ignore=shutil.ignore_patterns(".mlspec"),
+    )
     return tmp_path / "feed_ranking" / "spec.yaml"
 
 
 @pytest.fixture
 def quickstart(tmp_path: Path, examples_dir: Path) -> Path:
-    shutil.copytree(examples_dir / "quickstart", tmp_path / "quickstart", ignore=shutil.ignore_patterns(".mlspec"))
+    shutil.copytree(
+        examples_dir / "quickstart",
+        tmp_path / "quickstart",
+        ignore=shutil.ignore_patterns(".mlspec"),
+    )
     return tmp_path / "quickstart" / "spec.yaml"
 
 
@@ -81,7 +102,9 @@ def ray_session():  # type: ignore[no-untyped-def]
         ray = pytest.importorskip("ray")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     runtime_env = {
-        "env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+        "env_vars": {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        },
         "worker_process_setup_hook": "tests.ray_steps.setup",
     }
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)

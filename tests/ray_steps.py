@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlspec.steps.api import StepError
-from mlspec.steps.registry import KINDS, StepKind, register
+from mlspec.contract.api import StepError
+from mlspec.steps.kinds import KINDS, StepKind, register
 
 KIND = "test_ray"
 
@@ -42,7 +42,11 @@ def noop(ctx: Any) -> None:
     ctx.output.write_json({"value": ctx.params.get("value")}, "out")
 
 
-ACTIONS: dict[str, Callable[[Any], None]] = {"crash_once": crash_once, "user_error": user_error, "noop": noop}
+ACTIONS: dict[str, Callable[[Any], None]] = {
+    "crash_once": crash_once,
+    "user_error": user_error,
+    "noop": noop,
+}
 
 
 def run(ctx: Any) -> None:
@@ -52,4 +56,4 @@ def run(ctx: Any) -> None:
 def setup() -> None:
     """Register the kind in this process (the test process or a Ray worker)."""
     if KIND not in KINDS:
-        register(StepKind(KIND, __name__, ("steps/api.py",)))
+        register(StepKind(KIND, __name__, ("contract/api.py",)))

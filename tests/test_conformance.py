@@ -22,14 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.spec import expr as expr_lang
-from mlspec.spec import loader
-from mlspec.spec.validate import validate_file, validate_text
+from mlspec.lang import expr as expr_lang
+from mlspec.lang import loader
+from mlspec.lang.validate import validate_file, validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = sorted((ROOT / "specs" / "valid").glob("*.yaml"))
 INVALID = sorted((ROOT / "specs" / "invalid").glob("*.yaml"))
-SPEC_SOURCES = [ROOT / "mlspec" / "spec" / name for name in ("loader.py", "schema.py", "checks.py", "expr.py")]
+SPEC_SOURCES = [
+    ROOT / "mlspec" / "lang" / name for name in ("loader.py", "schema.py", "checks.py", "expr.py")
+]
 
 _EXPECT = re.compile(r"#\s*expect(-warning)?:\s*(\d+):(\d+)\s+([a-z0-9-]+)\s*$")
 
@@ -63,7 +65,9 @@ def _found(path: Path) -> tuple[set[Key], set[Key], str]:
     result = validate_file(path)
     errors = {(d.line, d.col, d.code) for d in result.diagnostics if d.severity == "error"}
     warnings = {(d.line, d.col, d.code) for d in result.diagnostics if d.severity == "warning"}
-    shown = "\n".join(f"  {d.line}:{d.col} {d.severity} [{d.code}] {d.message}" for d in result.diagnostics)
+    shown = "\n".join(
+        f"  {d.line}:{d.col} {d.severity} [{d.code}] {d.message}" for d in result.diagnostics
+    )
     return errors, warnings, shown
 
 
@@ -134,9 +138,22 @@ def corpus_codes() -> set[str]:
 def test_grep_finds_the_codes() -> None:
     """Guards the grep: it must still see codes of every kind (else it silently shrinks)."""
     codes = emitted_codes()
-    for sample in ("yaml-syntax", "yaml-alias-bomb", "spec-encoding", "unknown-key", "missing-key",
-                   "type", "enum", "range", "name", "unknown-column", "split-by-unused",
-                   "target-leak", "monitor-option", "expr-arity"):
+    for sample in (
+        "yaml-syntax",
+        "yaml-alias-bomb",
+        "spec-encoding",
+        "unknown-key",
+        "missing-key",
+        "type",
+        "enum",
+        "range",
+        "name",
+        "unknown-column",
+        "split-by-unused",
+        "target-leak",
+        "monitor-option",
+        "expr-arity",
+    ):
         assert sample in codes
     assert len(codes) >= 60
 
@@ -205,7 +222,9 @@ def test_validate_text_equals_validate_file() -> None:
             text = path.read_text("utf-8")
         except UnicodeDecodeError:
             continue
-        by_text = [(d.line, d.col, d.code, d.message) for d in validate_text(text, str(path)).diagnostics]
+        by_text = [
+            (d.line, d.col, d.code, d.message) for d in validate_text(text, str(path)).diagnostics
+        ]
         by_file = [(d.line, d.col, d.code, d.message) for d in validate_file(path).diagnostics]
         assert by_text == by_file, path.name
 

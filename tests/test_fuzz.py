@@ -30,14 +30,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlspec.diagnostics import render_json, render_text
-from mlspec.spec import loader
-from mlspec.spec.loader import load_text, walk
-from mlspec.spec.schema import _validator, schema_text
-from mlspec.spec.schema_fit import fits
-from mlspec.spec.validate import Result, validate_text
+from mlspec.lang import loader
+from mlspec.lang.loader import load_text, walk
+from mlspec.lang.schema import _validator, schema_text
+from mlspec.lang.schema_fit import fits
+from mlspec.lang.validate import Result, validate_text
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_FILES = sorted([*ROOT.glob("examples/*/spec.yaml"), *(ROOT / "specs" / "valid").glob("*.yaml")])
+SPEC_FILES = sorted(
+    [*ROOT.glob("examples/*/spec.yaml"), *(ROOT / "specs" / "valid").glob("*.yaml")]
+)
 SPEC_TEXTS = {p.relative_to(ROOT).as_posix(): p.read_text("utf-8") for p in SPEC_FILES}
 # The invalid corpus seeds the text mutations too: it starts on the error paths.
 INVALID_TEXTS = {
@@ -103,7 +105,11 @@ def validate(text: str) -> Result:
     if slow is None or fast is None:
         assert slow is fast and (slow_diags == result.diagnostics), text[:300]
     else:
-        assert (repr(fast.data), fast.marks, fast.key_marks) == (repr(slow.data), slow.marks, slow.key_marks), text[:300]
+        assert (repr(fast.data), fast.marks, fast.key_marks) == (
+            repr(slow.data),
+            slow.marks,
+            slow.key_marks,
+        ), text[:300]
     if result.document is not None:  # the fast verdict is jsonschema's, on every document
         data = result.document.data
         assert fits(data, schema_text()) == (not any(_validator().iter_errors(data))), text[:300]
@@ -162,28 +168,133 @@ def test_random_yaml_documents(value: Any, flow: bool) -> None:
 
 # Spec-shaped documents: keys and values from the spec language, so the checks run deep.
 SPEC_WORDS = [
-    "mlspec", "name", "description", "problem", "goal", "task", "data", "sources", "path",
-    "format", "query", "columns", "checks", "column", "rows", "min", "max", "allowed",
-    "not_null", "joins", "left", "right", "on", "how", "split", "method", "test", "valid",
-    "seed", "by", "features", "expr", "type", "encoding", "impute", "fill_value", "scale",
-    "objectives", "target", "metrics", "select_by", "baseline", "threshold", "models",
-    "params", "search", "space", "low", "high", "log", "trials", "cv", "gate", "slices",
-    "fairness", "protected", "combine", "weights", "deployment", "batch", "rest", "port",
-    "monitors", "objective", "metric", "execution", "backend", "external", "separator",
+    "mlspec",
+    "name",
+    "description",
+    "problem",
+    "goal",
+    "task",
+    "data",
+    "sources",
+    "path",
+    "format",
+    "query",
+    "columns",
+    "checks",
+    "column",
+    "rows",
+    "min",
+    "max",
+    "allowed",
+    "not_null",
+    "joins",
+    "left",
+    "right",
+    "on",
+    "how",
+    "split",
+    "method",
+    "test",
+    "valid",
+    "seed",
+    "by",
+    "features",
+    "expr",
+    "type",
+    "encoding",
+    "impute",
+    "fill_value",
+    "scale",
+    "objectives",
+    "target",
+    "metrics",
+    "select_by",
+    "baseline",
+    "threshold",
+    "models",
+    "params",
+    "search",
+    "space",
+    "low",
+    "high",
+    "log",
+    "trials",
+    "cv",
+    "gate",
+    "slices",
+    "fairness",
+    "protected",
+    "combine",
+    "weights",
+    "deployment",
+    "batch",
+    "rest",
+    "port",
+    "monitors",
+    "objective",
+    "metric",
+    "execution",
+    "backend",
+    "external",
+    "separator",
 ]
 SPEC_VALUES = [
-    1, 0, -1, 0.5, 1.5, 2, "binary", "multiclass", "regression", "ranking", "roc_auc",
-    "rmse", "log_loss", "accuracy", "a.csv", "b.sqlite", "../x.parquet", "/abs.csv",
-    "log1p(x)", "where(x > 0, x, 0)", "x.y", "foo(", "", ">= 0.5", "stratified", "grid",
-    "random", "valid", "categorical", "numeric", "constant", "mean", "xgboost", "ridge",
-    "logistic_regression", "dummy", "data_drift", "performance", "prediction_drift",
-    "rest", "batch", "probability", "x", "y", "s", "o", "m", "baseline",
+    1,
+    0,
+    -1,
+    0.5,
+    1.5,
+    2,
+    "binary",
+    "multiclass",
+    "regression",
+    "ranking",
+    "roc_auc",
+    "rmse",
+    "log_loss",
+    "accuracy",
+    "a.csv",
+    "b.sqlite",
+    "../x.parquet",
+    "/abs.csv",
+    "log1p(x)",
+    "where(x > 0, x, 0)",
+    "x.y",
+    "foo(",
+    "",
+    ">= 0.5",
+    "stratified",
+    "grid",
+    "random",
+    "valid",
+    "categorical",
+    "numeric",
+    "constant",
+    "mean",
+    "xgboost",
+    "ridge",
+    "logistic_regression",
+    "dummy",
+    "data_drift",
+    "performance",
+    "prediction_drift",
+    "rest",
+    "batch",
+    "probability",
+    "x",
+    "y",
+    "s",
+    "o",
+    "m",
+    "baseline",
 ]
 SPEC_KEYS = st.sampled_from(SPEC_WORDS) | st.sampled_from(["s", "o", "p", "x", "y", "m"])
 SPEC_LEAVES = st.sampled_from(SPEC_VALUES) | SCALARS
 SPEC_DOCS = st.recursive(
     SPEC_LEAVES,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(SPEC_KEYS, children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(SPEC_KEYS, children, max_size=6)
+    ),
     max_leaves=60,
 )
 
@@ -212,8 +323,14 @@ def _typo(word: str, data: st.DataObject) -> str:
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-1000, 1000) | st.floats(-1e6, 1e6) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-1000, 1000)
+    | st.floats(-1e6, 1e6)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -277,7 +394,12 @@ def _mutate_text(text: str, data: st.DataObject) -> str:
     else:
         at = data.draw(st.integers(0, len(line)), label="column")
         chars = data.draw(
-            st.text(alphabet=st.sampled_from(list(":-[]{}&*!|>'\"#,? \t%@`\\\x00\x85\u2028é\ufeff")) | st.characters(), min_size=1, max_size=4),
+            st.text(
+                alphabet=st.sampled_from(list(":-[]{}&*!|>'\"#,? \t%@`\\\x00\x85\u2028é\ufeff"))
+                | st.characters(),
+                min_size=1,
+                max_size=4,
+            ),
             label="inserted",
         )
         lines[i] = line[:at] + chars + line[at:]

@@ -6,11 +6,12 @@ Backends are looked up by name in `BACKENDS` and imported only when used.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from importlib import import_module
-from typing import Any, ClassVar, Protocol
+from typing import Any
 
-from mlspec.engine.task import StepResult, StepTask
+from mlspec.engine.backend import Backend, BackendError
+
+__all__ = ["BACKENDS", "Backend", "BackendError", "get_backend"]
 
 # name -> "module:Class"; batch registers here when it exists.
 BACKENDS: dict[str, str] = {
@@ -19,20 +20,9 @@ BACKENDS: dict[str, str] = {
 }
 
 
-class Backend(Protocol):
-    name: ClassVar[str]
-
-    def submit(self, task: StepTask) -> Future[StepResult]: ...
-    def close(self) -> None: ...
-
-
-class BackendError(Exception):
-    """The backend cannot run here (not installed, cannot connect, ...)."""
-
-
 def get_backend(name: str, **options: Any) -> Backend:
     if name not in BACKENDS:
-        from mlspec.spec.suggest import did_you_mean
+        from mlspec.lang.suggest import did_you_mean
 
         hint = did_you_mean(name, BACKENDS)
         raise BackendError(f"unknown backend '{name}'" + (f"; {hint}" if hint else ""))

@@ -31,7 +31,9 @@ class LocalBackend:
 
             # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+            )
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._pool is not None:

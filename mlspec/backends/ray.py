@@ -24,14 +24,18 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise BackendError(f"the ray backend needs Ray, which is not installed; {INSTALL_HINT}") from exc
+        raise BackendError(
+            f"the ray backend needs Ray, which is not installed; {INSTALL_HINT}"
+        ) from exc
     return ray
 
 
 class RayBackend:
     name: ClassVar[str] = "ray"
 
-    def __init__(self, address: str | None = None, max_retries: int = 2, threads: int = 1, **_options: Any) -> None:
+    def __init__(
+        self, address: str | None = None, max_retries: int = 2, threads: int = 1, **_options: Any
+    ) -> None:
         ray = self._ray = _import_ray()
         self.max_retries = int(max_retries)
         self.threads = max(1, int(threads))
@@ -43,11 +47,22 @@ class RayBackend:
                 if address:
                     ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
                 else:
-                    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+                    ray.init(
+                        num_cpus=os.cpu_count(),
+                        include_dashboard=False,
+                        logging_level=logging.WARNING,
+                        log_to_driver=False,
+                    )
             except Exception as exc:  # ConnectionError, a timeout, a version mismatch, ...
                 where = f"the Ray cluster at '{address}'" if address else "a local Ray"
-                hint = "start one with `ray start --head` (see backends/ray/README.md)" if address else "see backends/ray/README.md"
-                raise BackendError(f"cannot connect to {where}: {type(exc).__name__}: {exc}; {hint}") from exc
+                hint = (
+                    "start one with `ray start --head` (see backends/ray/README.md)"
+                    if address
+                    else "see backends/ray/README.md"
+                )
+                raise BackendError(
+                    f"cannot connect to {where}: {type(exc).__name__}: {exc}; {hint}"
+                ) from exc
         self._remote = ray.remote(run_task)
 
     def submit(self, task: StepTask) -> Future[StepResult]:

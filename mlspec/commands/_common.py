@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from mlspec.diagnostics import render_text, summary
 
 if TYPE_CHECKING:
-    from mlspec.spec.model import Spec
+    from mlspec.lang.spec import Spec
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -19,7 +19,7 @@ class CommandExit(SystemExit):
 
 
 def load_spec_or_exit(path: str) -> Spec:
-    from mlspec.spec.validate import validate_file
+    from mlspec.lang.validate import validate_file
 
     result = validate_file(path)
     if result.spec is None:
@@ -32,7 +32,11 @@ def load_spec_or_exit(path: str) -> Spec:
 
 def add_spec_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", metavar="SPEC", help="the spec file")
-    p.add_argument("--store", metavar="DIR", help="artifact store folder (default: execution.store, '.mlspec' beside the spec)")
+    p.add_argument(
+        "--store",
+        metavar="DIR",
+        help="artifact store folder (default: execution.store, '.mlspec' beside the spec)",
+    )
 
 
 def fail(message: str, hint: str | None = None, code: int = EXIT_USAGE) -> int:

@@ -10,8 +10,15 @@ from mlspec.commands._common import add_spec_argument, load_spec_or_exit
 
 def configure(p: argparse.ArgumentParser) -> None:
     add_spec_argument(p)
-    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="output format (default: mermaid)")
-    p.add_argument("--no-status", action="store_true", help="do not look at the store; draw the bare graph")
+    p.add_argument(
+        "--format",
+        choices=["mermaid", "dot"],
+        default="mermaid",
+        help="output format (default: mermaid)",
+    )
+    p.add_argument(
+        "--no-status", action="store_true", help="do not look at the store; draw the bare graph"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

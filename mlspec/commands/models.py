@@ -18,7 +18,12 @@ from mlspec.commands._common import fail
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", metavar="DIR", default=".mlspec", help="artifact store folder (default: ./.mlspec)")
+    p.add_argument(
+        "--store",
+        metavar="DIR",
+        default=".mlspec",
+        help="artifact store folder (default: ./.mlspec)",
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
 
 
@@ -31,7 +36,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     promote.add_argument("version", type=int, metavar="VERSION")
     rollback = sub.add_parser("rollback", help="return to the previous production version")
     rollback.add_argument("name", metavar="NAME")
-    export = sub.add_parser("export", help="copy a version's bundle into a new folder (hashes verified)")
+    export = sub.add_parser(
+        "export", help="copy a version's bundle into a new folder (hashes verified)"
+    )
     export.add_argument("name", metavar="NAME")
     export.add_argument("version", type=int, metavar="VERSION")
     export.add_argument("folder", metavar="FOLDER")
@@ -44,7 +51,9 @@ def _list(args: argparse.Namespace) -> int:
 
     registry = ModelRegistry(args.store)
     if args.name is not None and args.name not in (names := registry.names()):
-        raise RegistryError(f"no registered model named '{args.name}'", did_you_mean(args.name, names))
+        raise RegistryError(
+            f"no registered model named '{args.name}'", did_you_mean(args.name, names)
+        )
     rows = registry.list(args.name)
     if args.json:
         print(json.dumps([v.to_json() for v in rows], indent=2))
@@ -54,7 +63,9 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'NAME':<20} {'VERSION':>7}  {'STATUS':<10} {'CREATED':<25} {'RUN':<14} PACKAGE")
     for v in rows:
-        print(f"{v.name:<20} {v.version:>7}  {v.status:<10} {v.created:<25} {(v.run_id or '-'):<14} {v.fingerprint[:12]}")
+        print(
+            f"{v.name:<20} {v.version:>7}  {v.status:<10} {v.created:<25} {(v.run_id or '-'):<14} {v.fingerprint[:12]}"
+        )
     return 0
 
 
@@ -76,7 +87,11 @@ def _export(args: argparse.Namespace) -> int:
     from mlspec.registry import ModelRegistry
 
     folder = ModelRegistry(args.store).export(args.name, args.version, args.folder)
-    return _done(args, {"name": args.name, "version": args.version, "folder": str(folder)}, f"exported {args.name} version {args.version} to {folder}")
+    return _done(
+        args,
+        {"name": args.name, "version": args.version, "folder": str(folder)},
+        f"exported {args.name} version {args.version} to {folder}",
+    )
 
 
 def _done(args: argparse.Namespace, value: dict[str, object], text: str) -> int:
@@ -97,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
 
     action = getattr(args, "action", None)
     if action is None:
-        return fail("usage: mlspec models {list,promote,rollback,export} ...", "see `mlspec models --help`")
+        return fail(
+            "usage: mlspec models {list,promote,rollback,export} ...", "see `mlspec models --help`"
+        )
     try:
         return ACTIONS[action](args)
     except RegistryError as exc:

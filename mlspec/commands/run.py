@@ -14,10 +14,26 @@ from mlspec.commands._common import EXIT_FAILED, add_spec_argument, fail, load_s
 
 def configure(p: argparse.ArgumentParser) -> None:
     add_spec_argument(p)
-    p.add_argument("--backend", help="where steps run: local, ray or batch (default: execution.backend)")
-    p.add_argument("--workers", type=int, help="parallel steps for the local backend (default: execution.workers)")
-    p.add_argument("--only", action="append", metavar="STEP", help="run only these steps: ID, ID+ (and downstream), +ID (and upstream); repeatable")
-    p.add_argument("--force", action="append", metavar="STEP", help="recompute these steps even if cached (same selection syntax); repeatable")
+    p.add_argument(
+        "--backend", help="where steps run: local, ray or batch (default: execution.backend)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="parallel steps for the local backend (default: execution.workers)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="STEP",
+        help="run only these steps: ID, ID+ (and downstream), +ID (and upstream); repeatable",
+    )
+    p.add_argument(
+        "--force",
+        action="append",
+        metavar="STEP",
+        help="recompute these steps even if cached (same selection syntax); repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print the run's result as JSON")
 
 
@@ -46,23 +62,42 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     reporter = _Reporter(quiet=args.json, total=len(only) if only is not None else len(a.plan))
     try:
-        result = run_plan(a, backend, backend_name=backend_name, only=only, force=force, progress=reporter, argv=sys.argv[1:])
+        result = run_plan(
+            a,
+            backend,
+            backend_name=backend_name,
+            only=only,
+            force=force,
+            progress=reporter,
+            argv=sys.argv[1:],
+        )
     except SelectionError as exc:
         return fail(str(exc))
     finally:
         backend.close()
         reporter.close()
     if args.json:
-        print(json.dumps({
-            "run_id": result.run_id,
-            "status": result.status,
-            "seconds": round(result.seconds, 3),
-            "steps": {
-                sid: {"ok": r.ok, "cache_hit": r.cache_hit, "seconds": round(r.seconds, 3), "error": r.error, "metrics": r.metrics}
-                for sid, r in result.results.items()
-            },
-            "skipped": result.skipped,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "status": result.status,
+                    "seconds": round(result.seconds, 3),
+                    "steps": {
+                        sid: {
+                            "ok": r.ok,
+                            "cache_hit": r.cache_hit,
+                            "seconds": round(r.seconds, 3),
+                            "error": r.error,
+                            "metrics": r.metrics,
+                        }
+                        for sid, r in result.results.items()
+                    },
+                    "skipped": result.skipped,
+                },
+                indent=2,
+            )
+        )
     if result.status != "succeeded":
         for r in result.failed:
             print(f"\nerror: step {r.step_id} failed", file=sys.stderr)
@@ -75,10 +110,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if not args.json:
         hits = sum(r.cache_hit for r in result.results.values())
-        print(f"run {result.run_id} succeeded: {len(result.results) - hits} ran, {hits} cached, {result.seconds:.2f} s")
+        print(
+            f"run {result.run_id} succeeded: {len(result.results) - hits} ran, {hits} cached, {result.seconds:.2f} s"
+        )
     from mlspec.registry import register_run
 
-    if (version := register_run(a.store_root, spec.name, result.results, result.run_id)) is not None and not args.json:
+    if (
+        version := register_run(a.store_root, spec.name, result.results, result.run_id)
+    ) is not None and not args.json:
         print(f"registered {version.name} version {version.version}")
     return 0
 
@@ -90,8 +129,18 @@ class _Reporter:
     ~0.1 s of start-up, a tenth of a no-change rerun.
     """
 
-    MARKS: ClassVar[dict[str, str]] = {"succeeded": "✓", "cached": "·", "failed": "✗", "skipped": "-"}
-    STYLES: ClassVar[dict[str, str]] = {"succeeded": "green", "cached": "dim", "failed": "red", "skipped": "yellow"}
+    MARKS: ClassVar[dict[str, str]] = {
+        "succeeded": "✓",
+        "cached": "·",
+        "failed": "✗",
+        "skipped": "-",
+    }
+    STYLES: ClassVar[dict[str, str]] = {
+        "succeeded": "green",
+        "cached": "dim",
+        "failed": "red",
+        "skipped": "yellow",
+    }
 
     def __init__(self, *, quiet: bool, total: int) -> None:
         self.quiet = quiet
@@ -108,7 +157,14 @@ class _Reporter:
             )
 
             self.console = Console(stderr=True, highlight=False)
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
             self.task = self.progress.add_task("running", total=total)
             self.progress.start()
 
@@ -129,8 +185,12 @@ class _Reporter:
             timing = f"{result.seconds:6.2f} s"
         else:
             timing = "cached" if event == "cached" else ""
-        extra = f"  {len(result.warnings)} warning(s)" if result is not None and result.warnings else ""
-        self._print(f"{self.MARKS.get(event, event)} {step_id:<32} {timing}{extra}", self.STYLES.get(event))
+        extra = (
+            f"  {len(result.warnings)} warning(s)" if result is not None and result.warnings else ""
+        )
+        self._print(
+            f"{self.MARKS.get(event, event)} {step_id:<32} {timing}{extra}", self.STYLES.get(event)
+        )
         for w in result.warnings if result is not None else ():
             self._print(f"    warning: {w}", "yellow")
         if self.progress and event != "skipped":

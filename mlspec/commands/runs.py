@@ -16,8 +16,18 @@ if TYPE_CHECKING:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("args", nargs="*", metavar="[show ID | compare A B]", help="'show ID' to see one run; 'compare A B' to compare two")
-    p.add_argument("--store", metavar="DIR", default=".mlspec", help="artifact store folder (default: ./.mlspec)")
+    p.add_argument(
+        "args",
+        nargs="*",
+        metavar="[show ID | compare A B]",
+        help="'show ID' to see one run; 'compare A B' to compare two",
+    )
+    p.add_argument(
+        "--store",
+        metavar="DIR",
+        default=".mlspec",
+        help="artifact store folder (default: ./.mlspec)",
+    )
     p.add_argument("--limit", type=int, default=20, help="how many runs to list (default: 20)")
     p.add_argument("--json", action="store_true", help="print as JSON")
 
@@ -30,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
     db = Path(args.store) / "runs.sqlite"
     if not db.is_file():
-        return fail(f"no run records in {args.store}", "run a spec first, or point --store at its store (default .mlspec beside the spec)")
+        return fail(
+            f"no run records in {args.store}",
+            "run a spec first, or point --store at its store (default .mlspec beside the spec)",
+        )
     runs = RunStore(db)
     if args.args[:1] == ["compare"]:
         if len(args.args) != 3:
@@ -47,15 +60,26 @@ def run(args: argparse.Namespace) -> int:
             return fail(f"no run '{args.args[1]}'", "list runs with `mlspec runs`")
         steps = runs.steps(row.run_id)
         if args.json:
-            print(json.dumps({"run": asdict(row), "steps": [asdict(s) for s in steps]}, indent=2, default=str))
+            print(
+                json.dumps(
+                    {"run": asdict(row), "steps": [asdict(s) for s in steps]}, indent=2, default=str
+                )
+            )
             return 0
-        print(f"run {row.run_id}  {row.status}  {row.spec_name}  backend {row.backend}  started {row.started}")
+        print(
+            f"run {row.run_id}  {row.status}  {row.spec_name}  backend {row.backend}  started {row.started}"
+        )
         for s in steps:
             extra = f"  {s.error.splitlines()[0]}" if s.error else ""
-            print(f"  {s.status:<9} {s.step_id:<32} {s.seconds or 0:7.2f} s  {s.fingerprint[:12]}{extra}")
+            print(
+                f"  {s.status:<9} {s.step_id:<32} {s.seconds or 0:7.2f} s  {s.fingerprint[:12]}{extra}"
+            )
         return 0
     if args.args:
-        return fail(f"unknown arguments: {' '.join(args.args)}", "use `mlspec runs`, `mlspec runs show ID` or `mlspec runs compare A B`")
+        return fail(
+            f"unknown arguments: {' '.join(args.args)}",
+            "use `mlspec runs`, `mlspec runs show ID` or `mlspec runs compare A B`",
+        )
     rows = runs.runs(args.limit)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2, default=str))
@@ -74,7 +98,12 @@ def _step_metrics(step: Any, artifacts: ArtifactStore | None) -> dict[str, Any]:
     manifest (same fingerprint, same metrics) fills in when the store still holds it."""
     from mlspec.store import ArtifactError
 
-    if step.metrics or artifacts is None or not step.fingerprint or step.status not in ("succeeded", "cached"):
+    if (
+        step.metrics
+        or artifacts is None
+        or not step.fingerprint
+        or step.status not in ("succeeded", "cached")
+    ):
         return dict(step.metrics or {})
     try:
         return dict(artifacts.manifest(step.fingerprint).metrics)
@@ -82,7 +111,9 @@ def _step_metrics(step: Any, artifacts: ArtifactStore | None) -> dict[str, Any]:
         return {}
 
 
-def compare(runs: RunStore, a: str, b: str, artifacts: ArtifactStore | None = None) -> dict[str, Any]:
+def compare(
+    runs: RunStore, a: str, b: str, artifacts: ArtifactStore | None = None
+) -> dict[str, Any]:
     """Metric deltas (B - A) of the steps both runs recorded, and whose fingerprints differ."""
     steps_a = {s.step_id: s for s in runs.steps(a)}
     steps_b = {s.step_id: s for s in runs.steps(b)}
@@ -127,18 +158,36 @@ def _compare(runs: RunStore, ref_a: str, ref_b: str, *, as_json: bool) -> int:
         return "-" if v is None else f"{v:.6g}" if _number(v) else str(v)
 
     print(f"A {ids[0]}\nB {ids[1]}")
-    rows = [(m["step"], m["metric"], fmt(m["a"]), fmt(m["b"]), "-" if m["delta"] is None else "0" if m["delta"] == 0 else f"{m['delta']:+.6g}") for m in result["metrics"]]
+    rows = [
+        (
+            m["step"],
+            m["metric"],
+            fmt(m["a"]),
+            fmt(m["b"]),
+            "-" if m["delta"] is None else "0" if m["delta"] == 0 else f"{m['delta']:+.6g}",
+        )
+        for m in result["metrics"]
+    ]
     if rows:
         head = ("step", "metric", "A", "B", "delta")
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
         print()
         for r in [head, *rows]:
-            print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+            print(
+                "  ".join(
+                    c.ljust(w) if i < 2 else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(r, widths, strict=True))
+                ).rstrip()
+            )
     else:
         print("\nno metrics recorded by steps of both runs")
     print()
     changed = result["changed"]
-    print(f"fingerprints differ ({len(changed)}): {', '.join(changed)}" if changed else "fingerprints: all shared steps are identical")
+    print(
+        f"fingerprints differ ({len(changed)}): {', '.join(changed)}"
+        if changed
+        else "fingerprints: all shared steps are identical"
+    )
     for key, label in (("only_a", "only in A"), ("only_b", "only in B")):
         if result[key]:
             print(f"{label}: {', '.join(result[key])}")

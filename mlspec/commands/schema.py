@@ -8,11 +8,13 @@ import argparse
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlspec.spec.schema import schema_text
+    from mlspec.lang.schema import schema_text
 
     text = schema_text()
     if args.output:

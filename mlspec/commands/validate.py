@@ -14,11 +14,13 @@ from mlspec.diagnostics import render_json, render_text, summary
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files to check")
     p.add_argument("--json", action="store_true", help="print the diagnostics as a JSON list")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only the diagnostics, no summary")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the diagnostics, no summary"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlspec.spec.validate import validate_file
+    from mlspec.lang.validate import validate_file
 
     results = [validate_file(path) for path in args.specs]
     diagnostics = [d for r in results for d in r.diagnostics]
@@ -30,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
         if text:
             print(_colour(text) if _use_colour() else text)
         if not args.quiet:
-            print(summary(diagnostics, len(results)), file=sys.stderr if diagnostics else sys.stdout)
+            print(
+                summary(diagnostics, len(results)), file=sys.stderr if diagnostics else sys.stdout
+            )
     return 0 if all(r.ok for r in results) else 2
 
 
@@ -48,6 +52,3 @@ def _colour(text: str) -> str:
             line = f"{cyan}{line}{reset}"
         out.append(line)
     return "\n".join(out)
-
-
-

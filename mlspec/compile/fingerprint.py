@@ -19,7 +19,7 @@ from typing import Any
 from mlspec.compile.jsondiff import display_path, semantic_diff
 from mlspec.compile.node import Step
 from mlspec.compile.plan import Plan
-from mlspec.steps.registry import KINDS, code_version, library_version
+from mlspec.steps.kinds import KINDS, code_version, library_version
 from mlspec.store.hashing import file_digest
 
 FINGERPRINT_VERSION = 2  # 2: data files hashed with BLAKE3
@@ -27,7 +27,9 @@ FINGERPRINT_VERSION = 2  # 2: data files hashed with BLAKE3
 
 def canonical_json(value: Any) -> str:
     """One text per value: sorted keys, no spaces; floats that are whole stay floats."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
+    )
 
 
 def digest(value: Any) -> str:
@@ -54,7 +56,9 @@ class Fingerprint:
         return self.digest[:12]
 
 
-def fingerprint_step(step: Step, upstream: dict[str, str], file_hash: Callable[[str], str]) -> Fingerprint:
+def fingerprint_step(
+    step: Step, upstream: dict[str, str], file_hash: Callable[[str], str]
+) -> Fingerprint:
     kind = KINDS[step.kind]
     parts = {
         "v": FINGERPRINT_VERSION,
@@ -100,12 +104,18 @@ def diff_paths(old: Any, new: Any) -> list[str]:
     return [f"{display_path(p)} {kind}" for p, kind in semantic_diff(old, new, by_name=False)]
 
 
-def explain(current: dict[str, Any], previous: dict[str, Any] | None, step_names: dict[str, str] | None = None) -> list[str]:
+def explain(
+    current: dict[str, Any],
+    previous: dict[str, Any] | None,
+    step_names: dict[str, str] | None = None,
+) -> list[str]:
     """Why a step's fingerprint differs from its last recorded one, most specific first."""
     if previous is None:
         return ["never run"]
     reasons: list[str] = []
-    reasons += ["spec path " + p for p in diff_paths(previous.get("reads", {}), current.get("reads", {}))]
+    reasons += [
+        "spec path " + p for p in diff_paths(previous.get("reads", {}), current.get("reads", {}))
+    ]
     old_files, new_files = previous.get("files", {}), current.get("files", {})
     for rel in sorted(set(old_files) | set(new_files)):
         if rel not in old_files:

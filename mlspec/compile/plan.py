@@ -24,7 +24,9 @@ class PlanError(Exception):
 
 
 class Plan:
-    def __init__(self, steps: dict[str, Step], children: dict[str, set[str]], order: list[str]) -> None:
+    def __init__(
+        self, steps: dict[str, Step], children: dict[str, set[str]], order: list[str]
+    ) -> None:
         self._steps = steps
         self._children = children
         self._order = order
@@ -40,7 +42,9 @@ class Plan:
         for step in by_id.values():
             for name, upstream in step.inputs.items():
                 if upstream not in by_id:
-                    raise PlanError(f"step '{step.id}' reads input '{name}' from '{upstream}', which is not a step")
+                    raise PlanError(
+                        f"step '{step.id}' reads input '{name}' from '{upstream}', which is not a step"
+                    )
                 children[upstream].add(step.id)
         return cls(by_id, children, _lexicographic_order(by_id, children))
 
@@ -102,7 +106,7 @@ class Plan:
                 name = pattern.strip("+")
                 matches = [s for s in self._order if s == name or s.startswith(name + ".")]
                 if not matches:
-                    from mlspec.spec.suggest import did_you_mean
+                    from mlspec.lang.suggest import did_you_mean
 
                     hint = did_you_mean(name, self._order, fallback_list=False)
                     raise PlanError(f"no step matches '{name}'" + (f" ({hint})" if hint else ""))
@@ -142,7 +146,9 @@ def _lexicographic_order(steps: dict[str, Step], children: dict[str, set[str]]) 
             if indegree[child] == 0:
                 heapq.heappush(ready, child)
     if len(order) < len(steps):
-        raise PlanError(f"the steps form a cycle: {' -> '.join(_a_cycle(steps, set(steps) - set(order)))}")
+        raise PlanError(
+            f"the steps form a cycle: {' -> '.join(_a_cycle(steps, set(steps) - set(order)))}"
+        )
     return order
 
 
@@ -153,5 +159,5 @@ def _a_cycle(steps: dict[str, Step], stuck: set[str]) -> list[str]:
     while node not in path:
         path.append(node)
         node = min(u for u in steps[node].inputs.values() if u in stuck)
-    loop = path[path.index(node):]
+    loop = path[path.index(node) :]
     return [*reversed(loop), loop[-1]]

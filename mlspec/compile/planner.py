@@ -13,7 +13,7 @@ from typing import Any
 
 from mlspec.compile.node import Step
 from mlspec.compile.plan import Plan
-from mlspec.spec.model import Spec
+from mlspec.lang.spec import Spec
 
 
 @dataclass
@@ -22,11 +22,17 @@ class PlanBuilder:
     steps: list[Step] = field(default_factory=list)
     # Well-known steps that later stages read from.
     table: str | None = None  # the joined table (or the only source's load step)
-    checks: dict[str, str] = field(default_factory=dict)  # checks that must pass before `table` is used
+    checks: dict[str, str] = field(
+        default_factory=dict
+    )  # checks that must pass before `table` is used
     features: str | None = None
     split: str | None = None
-    trains: dict[tuple[str, str], str] = field(default_factory=dict)  # (objective, model) -> train step
-    evaluations: dict[str, dict[str, str]] = field(default_factory=dict)  # objective -> model -> evaluate step
+    trains: dict[tuple[str, str], str] = field(
+        default_factory=dict
+    )  # (objective, model) -> train step
+    evaluations: dict[str, dict[str, str]] = field(
+        default_factory=dict
+    )  # objective -> model -> evaluate step
     selects: dict[str, str] = field(default_factory=dict)  # objective -> select step
 
     def add(self, step: Step) -> Step:
@@ -116,10 +122,18 @@ def data_stage(b: PlanBuilder) -> None:
                 inputs=inputs,
                 params={
                     "joins": [
-                        {"left": j.left, "right": j.right, "on": list(j.on), "how": j.how, "suffix": j.suffix}
+                        {
+                            "left": j.left,
+                            "right": j.right,
+                            "on": list(j.on),
+                            "how": j.how,
+                            "suffix": j.suffix,
+                        }
                         for j in spec.joins
                     ],
-                    "where": {str(i): spec.where(("data", "joins", i)) for i in range(len(spec.joins))},
+                    "where": {
+                        str(i): spec.where(("data", "joins", i)) for i in range(len(spec.joins))
+                    },
                 },
                 reads={"data.joins": spec.raw["data"].get("joins", [])},
                 description="join the sources",
@@ -196,7 +210,13 @@ def split_stage(b: PlanBuilder) -> None:
             id="split",
             kind="split",
             inputs={"data": b.features},
-            params={"method": s.method, "test": s.test, "valid": s.valid, "seed": s.seed, "by": s.by},
+            params={
+                "method": s.method,
+                "test": s.test,
+                "valid": s.valid,
+                "seed": s.seed,
+                "by": s.by,
+            },
             reads={"data.split": spec.raw["data"].get("split", {})},
             description=f"{s.method} split",
         )
@@ -228,7 +248,7 @@ TRAIN_KEYS = ("name", "task", "target", "features", "select_by", "higher_is_bett
 
 
 def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
-    from mlspec.spec.metrics_table import METRICS
+    from mlspec.lang.metrics_table import METRICS
 
     o = spec.objectives[name]
     full = {
@@ -269,10 +289,29 @@ def models_stage(b: PlanBuilder) -> None:
         obj = objective_params(spec, name)
         evaluation = spec.objectives[name].evaluation
         train_obj = objective_params(spec, name, TRAIN_KEYS)
-        models = [(m.name, m.type, m.params, m.search, m.resources, spec.raw["objectives"][name]["models"][i]) for i, m in enumerate(o.models)]
+        models = [
+            (
+                m.name,
+                m.type,
+                m.params,
+                m.search,
+                m.resources,
+                spec.raw["objectives"][name]["models"][i],
+            )
+            for i, m in enumerate(o.models)
+        ]
         if o.baseline:
             dummy = {"strategy": "prior"} if o.task != "regression" else {"strategy": "mean"}
-            models.append((BASELINE, "dummy", dummy, None, {}, {"name": BASELINE, "type": "dummy", "params": dummy}))
+            models.append(
+                (
+                    BASELINE,
+                    "dummy",
+                    dummy,
+                    None,
+                    {},
+                    {"name": BASELINE, "type": "dummy", "params": dummy},
+                )
+            )
         evals: dict[str, str] = {}
         for model_name, mtype, mparams, search, resources, raw_model in models:
             model = {"name": model_name, "type": mtype, "params": mparams}
@@ -288,7 +327,12 @@ def models_stage(b: PlanBuilder) -> None:
                             id=f"trial.{name}.{model_name}.{k}",
                             kind="trial",
                             inputs=dict(data),
-                            params={"objective": train_obj, "model": model, "trial": {"index": k, "params": trial_params}, "search": search_params},
+                            params={
+                                "objective": train_obj,
+                                "model": model,
+                                "trial": {"index": k, "params": trial_params},
+                                "search": search_params,
+                            },
                             reads=reads,
                             resources=resources,
                             description=f"search trial {k} of {name}/{model_name}",
@@ -314,10 +358,23 @@ def models_stage(b: PlanBuilder) -> None:
                     params={
                         "objective": obj,
                         "model_name": model_name,
-                        "bootstrap": {"n": evaluation["bootstrap"], "seed": spec.execution.get("seed", 0)},
+                        "bootstrap": {
+                            "n": evaluation["bootstrap"],
+                            "seed": spec.execution.get("seed", 0),
+                        },
                         "importance": evaluation["importance"],
                     },
-                    reads=_objective_reads(spec, name, "task", "target", "metrics", "threshold", "slices", "fairness", "evaluation"),
+                    reads=_objective_reads(
+                        spec,
+                        name,
+                        "task",
+                        "target",
+                        "metrics",
+                        "threshold",
+                        "slices",
+                        "fairness",
+                        "evaluation",
+                    ),
                     description=f"evaluate {name}/{model_name} on the test split",
                 )
             )
@@ -328,7 +385,11 @@ def models_stage(b: PlanBuilder) -> None:
                 id=f"select.{name}",
                 kind="select",
                 inputs={f"eval_{m}": e for m, e in evals.items()},
-                params={"objective": obj, "candidates": [m.name for m in o.models], "baseline": BASELINE if o.baseline else None},
+                params={
+                    "objective": obj,
+                    "candidates": [m.name for m in o.models],
+                    "baseline": BASELINE if o.baseline else None,
+                },
                 reads=_objective_reads(spec, name, "select_by", "metrics", "baseline"),
                 description=f"pick the best model for {name}",
             )
@@ -352,7 +413,9 @@ def _scale(spec: Spec) -> dict[str, str]:
 def system_stage(b: PlanBuilder) -> None:
     """combine, gate, profile, package and report: the system around the objectives."""
     spec = b.spec
-    evals = {f"eval_{o}_{m}": sid for o, by_model in b.evaluations.items() for m, sid in by_model.items()}
+    evals = {
+        f"eval_{o}_{m}": sid for o, by_model in b.evaluations.items() for m, sid in by_model.items()
+    }
     selects = {f"select_{o}": sid for o, sid in b.selects.items()}
     combine_raw = spec.raw.get("combine")
     combine = b.add(
@@ -368,7 +431,10 @@ def system_stage(b: PlanBuilder) -> None:
                 "targets": {n: o.target for n, o in spec.objectives.items()},
                 "metrics": list((spec.combine or {}).get("metrics", [])),
             },
-            reads={"combine": combine_raw, "objectives.*.task": {n: o.task for n, o in spec.objectives.items()}},
+            reads={
+                "combine": combine_raw,
+                "objectives.*.task": {n: o.task for n, o in spec.objectives.items()},
+            },
             description="weight the objectives' scores into one",
         )
     )
@@ -378,11 +444,16 @@ def system_stage(b: PlanBuilder) -> None:
             kind="gate",
             inputs={**selects, **evals, "combine": combine.id},
             params={
-                "objectives": {n: {"gate": o.gate, "task": o.task} for n, o in spec.objectives.items()},
+                "objectives": {
+                    n: {"gate": o.gate, "task": o.task} for n, o in spec.objectives.items()
+                },
                 "combine_gate": (spec.combine or {}).get("gate", {}),
             },
             reads={
-                **{f"objectives.{n}.gate": spec.raw["objectives"][n].get("gate", {}) for n in spec.objectives},
+                **{
+                    f"objectives.{n}.gate": spec.raw["objectives"][n].get("gate", {})
+                    for n in spec.objectives
+                },
                 "combine.gate": (combine_raw or {}).get("gate", {}),
             },
             description="check the thresholds",
@@ -394,7 +465,10 @@ def system_stage(b: PlanBuilder) -> None:
             id="profile",
             kind="profile",
             inputs={"data": b.features, "split": b.split, "combine": combine.id},
-            params={"monitors": list(spec.monitors), "features": _feature_params(spec, tuple(f.name for f in spec.features))},
+            params={
+                "monitors": list(spec.monitors),
+                "features": _feature_params(spec, tuple(f.name for f in spec.features)),
+            },
             reads={"monitors": spec.raw.get("monitors", [])},
             description="reference distributions for the monitors",
         )
@@ -404,7 +478,13 @@ def system_stage(b: PlanBuilder) -> None:
         Step(
             id="package",
             kind="package",
-            inputs={"gate": gate.id, "combine": combine.id, "profile": profile.id, **selects, **trains},
+            inputs={
+                "gate": gate.id,
+                "combine": combine.id,
+                "profile": profile.id,
+                **selects,
+                **trains,
+            },
             params={
                 "name": spec.name,
                 "weights": spec.weights(),
@@ -414,7 +494,11 @@ def system_stage(b: PlanBuilder) -> None:
                 ],
                 "deployment": spec.deployment,
             },
-            reads={"name": spec.name, "deployment": spec.raw.get("deployment"), "features": spec.raw.get("features", [])},
+            reads={
+                "name": spec.name,
+                "deployment": spec.raw.get("deployment"),
+                "features": spec.raw.get("features", []),
+            },
             description="bundle the selected models for deployment",
         )
     )
@@ -422,14 +506,24 @@ def system_stage(b: PlanBuilder) -> None:
         Step(
             id="report",
             kind="report",
-            inputs={**selects, **evals, "combine": combine.id, "gate": gate.id, "profile": profile.id},
+            inputs={
+                **selects,
+                **evals,
+                "combine": combine.id,
+                "gate": gate.id,
+                "profile": profile.id,
+            },
             params={
                 "name": spec.name,
                 "description": spec.raw.get("description", ""),
                 "problem": spec.problem,
                 "objectives": {n: objective_params(spec, n) for n in spec.objectives},
             },
-            reads={"name": spec.name, "description": spec.raw.get("description", ""), "problem": spec.raw.get("problem")},
+            reads={
+                "name": spec.name,
+                "description": spec.raw.get("description", ""),
+                "problem": spec.raw.get("problem"),
+            },
             description="the evaluation report (HTML)",
         )
     )

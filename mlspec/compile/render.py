@@ -36,7 +36,11 @@ def to_mermaid(plan: Plan, actions: Mapping[str, str] | None = None) -> str:
 
 def to_dot(plan: Plan, actions: Mapping[str, str] | None = None) -> str:
     colours = {"run": "#fff3cd", "cached": "#e6f4ea"}
-    lines = ["digraph plan {", "    rankdir=LR;", '    node [shape=box, style="rounded,filled", fillcolor=white];']
+    lines = [
+        "digraph plan {",
+        "    rankdir=LR;",
+        '    node [shape=box, style="rounded,filled", fillcolor=white];',
+    ]
     for step in plan.steps():
         fill = colours.get((actions or {}).get(step.id, ""), "white")
         lines.append(f'    "{step.id}" [fillcolor="{fill}", tooltip="{step.kind}"];')

@@ -42,7 +42,9 @@ def trials(search: dict[str, Any]) -> list[dict[str, Any]]:
                 raise SearchError(f"grid search needs a list of values for '{name}'")
         combos = list(itertools.product(*(space[n] for n in names)))
         if len(combos) > MAX_TRIALS:
-            raise SearchError(f"grid search has {len(combos)} combinations; the limit is {MAX_TRIALS}")
+            raise SearchError(
+                f"grid search has {len(combos)} combinations; the limit is {MAX_TRIALS}"
+            )
         return [dict(zip(names, combo, strict=True)) for combo in combos]
     n = int(search.get("trials", 10))
     if n > MAX_TRIALS:

@@ -32,6 +32,6 @@ JSON schema, version 1 (`mlspec diff --json`; fields are only ever added within 
 Steps are in the head plan's order, then the removed ones in the base plan's order.
 """
 
-from mlspec.diff.model import Change, MetricDelta, SpecDiff, StepAction, compare
+from mlspec.diff.changes import Change, MetricDelta, SpecDiff, StepAction, compare
 
 __all__ = ["Change", "MetricDelta", "SpecDiff", "StepAction", "compare"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlspec.diff.model import DATA_NOT_HASHED, SpecDiff
+from mlspec.diff.changes import DATA_NOT_HASHED, SpecDiff
 
 SCHEMA_VERSION = 1
 
@@ -21,7 +21,14 @@ def to_dict(d: SpecDiff) -> dict[str, Any]:
         "retrains": d.retrains,
         "weights": {n: {"base": a, "head": b} for n, (a, b) in d.weights.items()},
         "changes": [
-            {"path": c.path, "kind": c.kind, "base_line": c.base_line, "head_line": c.head_line, "base": c.base, "head": c.head}
+            {
+                "path": c.path,
+                "kind": c.kind,
+                "base_line": c.base_line,
+                "head_line": c.head_line,
+                "base": c.base,
+                "head": c.head,
+            }
             for c in d.changes
         ],
         "steps": [
@@ -37,7 +44,14 @@ def to_dict(d: SpecDiff) -> dict[str, Any]:
             for s in d.steps
         ],
         "metrics": [
-            {"scope": m.scope, "step": m.step, "metric": m.metric, "base": m.base, "head": m.head, "delta": m.delta}
+            {
+                "scope": m.scope,
+                "step": m.step,
+                "metric": m.metric,
+                "base": m.base,
+                "head": m.head,
+                "delta": m.delta,
+            }
             for m in d.metrics
         ],
         "store": d.store,

@@ -6,7 +6,7 @@ first and a note says how many, so the comment always posts.
 
 from __future__ import annotations
 
-from mlspec.diff.model import SpecDiff, StepAction
+from mlspec.diff.changes import SpecDiff, StepAction
 from mlspec.diff.text import short
 
 LIMIT = 65_535
@@ -16,7 +16,9 @@ ICONS = {"new": "🆕 new", "rerun": "🔁 rerun", "reuse": "♻️ reuse", "rem
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    return (
+        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    )
 
 
 def _node(step_id: str) -> str:
@@ -47,7 +49,10 @@ def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
     out = [MARKER, f"### mlspec diff `{d.head_file}`", "", f"**{d.summary()}**", ""]
     if d.changes:
         out += [f"<details><summary>Spec changes ({len(d.changes)})</summary>", ""]
-        out += ["| change | spec path | base line | head line | base | head |", "| --- | --- | --- | --- | --- | --- |"]
+        out += [
+            "| change | spec path | base line | head line | base | head |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for ch in d.changes[:n_changes]:
             out.append(
                 f"| {ch.kind} | `{_cell(ch.path)}` | {ch.base_line or ''} | {ch.head_line or ''} "
@@ -55,18 +60,32 @@ def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
                 f"| {_cell(short(ch.head, 40)) if ch.kind != 'removed' else ''} |"
             )
         if n_changes < len(d.changes):
-            out += ["", f"_Truncated: {len(d.changes) - n_changes} more changes not shown (comment size limit). Run `mlspec diff` locally for all._"]
+            out += [
+                "",
+                f"_Truncated: {len(d.changes) - n_changes} more changes not shown (comment size limit). Run `mlspec diff` locally for all._",
+            ]
         out += ["", "</details>", ""]
     else:
-        out += ["No semantic change: formatting, comments and the order of mapping keys do not count.", ""]
+        out += [
+            "No semantic change: formatting, comments and the order of mapping keys do not count.",
+            "",
+        ]
     affected = d.affected
     if affected:
-        out += [f"<details><summary>Step actions ({len(affected)} affected, {d.count('reuse')} reused)</summary>", ""]
+        out += [
+            f"<details><summary>Step actions ({len(affected)} affected, {d.count('reuse')} reused)</summary>",
+            "",
+        ]
         out += ["| action | step | kind | why |", "| --- | --- | --- | --- |"]
         for s in affected[:n_steps]:
-            out.append(f"| {ICONS[s.action]} | `{s.step}` | {s.kind} | {_cell('; '.join(s.reasons))} |")
+            out.append(
+                f"| {ICONS[s.action]} | `{s.step}` | {s.kind} | {_cell('; '.join(s.reasons))} |"
+            )
         if n_steps < len(affected):
-            out += ["", f"_Truncated: {len(affected) - n_steps} more steps not shown (comment size limit). Run `mlspec diff` locally for all._"]
+            out += [
+                "",
+                f"_Truncated: {len(affected) - n_steps} more steps not shown (comment size limit). Run `mlspec diff` locally for all._",
+            ]
         out += ["", "</details>", ""]
         out += _mermaid(affected, n_nodes)
         if n_nodes < len(affected):
@@ -74,12 +93,19 @@ def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
         out.append("")
     if d.metrics:
         out += ["<details><summary>Recorded metrics (base → head)</summary>", ""]
-        out += ["| scope | step | metric | base | head | Δ |", "| --- | --- | --- | --- | --- | --- |"]
+        out += [
+            "| scope | step | metric | base | head | Δ |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for m in d.metrics:
             delta = "" if m.delta is None else f"{m.delta:+.4g}"
-            out.append(f"| {m.scope} | `{m.step}` | {m.metric} | {_num(m.base)} | {_num(m.head)} | {delta} |")
+            out.append(
+                f"| {m.scope} | `{m.step}` | {m.metric} | {_num(m.base)} | {_num(m.head)} | {delta} |"
+            )
         out += ["", "</details>", ""]
-    out.append("<sub>Data files are not read: this diff shows changes of the spec, not of the data.</sub>")
+    out.append(
+        "<sub>Data files are not read: this diff shows changes of the spec, not of the data.</sub>"
+    )
     return "\n".join(out) + "\n"
 
 

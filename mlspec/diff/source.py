@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec.spec.validate import Result, validate_file, validate_text
+from mlspec.lang.validate import Result, validate_file, validate_text
 
 
 class GitError(Exception):
@@ -21,7 +21,9 @@ class GitError(Exception):
 def _check_ref(ref: str) -> None:
     # A ref starting with '-' would be read by git as an option.
     if not ref or ref.startswith("-") or any(c in ref for c in "\0\n\r:"):
-        raise GitError(f"--base must be a git ref such as origin/main or HEAD~1. Got {ref!r} instead.")
+        raise GitError(
+            f"--base must be a git ref such as origin/main or HEAD~1. Got {ref!r} instead."
+        )
 
 
 def git_show(ref: str, spec: str | Path) -> str:

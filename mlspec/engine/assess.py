@@ -12,7 +12,7 @@ from pathlib import Path
 from mlspec.compile.fingerprint import Fingerprint, explain, file_hasher, fingerprint_plan
 from mlspec.compile.plan import Plan
 from mlspec.compile.planner import compile_plan
-from mlspec.spec.model import Spec
+from mlspec.lang.spec import Spec
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlspec.backends import Backend
 from mlspec.engine.assess import Assessment
+from mlspec.engine.backend import Backend
 from mlspec.engine.task import StepResult, StepTask
 
 
@@ -61,7 +61,9 @@ def run_plan(
     for sid in selected:
         for up in plan.upstream(sid):
             if up not in selected and not statuses[up].cached:
-                raise SelectionError(f"step '{sid}' needs '{up}', which is not selected and has no artifact; select '+{sid}' to run it too")
+                raise SelectionError(
+                    f"step '{sid}' needs '{up}', which is not selected and has no artifact; select '+{sid}' to run it too"
+                )
 
     from mlspec.store import ArtifactStore
 
@@ -83,7 +85,9 @@ def run_plan(
     threads = int(spec.execution.get("threads", 1))
     result = RunResult(run_id, "succeeded")
     started = time.perf_counter()
-    done: set[str] = {s for s in plan.order() if s not in selected}  # unselected: cached (checked above)
+    done: set[str] = {
+        s for s in plan.order() if s not in selected
+    }  # unselected: cached (checked above)
     pending = [s for s in plan.order() if s in selected]
     running: dict[Future[StepResult], str] = {}
     failed = False
@@ -139,8 +143,14 @@ def run_plan(
                 progressed = True
                 fp = fps[sid].digest
                 if sid not in force and statuses[sid].cached:
-                    metrics = store.manifest(fp).metrics  # so records of cached steps keep their metrics
-                    record(sid, StepResult(sid, fp, True, 0.0, cache_hit=True, metrics=metrics), "cached")
+                    metrics = store.manifest(
+                        fp
+                    ).metrics  # so records of cached steps keep their metrics
+                    record(
+                        sid,
+                        StepResult(sid, fp, True, 0.0, cache_hit=True, metrics=metrics),
+                        "cached",
+                    )
                     done.add(sid)
                     continue
                 step = plan.step(sid)
@@ -224,4 +234,3 @@ def _git_commit(folder: Path) -> str | None:
             except OSError:
                 return None
     return None
-

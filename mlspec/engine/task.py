@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlspec.steps.api import StepError
-from mlspec.steps.views import open_artifact
+from mlspec.contract.api import StepError
+from mlspec.engine.views import open_artifact
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class StepTask:
     threads: int = 1
     force: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
-    resources: dict[str, Any] = field(default_factory=dict)  # num_cpus, memory (bytes): for ray/batch
+    resources: dict[str, Any] = field(
+        default_factory=dict
+    )  # num_cpus, memory (bytes): for ray/batch
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class StepResult:
 
 @dataclass
 class _Context:
-    """The StepContext a step function sees (see mlspec.steps.api)."""
+    """The StepContext a step function sees (see mlspec.contract.api)."""
 
     step_id: str
     params: dict[str, Any]
@@ -68,7 +70,9 @@ class _Context:
 
     def input(self, name: str) -> Any:
         if name not in self._inputs:
-            raise KeyError(f"step {self.step_id} has no input '{name}' (inputs: {', '.join(self._inputs)})")
+            raise KeyError(
+                f"step {self.step_id} has no input '{name}' (inputs: {', '.join(self._inputs)})"
+            )
         return open_artifact(self._store, self._inputs[name])
 
     def warn(self, message: str) -> None:
@@ -116,7 +120,7 @@ def _quiet_threads() -> None:
 def run_task(task: StepTask) -> StepResult:
     """Compute one step into the store (or find it already there). Never raises for a step's failure."""
     _quiet_threads()
-    from mlspec.steps.registry import KINDS
+    from mlspec.steps.kinds import KINDS
     from mlspec.store import ArtifactStore
 
     start = time.perf_counter()
@@ -127,26 +131,72 @@ def run_task(task: StepTask) -> StepResult:
             if store.has(task.fingerprint):
                 if not task.force:
                     manifest = store.open(task.fingerprint).manifest
-                    return StepResult(task.step_id, task.fingerprint, True, time.perf_counter() - start, True, metrics=manifest.get("metrics", {}), log_path=task.log_path)
+                    return StepResult(
+                        task.step_id,
+                        task.fingerprint,
+                        True,
+                        time.perf_counter() - start,
+                        True,
+                        metrics=manifest.get("metrics", {}),
+                        log_path=task.log_path,
+                    )
                 store.remove(task.fingerprint)
             log.info("step %s (%s) fingerprint %s", task.step_id, task.kind, task.fingerprint)
             writer = store.stage(task.fingerprint, task.step_id)
-            ctx = _Context(task.step_id, task.params, Path(task.spec_root), writer, log, task.seed, task.threads, task.inputs, store)
+            ctx = _Context(
+                task.step_id,
+                task.params,
+                Path(task.spec_root),
+                writer,
+                log,
+                task.seed,
+                task.threads,
+                task.inputs,
+                store,
+            )
             try:
                 KINDS[task.kind].function(ctx)
-                manifest = store.commit(writer, {"step": task.step_id, "kind": task.kind, **task.meta})
+                manifest = store.commit(
+                    writer, {"step": task.step_id, "kind": task.kind, **task.meta}
+                )
             except BaseException:
                 store.discard(writer)
                 raise
             seconds = time.perf_counter() - start
             log.info("done in %.3f s", seconds)
-            return StepResult(task.step_id, task.fingerprint, True, seconds, False, None, False, tuple(ctx.warnings), manifest.get("metrics", {}), task.log_path)
+            return StepResult(
+                task.step_id,
+                task.fingerprint,
+                True,
+                seconds,
+                False,
+                None,
+                False,
+                tuple(ctx.warnings),
+                manifest.get("metrics", {}),
+                task.log_path,
+            )
     except StepError as exc:
         log.error("%s", exc)
-        return StepResult(task.step_id, task.fingerprint, False, time.perf_counter() - start, error=str(exc), user_error=True, log_path=task.log_path)
+        return StepResult(
+            task.step_id,
+            task.fingerprint,
+            False,
+            time.perf_counter() - start,
+            error=str(exc),
+            user_error=True,
+            log_path=task.log_path,
+        )
     except Exception as exc:  # a bug in mlspec or a library: keep the traceback in the log
         log.error("internal error\n%s", traceback.format_exc())
-        return StepResult(task.step_id, task.fingerprint, False, time.perf_counter() - start, error=f"internal error: {type(exc).__name__}: {exc}", log_path=task.log_path)
+        return StepResult(
+            task.step_id,
+            task.fingerprint,
+            False,
+            time.perf_counter() - start,
+            error=f"internal error: {type(exc).__name__}: {exc}",
+            log_path=task.log_path,
+        )
     finally:
         log.removeHandler(handler)
         handler.close()

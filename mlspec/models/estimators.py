@@ -35,10 +35,10 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from mlspec.models.preprocess import transformer
-from mlspec.spec.model_table import MODEL_TYPES
-from mlspec.steps.api import StepError
-from mlspec.steps.frames import closest
+from mlspec.contract.api import StepError
+from mlspec.frames import closest
+from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.scoring.preprocess import transformer
 
 CALIBRATION: dict[str, Any] = {"method": "sigmoid", "cv": 3, "ensemble": False}
 
@@ -154,17 +154,6 @@ def assemble(objective: dict[str, Any], resolved: Resolved) -> Pipeline:
     return Pipeline(
         [("features", transformer(objective["features"])), ("model", estimator(resolved))]
     )
-
-
-def nan_ok(model_type: str, pipeline: Pipeline) -> bool:
-    """Can the final estimator take NaN in its input (scikit-learn's allow_nan tag)?"""
-    from sklearn.utils import get_tags
-
-    if not recipe(model_type).uses_features:
-        return True
-    est = pipeline[-1]
-    inner = getattr(est, "estimator", None)  # CalibratedClassifierCV: the wrapped model
-    return bool(get_tags(est if inner is None else inner).input_tags.allow_nan)
 
 
 def _first_line(exc: BaseException | str) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
+from mlspec.contract.api import ArtifactReader, ArtifactWriter
 from mlspec.models.estimators import Resolved
-from mlspec.steps.api import ArtifactReader, ArtifactWriter
 
 PIPELINE = "model/pipeline.joblib"
 BOOSTER = "model/booster.ubj"

@@ -26,8 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import (
+from mlspec.contract.api import StepContext, StepError
+from mlspec.frames import (
     INTEGER,
     LOGICAL_DTYPES,
     NUMERIC,

@@ -32,7 +32,7 @@ Artifacts: ``scores.parquet`` (``row`` Int64, ``score_<o>`` Float64 scaled, in s
 objective order, ``score``, and ``target`` when one is evaluated), ``reference.parquet``
 (each objective's raw test scores, sorted) and ``combine.json``. Metrics of the combined
 score against ``target`` (roc_auc and pr_auc for a binary target; rmse, mae, r2 otherwise)
-come from `mlspec.steps.metrics`, with a 95% bootstrap interval over 200 resamples of a
+come from `mlspec.evaluation.metrics`, with a 95% bootstrap interval over 200 resamples of a
 fixed seed (0): the step takes no seed, so its fingerprint fixes its output.
 """
 
@@ -45,14 +45,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlspec.steps import metrics as M
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import FLOAT, INTEGER, base
+from mlspec.contract.api import StepContext, StepError
+from mlspec.evaluation import metrics as M
+from mlspec.frames import FLOAT, INTEGER, base
 
 BOOTSTRAP_RESAMPLES = 200
 BOOTSTRAP_SEED = 0
 # Metrics of the combined score, by the kind of target they need.
-COMBINED_METRICS: dict[str, str] = {"roc_auc": "binary", "pr_auc": "binary", "rmse": "regression", "mae": "regression", "r2": "regression"}
+COMBINED_METRICS: dict[str, str] = {
+    "roc_auc": "binary",
+    "pr_auc": "binary",
+    "rmse": "regression",
+    "mae": "regression",
+    "r2": "regression",
+}
 
 
 # ----------------------------------------------------------------------------- scales
@@ -63,7 +69,9 @@ class Scale:
     """How one scale method is fitted on test scores and applied to any scores."""
 
     fit: Callable[[np.ndarray, str, str], dict[str, Any]]  # (raw, task, objective) -> params
-    apply: Callable[[dict[str, Any], np.ndarray, np.ndarray | None], np.ndarray]  # (params, raw, sorted reference)
+    apply: Callable[
+        [dict[str, Any], np.ndarray, np.ndarray | None], np.ndarray
+    ]  # (params, raw, sorted reference)
 
 
 def _fit_probability(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
@@ -80,7 +88,9 @@ def _fit_probability(raw: np.ndarray, task: str, objective: str) -> dict[str, An
     return {}
 
 
-def _apply_probability(params: dict[str, Any], raw: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+def _apply_probability(
+    params: dict[str, Any], raw: np.ndarray, reference: np.ndarray | None
+) -> np.ndarray:
     return raw.astype(np.float64, copy=True)
 
 
@@ -88,7 +98,9 @@ def _fit_rank(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
     return {"n": len(raw), "reference": "reference.parquet", "column": f"score_{objective}"}
 
 
-def _apply_rank(params: dict[str, Any], raw: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+def _apply_rank(
+    params: dict[str, Any], raw: np.ndarray, reference: np.ndarray | None
+) -> np.ndarray:
     if reference is None or len(reference) == 0:
         raise ValueError("rank scaling needs the sorted reference scores")
     below = np.searchsorted(reference, raw, side="left")
@@ -100,7 +112,9 @@ def _fit_minmax(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
     return {"min": float(raw.min()), "max": float(raw.max())}
 
 
-def _apply_minmax(params: dict[str, Any], raw: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+def _apply_minmax(
+    params: dict[str, Any], raw: np.ndarray, reference: np.ndarray | None
+) -> np.ndarray:
     lo, hi = float(params["min"]), float(params["max"])
     if hi == lo:
         return np.full(len(raw), 0.5)
@@ -156,11 +170,15 @@ def _read(ctx: StepContext, name: str, task: str) -> Objective:
     try:
         ev = ctx.input(f"eval_{name}_{model}")
     except KeyError:
-        raise StepError(f"Objective '{name}': the selected model '{model}' has no evaluation among the combine step's inputs.") from None
+        raise StepError(
+            f"Objective '{name}': the selected model '{model}' has no evaluation among the combine step's inputs."
+        ) from None
     preds = ev.frame("predictions", columns=["row", "target", "score"]).sort("row")
     rows = preds.get_column("row").cast(pl.Int64)
     if rows.null_count() or rows.n_unique() != len(rows):
-        raise StepError(f"Objective '{name}' (model '{model}'): the predictions' `row` ids must be unique and not null.")
+        raise StepError(
+            f"Objective '{name}' (model '{model}'): the predictions' `row` ids must be unique and not null."
+        )
     score = preds.get_column("score").cast(pl.Float64)
     bad = score.is_null() | score.is_nan() | score.is_infinite()
     if bad.any():
@@ -169,7 +187,9 @@ def _read(ctx: StepContext, name: str, task: str) -> Objective:
             hint="the model produced null, NaN or infinite scores; check its inputs and parameters",
         )
     metrics = ev.json("metrics.json").get("metrics", {})
-    return Objective(name, task, model, rows.to_numpy(), score.to_numpy(), preds.get_column("target"), metrics)
+    return Objective(
+        name, task, model, rows.to_numpy(), score.to_numpy(), preds.get_column("target"), metrics
+    )
 
 
 def _align(objectives: list[Objective]) -> np.ndarray:
@@ -200,14 +220,22 @@ def _target_rows(target: pl.Series, score: np.ndarray, kind: str, column: str) -
                 f"The combined score's binary metrics need a target with two classes. Got {len(classes)} distinct values in '{column}' instead.",
                 hint="use combine.metrics rmse, mae or r2 for a numeric target",
             )
-        y = (t == classes[-1]).to_numpy().astype(np.int64) if len(classes) == 2 else np.zeros(len(t), dtype=np.int64)
+        y = (
+            (t == classes[-1]).to_numpy().astype(np.int64)
+            if len(classes) == 2
+            else np.zeros(len(t), dtype=np.int64)
+        )
         return M.Rows.make("binary", y, s, classes=tuple(classes) or (0, 1), what=what)
     if base(t.dtype) not in INTEGER | FLOAT | {pl.Boolean}:
-        raise StepError(f"The combined score's {kind} metrics need a numeric target. Got '{column}' of dtype {t.dtype} instead.")
+        raise StepError(
+            f"The combined score's {kind} metrics need a numeric target. Got '{column}' of dtype {t.dtype} instead."
+        )
     return M.Rows.make("regression", t.cast(pl.Float64).to_numpy(), s, what=what)
 
 
-def _evaluate(names: list[str], target: pl.Series, score: np.ndarray, column: str) -> dict[str, Any]:
+def _evaluate(
+    names: list[str], target: pl.Series, score: np.ndarray, column: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in ("binary", "regression"):
         wanted = [m for m in names if COMBINED_METRICS[m] == kind]
@@ -220,12 +248,16 @@ def _evaluate(names: list[str], target: pl.Series, score: np.ndarray, column: st
             out[m] = v.to_json()
             if v.value is not None:
                 defined.append(m)
-        for m, (low, high) in M.bootstrap(rows, defined, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).items():
+        for m, (low, high) in M.bootstrap(
+            rows, defined, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+        ).items():
             out[m].update(low=low, high=high)
     return out
 
 
-def _target(params: dict[str, Any], objectives: list[Objective]) -> tuple[str | None, pl.Series | None]:
+def _target(
+    params: dict[str, Any], objectives: list[Objective]
+) -> tuple[str | None, pl.Series | None]:
     column = params.get("target")
     if not column:
         return None, None
@@ -261,10 +293,14 @@ def run(ctx: StepContext) -> None:
         raise StepError("combine needs at least one objective with a weight.")
     for m in wanted:
         if m not in COMBINED_METRICS:
-            raise StepError(f"combine.metrics must be among {', '.join(COMBINED_METRICS)}. Got '{m}' instead.")
+            raise StepError(
+                f"combine.metrics must be among {', '.join(COMBINED_METRICS)}. Got '{m}' instead."
+            )
     for o in names:
         if scale.get(o) not in SCALES:
-            raise StepError(f"combine.scale.{o} must be one of {', '.join(SCALES)}. Got {scale.get(o)!r} instead.")
+            raise StepError(
+                f"combine.scale.{o} must be one of {', '.join(SCALES)}. Got {scale.get(o)!r} instead."
+            )
 
     objectives = [_read(ctx, o, tasks.get(o, "binary")) for o in names]
     rows = _align(objectives)
@@ -281,8 +317,14 @@ def run(ctx: StepContext) -> None:
 
     column, target = _target(p, objectives)
     if wanted and column is None:
-        raise StepError("combine.metrics need combine.target: the column the combined score is evaluated against.")
-    results = _evaluate(wanted, target, score, column) if column is not None and target is not None else {}
+        raise StepError(
+            "combine.metrics need combine.target: the column the combined score is evaluated against."
+        )
+    results = (
+        _evaluate(wanted, target, score, column)
+        if column is not None and target is not None
+        else {}
+    )
     for m, v in results.items():
         if v["value"] is None:
             ctx.warn(f"combined {m} is undefined: {v['reason']}")
@@ -290,12 +332,17 @@ def run(ctx: StepContext) -> None:
             ctx.output.metric(f"combined.{m}", v["value"])
 
     columns: dict[str, pl.Series] = {"row": pl.Series("row", rows, dtype=pl.Int64)}
-    columns.update({f"score_{o}": pl.Series(f"score_{o}", scaled[o], dtype=pl.Float64) for o in names})
+    columns.update(
+        {f"score_{o}": pl.Series(f"score_{o}", scaled[o], dtype=pl.Float64) for o in names}
+    )
     columns["score"] = pl.Series("score", score, dtype=pl.Float64)
     if target is not None:
         columns["target"] = target.rename("target")
     ctx.output.write_frame(pl.DataFrame(columns), "scores")
-    ctx.output.write_frame(pl.DataFrame({f"score_{o}": pl.Series(reference[o], dtype=pl.Float64) for o in names}), "reference")
+    ctx.output.write_frame(
+        pl.DataFrame({f"score_{o}": pl.Series(reference[o], dtype=pl.Float64) for o in names}),
+        "reference",
+    )
     ctx.output.write_json(
         {
             "formula": "score = sum(weight[o] * score_<o>); not divided by the sum of the weights",
@@ -305,7 +352,13 @@ def run(ctx: StepContext) -> None:
             "scaling": scaling,
             "selected": {o.name: o.model for o in objectives},
             "objectives": {
-                o.name: {"model": o.model, "task": o.task, "weight": weights[o.name], "column": f"score_{o.name}", "metrics": o.metrics}
+                o.name: {
+                    "model": o.model,
+                    "task": o.task,
+                    "weight": weights[o.name],
+                    "column": f"score_{o.name}",
+                    "metrics": o.metrics,
+                }
                 for o in objectives
             },
             "rows": len(rows),

@@ -51,18 +51,21 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlspec.models import persist, preprocess
-from mlspec.models.predict import Predictions, predict
-from mlspec.steps import metrics as M
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import jsonable, label, require_columns
+from mlspec.contract.api import StepContext, StepError
+from mlspec.evaluation import metrics as M
+from mlspec.frames import jsonable, label, require_columns
+from mlspec.models import persist
+from mlspec.scoring import preprocess
+from mlspec.scoring.predict import Predictions, predict
 from mlspec.steps.split import TEST
 
 LEVEL = 0.95
 MAX_SLICE_VALUES = 50
 PERMUTATION_ROWS = 5_000  # x 20 features x 5 repeats: 505k rows to predict, ~0.85 s (XGBoost 100 trees); 20k rows cost 4.6 s of a 24 s run
 PERMUTATION_REPEATS = 5
-PERMUTATION_STACK_CELLS = 8_000_000  # cells of permuted copies predicted in one call (64 MB of float64)
+PERMUTATION_STACK_CELLS = (
+    8_000_000  # cells of permuted copies predicted in one call (64 MB of float64)
+)
 CURVE_POINTS = 200
 CALIBRATION_BINS = 10
 RESIDUAL_SAMPLE = 500
@@ -98,23 +101,31 @@ def _rows(task: str, y: np.ndarray, pred: Predictions, classes: Sequence[Any] | 
 # ----------------------------------------------------------------------------- metrics
 
 
-def _metrics(rows: M.Rows, names: list[str], n: int, seed: int, threads: int) -> dict[str, dict[str, Any]]:
+def _metrics(
+    rows: M.Rows, names: list[str], n: int, seed: int, threads: int
+) -> dict[str, dict[str, Any]]:
     point = M.values(names, rows)
     intervals = M.bootstrap(rows, names, n, seed, LEVEL, threads)  # (None, None) where undefined
-    return {m: {**point[m].to_json(), "low": intervals[m][0], "high": intervals[m][1]} for m in names}
+    return {
+        m: {**point[m].to_json(), "low": intervals[m][0], "high": intervals[m][1]} for m in names
+    }
 
 
 def _groups(column: pl.Series) -> tuple[list[Any], np.ndarray]:
     """Distinct values (sorted, null last, as JSON values) and each row's group code."""
     values = column.drop_nulls().unique().sort().to_list()
-    codes = column.replace_strict(values, list(range(len(values))), default=None, return_dtype=pl.Int64)
+    codes = column.replace_strict(
+        values, list(range(len(values))), default=None, return_dtype=pl.Int64
+    )
     keys = [jsonable(v) for v in values]
     if column.null_count():
         keys.append(NULL)
     return keys, codes.fill_null(len(values)).to_numpy()
 
 
-def _slices(frame: pl.DataFrame, rows: M.Rows, columns: Sequence[str], names: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _slices(
+    frame: pl.DataFrame, rows: M.Rows, columns: Sequence[str], names: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for column in columns:
         keys, codes = _groups(frame.get_column(column))
@@ -131,13 +142,19 @@ def _slices(frame: pl.DataFrame, rows: M.Rows, columns: Sequence[str], names: li
             index = order[bounds[g] : bounds[g + 1]]
             part = rows.take(index, what=f"the slice {column} = {key}")
             entries.append(
-                {"value": key, "count": len(index), "metrics": {m: v.to_json() for m, v in M.values(names, part).items()}}
+                {
+                    "value": key,
+                    "count": len(index),
+                    "metrics": {m: v.to_json() for m, v in M.values(names, part).items()},
+                }
             )
         out[column] = entries
     return out
 
 
-def _fairness(frame: pl.DataFrame, rows: M.Rows, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _fairness(
+    frame: pl.DataFrame, rows: M.Rows, columns: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     label_ = rows.need_label()
     for column in columns:
@@ -160,14 +177,19 @@ def _fairness(frame: pl.DataFrame, rows: M.Rows, columns: Sequence[str]) -> dict
 # ----------------------------------------------------------------------------- importance
 
 
-def _model_importance(pipeline: Any, features: Sequence[dict[str, Any]]) -> tuple[dict[str, float] | None, str]:
+def _model_importance(
+    pipeline: Any, features: Sequence[dict[str, Any]]
+) -> tuple[dict[str, float] | None, str]:
     """The model's own importance per input feature (encoded columns summed), and its source or why not."""
     est = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
     calibrated = getattr(est, "calibrated_classifiers_", None)
     if calibrated:  # CalibratedClassifierCV(ensemble=False): the one refitted model
         est = calibrated[0].estimator
     if getattr(est, "feature_importances_", None) is not None:
-        source, raw = "feature_importances_", np.abs(np.asarray(est.feature_importances_, dtype=np.float64))
+        source, raw = (
+            "feature_importances_",
+            np.abs(np.asarray(est.feature_importances_, dtype=np.float64)),
+        )
     elif getattr(est, "coef_", None) is not None:
         coef = np.atleast_2d(np.asarray(est.coef_, dtype=np.float64))
         source, raw = "coef_", np.abs(coef).mean(axis=0)  # mean |coef| over classes
@@ -176,7 +198,10 @@ def _model_importance(pipeline: Any, features: Sequence[dict[str, Any]]) -> tupl
     raw = np.nan_to_num(raw)  # a model without a single split reports NaN for every feature
     owners = _owners(pipeline, len(features), len(raw))
     if owners is None:
-        return None, f"cannot map the model's {len(raw)} encoded columns back to the {len(features)} features"
+        return (
+            None,
+            f"cannot map the model's {len(raw)} encoded columns back to the {len(features)} features",
+        )
     sums = np.bincount(owners, weights=raw, minlength=len(features))
     return {f["name"]: float(sums[j]) for j, f in enumerate(features)}, source
 
@@ -249,14 +274,25 @@ def _block_scores(pred: Predictions, rows: M.Rows, metric: str, higher: bool) ->
         part = slice(b * n, (b + 1) * n)
         proba = None if pred.proba is None else pred.proba[part]
         index = None if pred.index is None else pred.index[part]
-        v = M.value(metric, M.Rows.make(rows.task, rows.y, pred.score[part], index, proba, rows.classes))
+        v = M.value(
+            metric, M.Rows.make(rows.task, rows.y, pred.score[part], index, proba, rows.classes)
+        )
         if v.value is None:
             raise M.Undefined(v.reason or "undefined")
         out.append(v.value if higher else -v.value)
     return out
 
 
-def _permutation_scores(pipeline: Any, X: np.ndarray, rows: M.Rows, metric: str, classes: Sequence[Any] | None, threshold: float, seed: int, threads: int) -> tuple[float, np.ndarray]:
+def _permutation_scores(
+    pipeline: Any,
+    X: np.ndarray,
+    rows: M.Rows,
+    metric: str,
+    classes: Sequence[Any] | None,
+    threshold: float,
+    seed: int,
+    threads: int,
+) -> tuple[float, np.ndarray]:
     """The baseline score and the (features, repeats) scores of the permuted copies.
 
     The same numbers as scikit-learn's ``permutation_importance`` with ``random_state=seed``
@@ -278,27 +314,47 @@ def _permutation_scores(pipeline: Any, X: np.ndarray, rows: M.Rows, metric: str,
     per_call = max(1, PERMUTATION_STACK_CELLS // max(1, X.size * len(shuffles)))
     found: list[float] = []
     for start in range(0, X.shape[1], per_call):
-        found += scores(_permuted_copies(X, shuffles, range(start, min(start + per_call, X.shape[1]))))
+        found += scores(
+            _permuted_copies(X, shuffles, range(start, min(start + per_call, X.shape[1])))
+        )
     return baseline, np.asarray(found, dtype=np.float64).reshape(X.shape[1], len(shuffles))
 
 
-def _permutation(pipeline: Any, X: np.ndarray, rows: M.Rows, objective: dict[str, Any], classes: Sequence[Any] | None, threshold: float, seed: int, threads: int) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
+def _permutation(
+    pipeline: Any,
+    X: np.ndarray,
+    rows: M.Rows,
+    objective: dict[str, Any],
+    classes: Sequence[Any] | None,
+    threshold: float,
+    seed: int,
+    threads: int,
+) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
     metric = objective["select_by"]
     n = len(X)
-    take = np.sort(np.random.default_rng(seed).choice(n, PERMUTATION_ROWS, replace=False)) if n > PERMUTATION_ROWS else np.arange(n)
+    take = (
+        np.sort(np.random.default_rng(seed).choice(n, PERMUTATION_ROWS, replace=False))
+        if n > PERMUTATION_ROWS
+        else np.arange(n)
+    )
     settings = {"metric": metric, "repeats": PERMUTATION_REPEATS, "rows": len(take), "seed": seed}
     sub = rows.take(take, what="the rows sampled for permutation importance")
     why = M.reason(metric, sub)
     if why is not None:
         return None, settings, f"{metric} is undefined: {why}"
     try:
-        baseline, permuted = _permutation_scores(pipeline, X[take], sub, metric, classes, threshold, seed, threads)
+        baseline, permuted = _permutation_scores(
+            pipeline, X[take], sub, metric, classes, threshold, seed, threads
+        )
     except M.Undefined as exc:
         return None, settings, f"{metric} is undefined on a shuffled copy: {exc.reason}"
     drop = baseline - permuted  # as scikit-learn: importances_mean / importances_std over repeats
     names = preprocess.names(objective["features"])
     return (
-        {f: {"mean": float(np.mean(drop[j])), "std": float(np.std(drop[j]))} for j, f in enumerate(names)},
+        {
+            f: {"mean": float(np.mean(drop[j])), "std": float(np.std(drop[j]))}
+            for j, f in enumerate(names)
+        },
         settings,
         None,
     )
@@ -313,7 +369,11 @@ def _round(values: np.ndarray) -> list[float]:
 
 def _thin(n: int, most: int = CURVE_POINTS) -> np.ndarray:
     """At most `most` evenly spread indices of 0..n-1, first and last included."""
-    return np.arange(n) if n <= most else np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
+    return (
+        np.arange(n)
+        if n <= most
+        else np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
+    )
 
 
 def _binary_curves(rows: M.Rows) -> dict[str, Any]:
@@ -335,7 +395,9 @@ def _binary_curves(rows: M.Rows) -> dict[str, Any]:
         out["pr"] = {"recall": _round(recall[keep]), "precision": _round(precision[keep])}
     else:
         out["pr"] = {"reason": no_pos}
-    bins = np.minimum((np.clip(score, 0, 1) * CALIBRATION_BINS).astype(np.int64), CALIBRATION_BINS - 1)
+    bins = np.minimum(
+        (np.clip(score, 0, 1) * CALIBRATION_BINS).astype(np.int64), CALIBRATION_BINS - 1
+    )
     count = np.bincount(bins, minlength=CALIBRATION_BINS)
     mean_p = np.bincount(bins, weights=score, minlength=CALIBRATION_BINS)
     positives = np.bincount(bins, weights=(y == 1), minlength=CALIBRATION_BINS)
@@ -358,7 +420,11 @@ def _multiclass_curves(rows: M.Rows) -> dict[str, Any]:
 def _regression_curves(rows: M.Rows, seed: int) -> dict[str, Any]:
     residual = rows.y - rows.score
     n = rows.n
-    take = np.sort(np.random.default_rng(seed).choice(n, RESIDUAL_SAMPLE, replace=False)) if n > RESIDUAL_SAMPLE else np.arange(n)
+    take = (
+        np.sort(np.random.default_rng(seed).choice(n, RESIDUAL_SAMPLE, replace=False))
+        if n > RESIDUAL_SAMPLE
+        else np.arange(n)
+    )
     return {
         "residuals": {
             "quantile_levels": list(RESIDUAL_LEVELS),
@@ -379,9 +445,19 @@ CURVES: dict[str, Callable[[M.Rows, int], dict[str, Any]]] = {
 # ----------------------------------------------------------------------------- output
 
 
-def _predictions(frame: pl.DataFrame, row_ids: np.ndarray, objective: dict[str, Any], pred: Predictions, classes: Sequence[Any] | None) -> pl.DataFrame:
+def _predictions(
+    frame: pl.DataFrame,
+    row_ids: np.ndarray,
+    objective: dict[str, Any],
+    pred: Predictions,
+    classes: Sequence[Any] | None,
+) -> pl.DataFrame:
     target = frame.get_column(objective["target"]).rename("target")
-    columns = [pl.Series("row", row_ids, dtype=pl.Int64), target, pl.Series("score", pred.score, dtype=pl.Float64)]
+    columns = [
+        pl.Series("row", row_ids, dtype=pl.Int64),
+        target,
+        pl.Series("score", pred.score, dtype=pl.Float64),
+    ]
     if objective["task"] == "regression":
         columns.append(pl.Series("label", pred.score, dtype=pl.Float64))
     else:
@@ -392,7 +468,10 @@ def _predictions(frame: pl.DataFrame, row_ids: np.ndarray, objective: dict[str, 
             labels = labels.cast(pl.String)
         columns.append(labels)
     if objective["task"] == "multiclass" and pred.proba is not None:
-        columns += [pl.Series(f"proba_{label(c)}", pred.proba[:, j], dtype=pl.Float64) for j, c in enumerate(classes or ())]
+        columns += [
+            pl.Series(f"proba_{label(c)}", pred.proba[:, j], dtype=pl.Float64)
+            for j, c in enumerate(classes or ())
+        ]
     return pl.DataFrame(columns)
 
 
@@ -407,7 +486,9 @@ def run(ctx: StepContext) -> None:
     names = list(dict.fromkeys([*objective.get("metrics", []), objective["select_by"]]))
     for m in names:
         if task not in M.metric(m).tasks:
-            raise StepError(f"metric '{m}' does not fit task {task}; it needs {' or '.join(sorted(M.metric(m).tasks))}.")
+            raise StepError(
+                f"metric '{m}' does not fit task {task}; it needs {' or '.join(sorted(M.metric(m).tasks))}."
+            )
 
     pipeline, meta = persist.load(ctx.input("model"))
     classes = meta.get("classes")
@@ -415,9 +496,13 @@ def run(ctx: StepContext) -> None:
     frame, row_ids = _read(ctx, {**objective, "features": features})
     y, _ = preprocess.target(frame, objective, classes=classes, what="the test split")
     X = preprocess.matrix(frame, features)
-    pred = predict(pipeline, X, task, classes, threshold, meta=meta, threads=ctx.threads, what="the test split")
+    pred = predict(
+        pipeline, X, task, classes, threshold, meta=meta, threads=ctx.threads, what="the test split"
+    )
     for feature, count in sorted(pred.unseen.items()):
-        ctx.warn(f"{objective['name']}/{model_name}: feature '{feature}' has {count} test row(s) with a category unseen in train (encoded as unknown).")
+        ctx.warn(
+            f"{objective['name']}/{model_name}: feature '{feature}' has {count} test row(s) with a category unseen in train (encoded as unknown)."
+        )
     rows = _rows(task, y, pred, classes)
 
     metrics = _metrics(rows, names, resamples, seed, ctx.threads)
@@ -425,13 +510,32 @@ def run(ctx: StepContext) -> None:
     if task == "binary":
         fairness = _fairness(frame, rows, objective.get("protected", []))
     elif objective.get("protected"):
-        ctx.warn(f"{objective['name']}: fairness metrics need a binary task; the protected columns are not evaluated.")
+        ctx.warn(
+            f"{objective['name']}: fairness metrics need a binary task; the protected columns are not evaluated."
+        )
     if p.get("importance", True):
-        permutation, settings, why_not = _permutation(pipeline, X, rows, {**objective, "features": features}, classes, threshold, seed, ctx.threads)
+        permutation, settings, why_not = _permutation(
+            pipeline,
+            X,
+            rows,
+            {**objective, "features": features},
+            classes,
+            threshold,
+            seed,
+            ctx.threads,
+        )
     else:
-        permutation, settings, why_not = None, None, "turned off in the spec (evaluation.importance: false)"
+        permutation, settings, why_not = (
+            None,
+            None,
+            "turned off in the spec (evaluation.importance: false)",
+        )
     own, source = _model_importance(pipeline, features)
-    reasons = {k: v for k, v in (("permutation", why_not), ("model", None if own is not None else source)) if v}
+    reasons = {
+        k: v
+        for k, v in (("permutation", why_not), ("model", None if own is not None else source))
+        if v
+    }
 
     document = {
         "objective": objective["name"],

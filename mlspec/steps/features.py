@@ -22,11 +22,9 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.spec.expr import Col, ExprError, columns, parse
-from mlspec.steps import views
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.expr_polars import to_polars
-from mlspec.steps.frames import (
+from mlspec.contract.api import StepContext, StepError
+from mlspec.engine import views
+from mlspec.frames import (
     NUMERIC_FEATURE_SOURCES,
     POLARS_ERRORS,
     base,
@@ -34,6 +32,8 @@ from mlspec.steps.frames import (
     polars_message,
     require_columns,
 )
+from mlspec.lang.expr import Col, ExprError, columns, parse
+from mlspec.scoring.expressions import to_polars
 
 # Feature type -> (dtype the column is cast to, dtypes it may be cast from; None = any flat).
 _TARGETS: dict[str, tuple[pl.DataType, frozenset[type[pl.DataType]] | None]] = {
@@ -217,7 +217,10 @@ def run(ctx: StepContext) -> None:
         "carry": carry,
     }
     if as_view:
-        params = {"features": [{k: v for k, v in f.items() if k != "where"} for f in features], "carry": carry}
+        params = {
+            "features": [{k: v for k, v in f.items() if k != "where"} for f in features],
+            "carry": carry,
+        }
         ctx.output.write_view(views.recipe("features", params, {"data": data.fingerprint}), "data")
     else:
         ctx.output.write_frame(df, "data")

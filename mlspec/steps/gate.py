@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mlspec.steps.api import StepContext, StepError
+from mlspec.contract.api import StepContext, StepError
 
 FAIRNESS = frozenset({"demographic_parity_difference", "equalized_odds_difference"})
 COMBINE = "combine"
@@ -98,11 +98,15 @@ def metric_value(document: dict[str, Any], metric: str) -> tuple[float | None, s
         return None, "the metric was not reported"
     value = _number(entry)
     if value is None:
-        return None, (entry.get("reason") if isinstance(entry, dict) else None) or "the metric is undefined"
+        return None, (
+            entry.get("reason") if isinstance(entry, dict) else None
+        ) or "the metric is undefined"
     return value, None
 
 
-def check(scope: str, model: str | None, metric: str, comparison: str, document: dict[str, Any]) -> dict[str, Any]:
+def check(
+    scope: str, model: str | None, metric: str, comparison: str, document: dict[str, Any]
+) -> dict[str, Any]:
     """One result row of gate.json."""
     op, threshold = parse(comparison, f"gate {scope}.{metric}")
     value, reason = metric_value(document, metric)
@@ -152,7 +156,10 @@ def run(ctx: StepContext) -> None:
     combine_gate = p.get("combine_gate") or {}
     if combine_gate:
         document = ctx.input("combine").json("combine.json")
-        results += [check(COMBINE, None, metric, combine_gate[metric], document) for metric in sorted(combine_gate)]
+        results += [
+            check(COMBINE, None, metric, combine_gate[metric], document)
+            for metric in sorted(combine_gate)
+        ]
     passed = all(r["passed"] for r in results)
     for r in results:
         if not r["passed"]:

@@ -13,7 +13,7 @@ or both are text (`_KEY_CASTS`), else StepError. Row order is deterministic: lef
 their order, then (full joins) unmatched right rows in theirs. Null keys never match.
 No rows out is a StepError. Metrics ``rows_in.<source>`` and ``rows_out``.
 
-Output ``data`` is a view (`mlspec.steps.views`): the step checks the joins and counts the
+Output ``data`` is a view (`mlspec.engine.views`): the step checks the joins and counts the
 rows, and the features step runs the join inside its own query. Writing the joined table
 (1M x 20: write, read back, hash) cost more than the join itself. The recipe's ``lookup``
 says, per join, whether the step found it a lookup (`_lookup`); readers then build it so.
@@ -25,9 +25,9 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.steps import views
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import (
+from mlspec.contract.api import StepContext, StepError
+from mlspec.engine import views
+from mlspec.frames import (
     FLOAT,
     INTEGER,
     TEXT,
@@ -174,7 +174,9 @@ def _table(
     return table
 
 
-def _can_lookup(join: dict[str, Any], duplicates: int, rows: dict[str, int], first: str, key_dtype: pl.DataType) -> bool:
+def _can_lookup(
+    join: dict[str, Any], duplicates: int, rows: dict[str, int], first: str, key_dtype: pl.DataType
+) -> bool:
     """A left join on one integer or text key whose right side has no repeated key and no more
     rows than the first source (it is read whole into the lookup, so a dimension table)."""
     on = _keys(join)
@@ -187,7 +189,9 @@ def _can_lookup(join: dict[str, Any], duplicates: int, rows: dict[str, int], fir
     )
 
 
-def _lookup(table: pl.LazyFrame, right: pl.LazyFrame, key: str, joined: pl.Schema) -> pl.LazyFrame | None:
+def _lookup(
+    table: pl.LazyFrame, right: pl.LazyFrame, key: str, joined: pl.Schema
+) -> pl.LazyFrame | None:
     """A left join on unique right keys as a lookup: each left row's right row number (a hash
     look-up of its key), then every right column gathered by it. The rows, their order, the
     names and dtypes are the join's (`joined`, its schema, is checked; None if they differ),
@@ -197,7 +201,7 @@ def _lookup(table: pl.LazyFrame, right: pl.LazyFrame, key: str, joined: pl.Schem
     up null."""
     rows = right.filter(pl.col(key).is_not_null()).collect()
     left_names = table.collect_schema().names()
-    names = joined.names()[len(left_names):]
+    names = joined.names()[len(left_names) :]
     carried = [c for c in rows.columns if c != key]
     if len(names) != len(carried):
         return None
@@ -209,7 +213,10 @@ def _lookup(table: pl.LazyFrame, right: pl.LazyFrame, key: str, joined: pl.Schem
         row += "_"
     out = (
         table.with_columns(at.alias(row))
-        .with_columns(pl.lit(rows.get_column(c)).gather(pl.col(row)).alias(n) for c, n in zip(carried, names, strict=True))
+        .with_columns(
+            pl.lit(rows.get_column(c)).gather(pl.col(row)).alias(n)
+            for c, n in zip(carried, names, strict=True)
+        )
         .drop(row)
     )
     return out if out.collect_schema() == joined else None

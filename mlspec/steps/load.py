@@ -23,8 +23,8 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import (
+from mlspec.contract.api import StepContext, StepError
+from mlspec.frames import (
     LOGICAL_CANONICAL,
     LOGICAL_DTYPES,
     POLARS_ERRORS,
@@ -104,7 +104,9 @@ def _read_csv(path: Path, src: dict[str, Any]) -> pl.DataFrame:
     declared = src.get("columns") or {}
     separator = src.get("separator") or ","
     overrides = {c: _CSV_OVERRIDES[t] for c, t in declared.items() if t in _CSV_OVERRIDES}
-    header = pl.scan_csv(path, separator=separator, infer_schema_length=0, glob=False).collect_schema()
+    header = pl.scan_csv(
+        path, separator=separator, infer_schema_length=0, glob=False
+    ).collect_schema()
     if set(header) <= set(overrides):
         # Every column declared: read with that schema, nothing inferred (100k rows x 7
         # columns: 35-70 ms -> 11-16 ms). A value that does not parse fails as it would
@@ -281,7 +283,9 @@ def _conform(
     return df.with_columns(**fixes) if fixes else df
 
 
-def _reference(ctx: StepContext, path: Path, name: str, src: dict[str, Any], where: str | None) -> bool:
+def _reference(
+    ctx: StepContext, path: Path, name: str, src: dict[str, Any], where: str | None
+) -> bool:
     """A Parquet source that already fits its declared columns is referenced, not copied.
 
     Reads only the footer (schema, row count): the artifact points at the file by path and
@@ -297,7 +301,9 @@ def _reference(ctx: StepContext, path: Path, name: str, src: dict[str, Any], whe
         return False  # let the full read report the problem
     declared = src.get("columns") or {}
     require_columns(schema, declared, what=f"source '{name}'", where=where)
-    if rows == 0 or not all(t in LOGICAL_DTYPES and compatible(schema[c], t) for c, t in declared.items()):
+    if rows == 0 or not all(
+        t in LOGICAL_DTYPES and compatible(schema[c], t) for c, t in declared.items()
+    ):
         return False  # the full read reports or converts
     ctx.output.reference(path, "data")
     ctx.output.metric("rows", float(rows))

@@ -29,7 +29,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from mlspec.steps.api import StepContext, StepError
+from mlspec.contract.api import StepContext, StepError
 from mlspec.steps.gate import describe
 from mlspec.store.artifacts import canonical_json
 from mlspec.store.versions import versions
@@ -100,7 +100,9 @@ def run(ctx: StepContext) -> None:
         try:
             train = ctx.input(f"train_{name}_{model}")
         except KeyError:
-            raise StepError(f"Objective '{name}': the selected model '{model}' has no training artifact among the package step's inputs.") from None
+            raise StepError(
+                f"Objective '{name}': the selected model '{model}' has no training artifact among the package step's inputs."
+            ) from None
         folder = f"objectives/{name}"
         files = [n for n in train.names() if n.startswith("model/")]
         for n in files:
@@ -129,13 +131,19 @@ def run(ctx: StepContext) -> None:
 
     _copy(ctx.input("combine").path("reference.parquet"), root / "reference.parquet")
     _copy(ctx.input("profile").path("profile.json"), root / "profile.json")
-    selected_metrics = {o: (combined.get("objectives") or {}).get(o, {}).get("metrics", {}) for o in sorted(weights)}
+    selected_metrics = {
+        o: (combined.get("objectives") or {}).get(o, {}).get("metrics", {}) for o in sorted(weights)
+    }
     bundle = {
         "format": BUNDLE_FORMAT,
         "name": p["name"],
         "objectives": objectives,
         "weights": weights,
-        "combine": {"method": "weighted_sum", "formula": combined.get("formula"), "normalized": bool(combined.get("normalized", False))},
+        "combine": {
+            "method": "weighted_sum",
+            "formula": combined.get("formula"),
+            "normalized": bool(combined.get("normalized", False)),
+        },
         "signature": _signature(objectives),
         "deployment": p.get("deployment"),
         "versions": versions(),

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import FLOAT, INTEGER, TEXT, base, describe_dtype, label, require_columns
+from mlspec.contract.api import StepContext, StepError
+from mlspec.frames import FLOAT, INTEGER, TEXT, base, describe_dtype, label, require_columns
 
 BINS = 10
 TOP = 50
@@ -45,14 +45,22 @@ TRAIN, TEST = 0, 2
 
 def bin_index(edges: list[float], values: Any) -> np.ndarray:
     """The bin of each value under a numeric distribution's `edges` (see the module doc)."""
-    return np.searchsorted(np.asarray(edges[1:-1], dtype=np.float64), np.asarray(values, dtype=np.float64), side="right")
+    return np.searchsorted(
+        np.asarray(edges[1:-1], dtype=np.float64),
+        np.asarray(values, dtype=np.float64),
+        side="right",
+    )
 
 
 def numeric(values: pl.Series) -> dict[str, Any]:
     total = len(values)
     x = values.cast(pl.Float64)
     finite = x.filter(x.is_finite().fill_null(False)).to_numpy()
-    out: dict[str, Any] = {"kind": "numeric", "count": len(finite), "null_fraction": (total - len(finite)) / total if total else 0.0}
+    out: dict[str, Any] = {
+        "kind": "numeric",
+        "count": len(finite),
+        "null_fraction": (total - len(finite)) / total if total else 0.0,
+    }
     if not len(finite):
         return {**out, "edges": [], "frequencies": []}
     lo, hi = float(finite.min()), float(finite.max())
@@ -68,7 +76,9 @@ def categorical(values: pl.Series) -> dict[str, Any]:
     present = values.drop_nulls()
     n = len(present)
     counts = present.value_counts(name="n")
-    keyed = sorted(((label(v), int(c)) for v, c in counts.iter_rows()), key=lambda kv: (-kv[1], kv[0]))
+    keyed = sorted(
+        ((label(v), int(c)) for v, c in counts.iter_rows()), key=lambda kv: (-kv[1], kv[0])
+    )
     top = keyed[:TOP]
     rest = sum(c for _, c in keyed[TOP:])
     return {
@@ -92,8 +102,14 @@ def _kind(column: str, dtype: pl.DataType, feature_types: dict[str, str]) -> str
     )
 
 
-def _columns(ctx: StepContext, monitors: list[dict[str, Any]], feature_types: dict[str, str]) -> tuple[dict[str, Any], int]:
-    wanted = list(dict.fromkeys(c for m in monitors if m.get("type") == "data_drift" for c in m.get("columns") or []))
+def _columns(
+    ctx: StepContext, monitors: list[dict[str, Any]], feature_types: dict[str, str]
+) -> tuple[dict[str, Any], int]:
+    wanted = list(
+        dict.fromkeys(
+            c for m in monitors if m.get("type") == "data_drift" for c in m.get("columns") or []
+        )
+    )
     if not wanted:
         return {}, 0
     lf = ctx.input("data").scan()
@@ -102,14 +118,21 @@ def _columns(ctx: StepContext, monitors: list[dict[str, Any]], feature_types: di
     split = ctx.input("split").frame("data", columns=["split"]).get_column("split")
     frame = lf.select(wanted).collect()
     if frame.height != len(split):
-        raise StepError(f"The split has {len(split)} rows, the feature table {frame.height}: they must be row-aligned.", hint="rerun the plan")
+        raise StepError(
+            f"The split has {len(split)} rows, the feature table {frame.height}: they must be row-aligned.",
+            hint="rerun the plan",
+        )
     train = frame.filter(split == TRAIN)
     if train.height == 0:
         raise StepError("The train split is empty: there is nothing to profile.")
     out = {}
     for c in wanted:
         kind = _kind(c, schema[c], feature_types)
-        out[c] = categorical(train.get_column(c)) if kind == "categorical" else numeric(train.get_column(c))
+        out[c] = (
+            categorical(train.get_column(c))
+            if kind == "categorical"
+            else numeric(train.get_column(c))
+        )
     return out, train.height
 
 
@@ -137,8 +160,14 @@ def run(ctx: StepContext) -> None:
         if m.get("type") == "performance":
             combined = ctx.input("combine").json("combine.json")
             objective, metric = m.get("objective"), m.get("metric")
-            entry = ((combined.get("objectives") or {}).get(objective) or {}).get("metrics", {}).get(metric) or {}
-            performance[m["name"]] = {"objective": objective, "metric": metric, "value": entry.get("value") if isinstance(entry, dict) else None}
+            entry = ((combined.get("objectives") or {}).get(objective) or {}).get(
+                "metrics", {}
+            ).get(metric) or {}
+            performance[m["name"]] = {
+                "objective": objective,
+                "metric": metric,
+                "value": entry.get("value") if isinstance(entry, dict) else None,
+            }
 
     ctx.output.write_json(
         {

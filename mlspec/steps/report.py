@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from mlspec.steps import charts
-from mlspec.steps.api import StepContext
-from mlspec.steps.charts import Series, number
+from mlspec.contract.api import StepContext
+from mlspec.report import charts
+from mlspec.report.charts import Series, number
 
 BASELINE = "baseline"
 SMALL_SLICE = 30  # rows; a slice metric on fewer rows is mostly noise
@@ -84,7 +84,10 @@ def _models(selection: dict[str, Any] | None) -> list[str]:
     for row in sel.get("ranking") or []:
         if isinstance(row, dict) and row.get("model") is not None:
             names.append(str(row["model"]))
-    for extra in (sel.get("selected"), (sel.get("baseline") or {}).get("model") if isinstance(sel.get("baseline"), dict) else None):
+    for extra in (
+        sel.get("selected"),
+        (sel.get("baseline") or {}).get("model") if isinstance(sel.get("baseline"), dict) else None,
+    ):
         if extra is not None:
             names.append(str(extra))
     return list(dict.fromkeys(names))
@@ -106,9 +109,19 @@ def read_inputs(ctx: StepContext) -> Inputs:
 
 def run(ctx: StepContext) -> None:
     inputs = read_inputs(ctx)
-    missing = [n for n, v in (("combine", inputs.combine), ("gate", inputs.gate), ("profile", inputs.profile)) if v is None]
+    missing = [
+        n
+        for n, v in (
+            ("combine", inputs.combine),
+            ("gate", inputs.gate),
+            ("profile", inputs.profile),
+        )
+        if v is None
+    ]
     missing += [f"select_{o.name}" for o in inputs.objectives if o.selection is None]
-    missing += [f"eval_{o.name}_{m}" for o in inputs.objectives for m, v in o.evals.items() if v is None]
+    missing += [
+        f"eval_{o.name}_{m}" for o in inputs.objectives for m, v in o.evals.items() if v is None
+    ]
     if missing:
         ctx.warn(f"report: not available, shown as such: {', '.join(missing)}")
     ctx.output.path("report.html").write_bytes(render(ctx.params, inputs).encode("utf-8"))
@@ -136,7 +149,10 @@ def _na(what: str) -> str:
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
     """Cells are HTML already (escape before); headers are plain text."""
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = "\n".join(
+        "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
     klass = f' class="{cls}"' if cls else ""
     return f"<table{klass}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
@@ -144,6 +160,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "")
 def _metric(entry: Any) -> tuple[float | None, float | None, float | None, str | None]:
     """(value, low, high, reason) of a metric given as {value, low, high, reason} or a number."""
     if isinstance(entry, Mapping):
+
         def num(k: str) -> float | None:
             return float(entry[k]) if _finite(entry.get(k)) else None
 
@@ -157,7 +174,11 @@ def _metric_cell(entry: Any, *, interval: bool = True) -> str:
         title = f' title="{e(reason)}"' if reason else ""
         text = "n/a" + (f'<span class="ci">{e(reason)}</span>' if reason else "")
         return f'<td class="num na"{title}>{text}</td>'
-    ci = f'<span class="ci">{number(low)} – {number(high)}</span>' if interval and low is not None and high is not None else ""
+    ci = (
+        f'<span class="ci">{number(low)} – {number(high)}</span>'
+        if interval and low is not None and high is not None
+        else ""
+    )
     return f'<td class="num">{number(value)}{ci}</td>'
 
 
@@ -199,7 +220,9 @@ def _header(params: Mapping[str, Any]) -> str:
     if isinstance(problem, Mapping) and problem:
         labels = {"goal": "Goal", "business_metric": "Business metric", "task": "Task"}
         keys = [k for k in labels if k in problem] + sorted(k for k in problem if k not in labels)
-        items = "".join(f"<dt>{e(labels.get(k, k))}</dt><dd>{e(_compact(problem[k]))}</dd>" for k in keys)
+        items = "".join(
+            f"<dt>{e(labels.get(k, k))}</dt><dd>{e(_compact(problem[k]))}</dd>" for k in keys
+        )
         out.append(f'<dl class="problem">{items}</dl>')
     out.append("</header>")
     return "\n".join(out)
@@ -211,18 +234,24 @@ def _summary(inputs: Inputs) -> str:
     for o in inputs.objectives:
         sel = o.selection or {}
         verdict, cls = _verdict(o)
-        rows.append([
-            f'<a href="#obj-{e(_slug(o.name))}">{e(o.name)}</a>',
-            e(o.selected or "none"),
-            f"{e(sel.get('metric') or o.params.get('select_by') or '')} {number(sel['value']) if _finite(sel.get('value')) else ''}".strip(),
-            f'<td class="{cls}">{verdict}</td>',
-        ])
+        rows.append(
+            [
+                f'<a href="#obj-{e(_slug(o.name))}">{e(o.name)}</a>',
+                e(o.selected or "none"),
+                f"{e(sel.get('metric') or o.params.get('select_by') or '')} {number(sel['value']) if _finite(sel.get('value')) else ''}".strip(),
+                f'<td class="{cls}">{verdict}</td>',
+            ]
+        )
     gate = inputs.gate
     if gate is None:
         banner = '<p class="banner unknown">Gate: not available.</p>'
     else:
         banner = _gate_banner(gate)
-    table = _table(["objective", "selected model", "selected by", "against the baseline"], rows) if rows else _na("Objectives")
+    table = (
+        _table(["objective", "selected model", "selected by", "against the baseline"], rows)
+        if rows
+        else _na("Objectives")
+    )
     return f'<section id="summary">\n<h2>Summary</h2>\n{banner}\n{table}\n</section>'
 
 
@@ -251,19 +280,33 @@ def _gates(inputs: Inputs) -> str:
     rows = []
     for r in _gate_results(gate):
         ok = r.get("passed")
-        status = '<td class="pass">pass</td>' if ok else ('<td class="fail">FAIL</td>' if ok is False else '<td class="na">?</td>')
+        status = (
+            '<td class="pass">pass</td>'
+            if ok
+            else ('<td class="fail">FAIL</td>' if ok is False else '<td class="na">?</td>')
+        )
         threshold = r.get("threshold")
         scope = str(r.get("scope", "")) + (f" ({r['model']})" if r.get("model") else "")
-        value = number(r["value"]) if _finite(r.get("value")) else "n/a" + (f'<span class="ci">{e(r["reason"])}</span>' if r.get("reason") else "")
-        rows.append([
-            status,
-            e(scope),
-            f"<code>{e(r.get('metric', ''))}</code>",
-            f"{e(r.get('op', ''))} {number(threshold) if _finite(threshold) else e(threshold if threshold is not None else '')}",
-            f'<td class="num">{value}</td>',
-            f'<td class="num">{_signed(float(r["margin"])) if _finite(r.get("margin")) else "n/a"}</td>',
-        ])
-    table = _table(["status", "scope", "metric", "requirement", "value", "margin"], rows, "gates") if rows else ""
+        value = (
+            number(r["value"])
+            if _finite(r.get("value"))
+            else "n/a" + (f'<span class="ci">{e(r["reason"])}</span>' if r.get("reason") else "")
+        )
+        rows.append(
+            [
+                status,
+                e(scope),
+                f"<code>{e(r.get('metric', ''))}</code>",
+                f"{e(r.get('op', ''))} {number(threshold) if _finite(threshold) else e(threshold if threshold is not None else '')}",
+                f'<td class="num">{value}</td>',
+                f'<td class="num">{_signed(float(r["margin"])) if _finite(r.get("margin")) else "n/a"}</td>',
+            ]
+        )
+    table = (
+        _table(["status", "scope", "metric", "requirement", "value", "margin"], rows, "gates")
+        if rows
+        else ""
+    )
     return f"{head}\n{_gate_banner(gate)}\n{table}\n</section>"
 
 
@@ -277,7 +320,11 @@ def _verdict(o: Objective) -> tuple[str, str]:
     base = sel.get("baseline")
     if not isinstance(base, dict) or base.get("model") is None:
         return "no baseline in this objective", "na"
-    value, base_value, metric = sel.get("value"), base.get("value"), sel.get("metric") or o.params.get("select_by", "")
+    value, base_value, metric = (
+        sel.get("value"),
+        base.get("value"),
+        sel.get("metric") or o.params.get("select_by", ""),
+    )
     if not (_finite(value) and _finite(base_value)):
         reason = base.get("reason") if not _finite(base_value) else None
         return f"cannot compare with the baseline ({e(reason or 'a value is missing')})", "na"
@@ -320,22 +367,44 @@ def _metrics_table(o: Objective) -> str:
             marks.append('<span class="tag sel">selected</span>')
         if model == o.baseline:
             marks.append('<span class="tag base">baseline</span>')
-        first = f"<td><b>{e(model)}</b> {' '.join(marks)}</td>" if model == o.selected else f"<td>{e(model)} {' '.join(marks)}</td>"
+        first = (
+            f"<td><b>{e(model)}</b> {' '.join(marks)}</td>"
+            if model == o.selected
+            else f"<td>{e(model)} {' '.join(marks)}</td>"
+        )
         if ev is None:
-            rows.append([first, *[f'<td class="na">{"not available" if i == 0 else ""}</td>' for i in range(len(names))]])
+            rows.append(
+                [
+                    first,
+                    *[
+                        f'<td class="na">{"not available" if i == 0 else ""}</td>'
+                        for i in range(len(names))
+                    ],
+                ]
+            )
             continue
         metrics = ev.get("metrics") or {}
         rows.append([first, *[_metric_cell(metrics.get(n)) for n in names]])
     headers = ["model", *[f"{n} ★" if n == key else n for n in names]]
     higher = (o.selection or o.params).get("higher_is_better", True)
-    rule = f" ★ selects the model ({e(key)}: {'higher' if higher else 'lower'} is better)." if key else ""
-    note = f'<p class="note">On the test split; under each value its 95% bootstrap interval.{rule}</p>'
+    rule = (
+        f" ★ selects the model ({e(key)}: {'higher' if higher else 'lower'} is better)."
+        if key
+        else ""
+    )
+    note = (
+        f'<p class="note">On the test split; under each value its 95% bootstrap interval.{rule}</p>'
+    )
     return _table(headers, rows, "metrics") + "\n" + note
 
 
 def _curve_models(o: Objective) -> list[tuple[str, dict[str, Any]]]:
     """(model, curves) with the selected model first and the baseline last."""
-    order = [m for m in (o.selected,) if m] + [m for m in o.evals if m not in (o.selected, o.baseline)] + [m for m in (o.baseline,) if m]
+    order = (
+        [m for m in (o.selected,) if m]
+        + [m for m in o.evals if m not in (o.selected, o.baseline)]
+        + [m for m in (o.baseline,) if m]
+    )
     out = []
     for m in dict.fromkeys(order):
         ev = o.evals.get(m)
@@ -345,15 +414,30 @@ def _curve_models(o: Objective) -> list[tuple[str, dict[str, Any]]]:
     return out[:MAX_CURVE_MODELS]
 
 
-def _series(o: Objective, models: list[tuple[str, dict[str, Any]]], curve: str, xk: str, yk: str) -> list[Series]:
+def _series(
+    o: Objective, models: list[tuple[str, dict[str, Any]]], curve: str, xk: str, yk: str
+) -> list[Series]:
     out = []
     for i, (m, curves) in enumerate(models):
         c = curves.get(curve)
-        if not isinstance(c, dict) or not isinstance(c.get(xk), list) or not isinstance(c.get(yk), list):
+        if (
+            not isinstance(c, dict)
+            or not isinstance(c.get(xk), list)
+            or not isinstance(c.get(yk), list)
+        ):
             continue
         label = f"{m} (selected)" if m == o.selected else m
         color = charts.MUTED if m == o.baseline else charts.PALETTE[i % len(charts.PALETTE)]
-        out.append(Series(label, c[xk], c[yk], color=color, dashed=m == o.baseline, width=2.5 if m == o.selected else 1.5))
+        out.append(
+            Series(
+                label,
+                c[xk],
+                c[yk],
+                color=color,
+                dashed=m == o.baseline,
+                width=2.5 if m == o.selected else 1.5,
+            )
+        )
     return out
 
 
@@ -367,7 +451,9 @@ def _pr(o: Objective, models: list[tuple[str, dict[str, Any]]]) -> str | None:
     return charts.pr_chart(series, title=f"Precision-recall: {o.name}") if series else None
 
 
-def _selected_curve(o: Objective, models: list[tuple[str, dict[str, Any]]], name: str) -> dict[str, Any] | None:
+def _selected_curve(
+    o: Objective, models: list[tuple[str, dict[str, Any]]], name: str
+) -> dict[str, Any] | None:
     for m, curves in models:
         if m == o.selected and isinstance(curves.get(name), dict):
             return curves[name]
@@ -376,10 +462,16 @@ def _selected_curve(o: Objective, models: list[tuple[str, dict[str, Any]]], name
 
 def _calibration(o: Objective, models: list[tuple[str, dict[str, Any]]]) -> str | None:
     c = _selected_curve(o, models, "calibration")
-    if not c or not isinstance(c.get("mean_predicted"), list) or not isinstance(c.get("fraction_positive"), list):
+    if (
+        not c
+        or not isinstance(c.get("mean_predicted"), list)
+        or not isinstance(c.get("fraction_positive"), list)
+    ):
         return None
     count = c.get("count") if isinstance(c.get("count"), list) else None
-    return charts.calibration_chart(c["mean_predicted"], c["fraction_positive"], count, title=f"Calibration: {o.selected}")
+    return charts.calibration_chart(
+        c["mean_predicted"], c["fraction_positive"], count, title=f"Calibration: {o.selected}"
+    )
 
 
 def _confusion(o: Objective, models: list[tuple[str, dict[str, Any]]]) -> str | None:
@@ -393,7 +485,13 @@ def _residuals(o: Objective, models: list[tuple[str, dict[str, Any]]]) -> str | 
     c = _selected_curve(o, models, "residuals")
     if not c or not isinstance(c.get("y"), list) or not isinstance(c.get("prediction"), list):
         return None
-    return charts.scatter(c["prediction"], c["y"], title=f"Actual against predicted: {o.selected}", x_label="prediction", y_label="actual")
+    return charts.scatter(
+        c["prediction"],
+        c["y"],
+        title=f"Actual against predicted: {o.selected}",
+        x_label="prediction",
+        y_label="actual",
+    )
 
 
 # Which charts the evaluation can hold; each draws only when its data is there, so the task
@@ -413,7 +511,8 @@ def _charts(o: Objective) -> str:
     selected = next((c for m, c in models if m == o.selected), {})
     reasons = [
         f'<p class="note">{e(name)}: {e(c["reason"])}.</p>'
-        for name, c in sorted(selected.items()) if isinstance(c, dict) and c.get("reason")
+        for name, c in sorted(selected.items())
+        if isinstance(c, dict) and c.get("reason")
     ]
     if not drawn:
         return "\n".join([_na("Curves"), *reasons])
@@ -421,7 +520,10 @@ def _charts(o: Objective) -> str:
     return "\n".join([f'<div class="charts">\n{figures}\n</div>', *reasons])
 
 
-MODEL_SOURCES = {"feature_importances_": "the model's feature_importances_", "coef_": "mean |coefficient|, summed over encoded columns"}
+MODEL_SOURCES = {
+    "feature_importances_": "the model's feature_importances_",
+    "coef_": "mean |coefficient|, summed over encoded columns",
+}
 
 
 def _importance(o: Objective) -> str:
@@ -431,24 +533,39 @@ def _importance(o: Objective) -> str:
         return _na("Feature importance")
     drawn = []
     perm = imp.get("permutation")
-    settings = imp.get("permutation_settings") if isinstance(imp.get("permutation_settings"), dict) else {}
+    settings = (
+        imp.get("permutation_settings") if isinstance(imp.get("permutation_settings"), dict) else {}
+    )
     if isinstance(perm, dict) and perm:
         means = {k: (v.get("mean") if isinstance(v, dict) else v) for k, v in perm.items()}
         stds = {k: v.get("std") for k, v in perm.items() if isinstance(v, dict)}
         metric = settings.get("metric") or "score"
         label = f"drop in {metric} when shuffled (± std)"
-        drawn.append(charts.bar_chart(means, errors=stds, title=f"Permutation importance: {o.selected}", x_label=label))
+        drawn.append(
+            charts.bar_chart(
+                means, errors=stds, title=f"Permutation importance: {o.selected}", x_label=label
+            )
+        )
     model = imp.get("model")
     if isinstance(model, dict) and model:
         source = str(imp.get("model_source") or "")
         label = MODEL_SOURCES.get(source, source or "the model's own importance")
-        drawn.append(charts.bar_chart(model, title=f"Model importance: {o.selected}", x_label=label, color=charts.PALETTE[1]))
+        drawn.append(
+            charts.bar_chart(
+                model,
+                title=f"Model importance: {o.selected}",
+                x_label=label,
+                color=charts.PALETTE[1],
+            )
+        )
     reasons = imp.get("reasons") if isinstance(imp.get("reasons"), dict) else {}
     notes = [f"{e(k.capitalize())} importance: {e(v)}." for k, v in sorted(reasons.items())]
     if not drawn:
         return _na("Feature importance") + "".join(f'\n<p class="note">{n}</p>' for n in notes)
     if settings.get("repeats") and settings.get("rows"):
-        notes.insert(0, f"Permutation: {e(settings['repeats'])} shuffles of {e(settings['rows'])} test rows.")
+        notes.insert(
+            0, f"Permutation: {e(settings['repeats'])} shuffles of {e(settings['rows'])} test rows."
+        )
     notes.append("The 15 largest, by absolute value.")
     figures = "\n".join(f"<figure>{charts.inline(s)}</figure>" for s in drawn)
     return f'<div class="charts">\n{figures}\n</div>\n<p class="note">{" ".join(notes)}</p>'
@@ -478,11 +595,17 @@ def _slices(o: Objective) -> str:
             small = _finite(count) and count < SMALL_SLICE
             value = r.get("value", r.get("group"))
             shown = "(null)" if value is None else value
-            cells = [e(shown), f'<td class="num{" small" if small else ""}">{number(count) if _finite(count) else "n/a"}</td>']
+            cells = [
+                e(shown),
+                f'<td class="num{" small" if small else ""}">{number(count) if _finite(count) else "n/a"}</td>',
+            ]
             metrics = _slice_metrics(r)
             cells += [_metric_cell(metrics.get(n)) for n in names]
             rows.append(cells)
-        out.append(f"<h4>by <code>{e(column)}</code></h4>\n" + _table([str(column), "count", *names], rows, "slices"))
+        out.append(
+            f"<h4>by <code>{e(column)}</code></h4>\n"
+            + _table([str(column), "count", *names], rows, "slices")
+        )
     note = f'<p class="note">Test rows of the selected model ({e(o.selected)}) per value; counts under {SMALL_SLICE} are marked: their metrics are noisy.</p>'
     return "\n".join(out) + "\n" + note
 
@@ -491,21 +614,33 @@ def _fairness(o: Objective) -> str:
     ev = o.evals.get(o.selected or "")
     fair = (ev or {}).get("fairness")
     if not isinstance(fair, dict) or not fair:
-        return _na("Fairness") if o.params.get("protected") else '<p class="na">No protected columns declared.</p>'
+        return (
+            _na("Fairness")
+            if o.params.get("protected")
+            else '<p class="na">No protected columns declared.</p>'
+        )
     out = []
     for column in sorted(fair, key=str):
         f = fair[column] if isinstance(fair[column], dict) else {}
         diffs = [(k, v) for k, v in sorted(f.items()) if k != "groups"]
-        summary = _table(["measure", "value"], [[e(k), _metric_cell(v)] for k, v in diffs], "fairness") if diffs else ""
+        summary = (
+            _table(["measure", "value"], [[e(k), _metric_cell(v)] for k, v in diffs], "fairness")
+            if diffs
+            else ""
+        )
         groups = [g for g in f.get("groups") or [] if isinstance(g, dict)]
         first = [k for k in ("value", "group", "count") if any(k in g for g in groups)]
         keys = first + sorted({k for g in groups for k in g} - set(first))
         rows = []
         for g in groups:
-            rows.append([
-                _metric_cell(g.get(k), interval=False) if k not in ("value", "group") else e("(null)" if g.get(k) is None else g.get(k))
-                for k in keys
-            ])
+            rows.append(
+                [
+                    _metric_cell(g.get(k), interval=False)
+                    if k not in ("value", "group")
+                    else e("(null)" if g.get(k) is None else g.get(k))
+                    for k in keys
+                ]
+            )
         table = _table(keys, rows, "groups") if groups else ""
         out.append(f"<h4>by <code>{e(column)}</code></h4>\n{summary}\n{table}")
     note = '<p class="note">Differences are the largest gap between groups (0 is parity).</p>'
@@ -522,24 +657,30 @@ def _objective(o: Objective) -> str:
     ]
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(_compact(v))}</dd>" for k, v in facts if v is not None)
     verdict, cls = _verdict(o)
-    sel = f'<p class="verdict {cls}">Selected: <b>{e(o.selected or "none")}</b>; {verdict}.</p>' if o.selection else _na("Selection")
-    return "\n".join([
-        f'<section id="obj-{e(_slug(o.name))}" class="objective">',
-        f"<h2>Objective <code>{e(o.name)}</code></h2>",
-        f'<dl class="facts">{dl}</dl>',
-        sel,
-        "<h3>Metrics</h3>",
-        _metrics_table(o),
-        "<h3>Curves</h3>",
-        _charts(o),
-        "<h3>Feature importance</h3>",
-        _importance(o),
-        "<h3>Slices</h3>",
-        _slices(o),
-        "<h3>Fairness</h3>",
-        _fairness(o),
-        "</section>",
-    ])
+    sel = (
+        f'<p class="verdict {cls}">Selected: <b>{e(o.selected or "none")}</b>; {verdict}.</p>'
+        if o.selection
+        else _na("Selection")
+    )
+    return "\n".join(
+        [
+            f'<section id="obj-{e(_slug(o.name))}" class="objective">',
+            f"<h2>Objective <code>{e(o.name)}</code></h2>",
+            f'<dl class="facts">{dl}</dl>',
+            sel,
+            "<h3>Metrics</h3>",
+            _metrics_table(o),
+            "<h3>Curves</h3>",
+            _charts(o),
+            "<h3>Feature importance</h3>",
+            _importance(o),
+            "<h3>Slices</h3>",
+            _slices(o),
+            "<h3>Fairness</h3>",
+            _fairness(o),
+            "</section>",
+        ]
+    )
 
 
 def _combined(inputs: Inputs) -> str:
@@ -551,31 +692,51 @@ def _combined(inputs: Inputs) -> str:
     scale = c.get("scale") if isinstance(c.get("scale"), dict) else {}
     scaling = c.get("scaling") if isinstance(c.get("scaling"), dict) else {}
     selected = c.get("selected") if isinstance(c.get("selected"), dict) else {}
-    names = list(dict.fromkeys([*(o.name for o in inputs.objectives), *sorted(weights), *sorted(scale)]))
+    names = list(
+        dict.fromkeys([*(o.name for o in inputs.objectives), *sorted(weights), *sorted(scale)])
+    )
     rows = []
     for n in names:
         w = weights.get(n)
         fitted = scaling.get(n)
-        rows.append([
-            f"<code>{e(n)}</code>",
-            f'<td class="num">{number(w) if _finite(w) else "n/a"}</td>',
-            e(scale.get(n, "n/a")),
-            e(selected.get(n, "n/a")),
-            _kv({k: v for k, v in fitted.items() if k != "method"}) if isinstance(fitted, dict) else e(_compact(fitted) if fitted is not None else "—"),
-        ])
-    formula = " + ".join(f"{number(weights[n])} × score<sub>{e(n)}</sub>" for n in names if _finite(weights.get(n)))
+        rows.append(
+            [
+                f"<code>{e(n)}</code>",
+                f'<td class="num">{number(w) if _finite(w) else "n/a"}</td>',
+                e(scale.get(n, "n/a")),
+                e(selected.get(n, "n/a")),
+                _kv({k: v for k, v in fitted.items() if k != "method"})
+                if isinstance(fitted, dict)
+                else e(_compact(fitted) if fitted is not None else "—"),
+            ]
+        )
+    formula = " + ".join(
+        f"{number(weights[n])} × score<sub>{e(n)}</sub>" for n in names if _finite(weights.get(n))
+    )
     out = [head]
     if formula:
         out.append(f'<p class="formula">score = {formula}</p>')
-    out.append(_table(["objective", "weight", "scale", "model", "fitted scaling"], rows, "combine") if rows else _na("Weights"))
+    out.append(
+        _table(["objective", "weight", "scale", "model", "fitted scaling"], rows, "combine")
+        if rows
+        else _na("Weights")
+    )
     metrics = c.get("metrics")
     target = f" against <code>{e(c['target'])}</code>" if c.get("target") else ""
     rows_n = f" ({number(c['rows'])} test rows)" if _finite(c.get("rows")) else ""
     out.append(f"<h3>Metrics of the combined score{target}{rows_n}</h3>")
     if isinstance(metrics, dict) and metrics:
-        out.append(_table(["metric", "value"], [[f"<code>{e(k)}</code>", _metric_cell(metrics[k])] for k in sorted(metrics)], "metrics"))
+        out.append(
+            _table(
+                ["metric", "value"],
+                [[f"<code>{e(k)}</code>", _metric_cell(metrics[k])] for k in sorted(metrics)],
+                "metrics",
+            )
+        )
     else:
-        out.append('<p class="na">No metrics of the combined score (set combine.target and combine.metrics to measure it).</p>')
+        out.append(
+            '<p class="na">No metrics of the combined score (set combine.target and combine.metrics to measure it).</p>'
+        )
     out.append("</section>")
     return "\n".join(out)
 
@@ -587,13 +748,15 @@ def _distribution_rows(dists: Mapping[str, Any]) -> list[list[str]]:
         freq = d.get("frequencies")
         bins = len(freq) if isinstance(freq, list | dict) else None
         nulls, count = d.get("null_fraction"), d.get("count")
-        rows.append([
-            f"<code>{e(name)}</code>",
-            e(d.get("kind") or d.get("type") or ""),
-            f'<td class="num">{number(count) if _finite(count) else "—"}</td>',
-            f'<td class="num">{bins if bins is not None else "—"}</td>',
-            f'<td class="num">{number(nulls) if _finite(nulls) else "—"}</td>',
-        ])
+        rows.append(
+            [
+                f"<code>{e(name)}</code>",
+                e(d.get("kind") or d.get("type") or ""),
+                f'<td class="num">{number(count) if _finite(count) else "—"}</td>',
+                f'<td class="num">{bins if bins is not None else "—"}</td>',
+                f'<td class="num">{number(nulls) if _finite(nulls) else "—"}</td>',
+            ]
+        )
     return rows
 
 
@@ -607,7 +770,20 @@ def _profile(inputs: Inputs) -> str:
     out = [head]
     monitors = [m for m in p.get("monitors") or [] if isinstance(m, dict)]
     if monitors:
-        rows = [[e(m.get("name", "")), e(m.get("type", "")), _kv({k: v for k, v in m.items() if k not in ("name", "type", "where") and v not in (None, [], {})})] for m in monitors]
+        rows = [
+            [
+                e(m.get("name", "")),
+                e(m.get("type", "")),
+                _kv(
+                    {
+                        k: v
+                        for k, v in m.items()
+                        if k not in ("name", "type", "where") and v not in (None, [], {})
+                    }
+                ),
+            ]
+            for m in monitors
+        ]
         out.append(_table(["monitor", "type", "settings"], rows, "monitors"))
     columns = p.get("columns") if isinstance(p.get("columns"), dict) else p.get("features")
     if isinstance(columns, dict) and columns:
@@ -622,8 +798,14 @@ def _profile(inputs: Inputs) -> str:
     perf = p.get("performance")
     if isinstance(perf, dict) and perf:
         rows = [
-            [e(k), e(v.get("objective", "")), f"<code>{e(v.get('metric', ''))}</code>", _metric_cell(v.get("value"))]
-            for k, v in sorted(perf.items()) if isinstance(v, dict)
+            [
+                e(k),
+                e(v.get("objective", "")),
+                f"<code>{e(v.get('metric', ''))}</code>",
+                _metric_cell(v.get("value")),
+            ]
+            for k, v in sorted(perf.items())
+            if isinstance(v, dict)
         ]
         out.append("<h3>Performance reference</h3>")
         out.append(_table(["monitor", "objective", "metric", "test value"], rows, "profile"))

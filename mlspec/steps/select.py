@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlspec.steps.api import StepContext, StepError
+from mlspec.contract.api import StepContext, StepError
 
 
 def _entry(ctx: StepContext, model: str, metric: str) -> dict[str, Any]:
@@ -34,7 +34,13 @@ def _entry(ctx: StepContext, model: str, metric: str) -> dict[str, Any]:
     document = ctx.input(f"eval_{model}").json("metrics.json")
     entry = (document.get("metrics") or {}).get(metric)
     if not isinstance(entry, dict):
-        return {"model": model, "value": None, "low": None, "high": None, "reason": f"{metric} was not evaluated"}
+        return {
+            "model": model,
+            "value": None,
+            "low": None,
+            "high": None,
+            "reason": f"{metric} was not evaluated",
+        }
     value = entry.get("value")
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     return {
@@ -70,7 +76,10 @@ def run(ctx: StepContext) -> None:
     baseline_name: str | None = p.get("baseline")
     candidates = [m for m in p.get("candidates") or [] if m != baseline_name]
     if not candidates:
-        raise StepError(f"Objective '{name}' has no model to select from.", hint="list at least one model under `models:`")
+        raise StepError(
+            f"Objective '{name}' has no model to select from.",
+            hint="list at least one model under `models:`",
+        )
 
     ranking = rank([_entry(ctx, m, metric) for m in candidates], higher)
     best = ranking[0]
@@ -94,7 +103,9 @@ def run(ctx: StepContext) -> None:
             "a constant prediction is not learning from these features."
         )
     elif base is not None and beats is None:
-        ctx.warn(f"Objective '{name}': cannot compare with the baseline: its {metric} is undefined ({base['reason']}).")
+        ctx.warn(
+            f"Objective '{name}': cannot compare with the baseline: its {metric} is undefined ({base['reason']})."
+        )
 
     ctx.output.write_json(
         {

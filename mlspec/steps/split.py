@@ -38,8 +38,8 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.steps.api import StepContext, StepError
-from mlspec.steps.frames import TEXT, base, collect, describe_dtype, label, require_columns
+from mlspec.contract.api import StepContext, StepError
+from mlspec.frames import TEXT, base, collect, describe_dtype, label, require_columns
 
 TRAIN, VALID, TEST = 0, 1, 2
 NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
@@ -131,7 +131,13 @@ def _random(n: int, n_test: int, n_valid: int, seed: int) -> pl.Series:
 
 
 def _stratified(
-    frame: pl.DataFrame, by: str, n_test: int, n_valid: int, valid: float | None, test: float, seed: int
+    frame: pl.DataFrame,
+    by: str,
+    n_test: int,
+    n_valid: int,
+    valid: float | None,
+    test: float,
+    seed: int,
 ) -> tuple[pl.Series, dict[str, dict[str, int]]]:
     """The split and, per class (its label), its rows per split. Which rows, by the number
     of classes (a constant, so the same data and seed always take the same way):
@@ -157,7 +163,9 @@ def _stratified(
         tests, valids = [], []
         for value, members, k_test, k_valid in zip(values, rows, t, v, strict=True):
             if k_test + k_valid:
-                picked = members.sample(n=k_test + k_valid, shuffle=True, seed=_seed(seed, "class", label(value)))
+                picked = members.sample(
+                    n=k_test + k_valid, shuffle=True, seed=_seed(seed, "class", label(value))
+                )
                 tests.append(picked[:k_test])
                 valids.append(picked[k_test:])
         empty = pl.Series(dtype=rows.dtype.inner)  # type: ignore[union-attr]
@@ -166,20 +174,30 @@ def _stratified(
         index = pl.get_index_type()
         order = _rows(n).shuffle(seed=_seed(seed, "rows"))
         codes = pl.repeat(0, n, dtype=index, eager=True).scatter(
-            rows.explode(), pl.int_range(len(sizes), dtype=index, eager=True).repeat_by(rows.list.len()).explode()
+            rows.explode(),
+            pl.int_range(len(sizes), dtype=index, eager=True).repeat_by(rows.list.len()).explode(),
         )
-        by_class = pl.DataFrame({"row": order, "code": codes.gather(order)}).sort("code", maintain_order=True)
+        by_class = pl.DataFrame({"row": order, "code": codes.gather(order)}).sort(
+            "code", maintain_order=True
+        )
         code = by_class.get_column("code")
         start = pl.Series([0, *sizes[:-1]], dtype=pl.Int64).cum_sum()
         rank = pl.int_range(n, dtype=pl.Int64, eager=True) - start.gather(code)
-        t_row, v_row = pl.Series(t, dtype=pl.Int64).gather(code), pl.Series(v, dtype=pl.Int64).gather(code)
+        t_row, v_row = (
+            pl.Series(t, dtype=pl.Int64).gather(code),
+            pl.Series(v, dtype=pl.Int64).gather(code),
+        )
         ranked = by_class.get_column("row")
         test_rows = ranked.filter(rank < t_row)
         valid_rows = ranked.filter((rank >= t_row) & (rank < t_row + v_row))
     report = {
         label(value): {
             name: c
-            for name, c in (("train", size - k_test - k_valid), ("valid", k_valid), ("test", k_test))
+            for name, c in (
+                ("train", size - k_test - k_valid),
+                ("valid", k_valid),
+                ("test", k_test),
+            )
             if name != "valid" or valid is not None
         }
         for value, size, k_test, k_valid in zip(values, sizes, t, v, strict=True)
@@ -216,7 +234,11 @@ def _group(
     k_test = int(to_test.sum())
     valid_before = before - (cum[k_test - 1] if k_test else 0)
     to_valid = ~to_test & (valid_before < n_valid)
-    counts = {"train": groups - k_test - int(to_valid.sum()), "valid": int(to_valid.sum()), "test": k_test}
+    counts = {
+        "train": groups - k_test - int(to_valid.sum()),
+        "valid": int(to_valid.sum()),
+        "test": k_test,
+    }
     if counts["train"] == 0 or (n_valid and counts["valid"] == 0):
         raise StepError(
             f"The groups of '{by}' are too uneven to split: after test and valid took whole groups, "
@@ -225,7 +247,9 @@ def _group(
             hint="lower the test/valid fractions, or split by a column with more, smaller groups",
         )
     members = rows.gather(perm)
-    out = _assign(frame.height, members.filter(to_test).explode(), members.filter(to_valid).explode())
+    out = _assign(
+        frame.height, members.filter(to_test).explode(), members.filter(to_valid).explode()
+    )
     return out, counts
 
 

@@ -22,17 +22,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlspec.models.estimators import assemble, fit, nan_ok, recipe, resolve
+from mlspec.contract.api import StepContext, StepError
+from mlspec.models.estimators import assemble, fit, recipe, resolve
 from mlspec.models.persist import meta, save
-from mlspec.models.preprocess import (
+from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
     load,
     matrix,
+    nan_ok,
     signature,
     target,
 )
-from mlspec.steps.api import StepContext, StepError
 from mlspec.steps.split import TRAIN
 
 
@@ -92,7 +93,7 @@ def run(ctx: StepContext) -> None:
     check_values(
         X,
         features,
-        nan_ok=nan_ok(resolved.type, pipeline),
+        nan_ok=nan_ok(pipeline),
         model=resolved.type,
         what="the train split",
     )

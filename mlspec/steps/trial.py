@@ -27,10 +27,10 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from mlspec.models.estimators import assemble, fit, nan_ok, resolve
-from mlspec.models.predict import Predictions, predict
-from mlspec.models.preprocess import check_values, load, matrix, rows, target
-from mlspec.steps.api import StepContext, StepError
+from mlspec.contract.api import StepContext, StepError
+from mlspec.models.estimators import assemble, fit, resolve
+from mlspec.scoring.predict import Predictions, predict
+from mlspec.scoring.preprocess import check_values, load, matrix, nan_ok, rows, target
 from mlspec.steps.split import TRAIN, VALID
 
 # The select_by metrics: (y as class indices or values, predictions, number of classes) -> value.
@@ -93,7 +93,7 @@ def run(ctx: StepContext) -> None:
     frame, parts = load(ctx.input("data"), ctx.input("split"), objective)
     train = rows(frame, parts, TRAIN)
     X, (y, classes) = matrix(train, features), target(train, objective)
-    nan = nan_ok(resolved.type, assemble(objective, resolved))
+    nan = nan_ok(assemble(objective, resolved))
     check_values(X, features, nan_ok=nan, model=resolved.type, what="the train split")
 
     cv = search.get("cv", 3)

@@ -137,7 +137,17 @@ def _json_default(obj: Any) -> Any:
 def canonical_json(value: Any, what: str) -> str:
     """Sorted keys, two-space indent, no NaN/Infinity (not JSON; other readers reject it)."""
     try:
-        return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default) + "\n"
+        return (
+            json.dumps(
+                value,
+                sort_keys=True,
+                indent=2,
+                ensure_ascii=False,
+                allow_nan=False,
+                default=_json_default,
+            )
+            + "\n"
+        )
     except ValueError as exc:
         if "Out of range float" not in str(exc):
             raise
@@ -199,11 +209,15 @@ class Writer:
         self.external: dict[str, Path] = {}
 
     def __repr__(self) -> str:
-        return f"Writer({self.fingerprint[:12]}, step={self.step_id!r}, folder={str(self.folder)!r})"
+        return (
+            f"Writer({self.fingerprint[:12]}, step={self.step_id!r}, folder={str(self.folder)!r})"
+        )
 
     def _check_open(self) -> None:
         if self.closed:
-            raise RuntimeError(f"artifact {self.fingerprint[:12]} was already committed or discarded")
+            raise RuntimeError(
+                f"artifact {self.fingerprint[:12]} was already committed or discarded"
+            )
 
     def path(self, name: str) -> Path:
         """Where to write a native file (a model, a plot) that the step writes itself."""
@@ -215,7 +229,9 @@ class Writer:
     def _fresh(self, name: str) -> Path:
         """The path of a file written through write_frame / write_json: each name once."""
         if name in self._written:
-            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' written twice")
+            raise ValueError(
+                f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' written twice"
+            )
         return self.path(name)
 
     def write_frame(self, frame: pl.DataFrame | pl.LazyFrame, name: str = "data") -> None:
@@ -224,14 +240,18 @@ class Writer:
 
         file = _with_suffix(name, ".parquet")
         if f"{file.removesuffix('.parquet')}.view.json" in self._written:
-            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' is already a view")
+            raise ValueError(
+                f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' is already a view"
+            )
         path = self._fresh(file)
         if isinstance(frame, pl.LazyFrame):
             frame.sink_parquet(path, **PARQUET_OPTIONS)
         elif isinstance(frame, pl.DataFrame):
             frame.write_parquet(path, **PARQUET_OPTIONS)
         else:
-            raise TypeError(f"write_frame needs a polars DataFrame or LazyFrame, not {type(frame).__name__}")
+            raise TypeError(
+                f"write_frame needs a polars DataFrame or LazyFrame, not {type(frame).__name__}"
+            )
         self._written.add(file)
 
     def reference(self, path: Path, name: str = "data") -> None:
@@ -243,7 +263,9 @@ class Writer:
         self._check_open()
         file = _with_suffix(name, ".parquet")
         if file in self._written or file in self.external:
-            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{file}' written twice")
+            raise ValueError(
+                f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{file}' written twice"
+            )
         self.external[file] = Path(path).resolve()
 
     def write_json(self, value: Any, name: str) -> None:
@@ -254,9 +276,11 @@ class Writer:
         self._written.add(file)
 
     def write_view(self, recipe: dict[str, Any], name: str = "data") -> None:
-        """`<name>.view.json`: the output kept as its recipe, not its rows (`mlspec.steps.views`)."""
+        """`<name>.view.json`: the output kept as its recipe, not its rows (`mlspec.engine.views`)."""
         if _with_suffix(name, ".parquet") in self._written | set(self.external):
-            raise ValueError(f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' is already a table")
+            raise ValueError(
+                f"artifact {self.fingerprint[:12]} (step {self.step_id}): '{name}' is already a table"
+            )
         self.write_json(recipe, f"{name.removesuffix('.parquet')}.view")
 
     def metric(self, name: str, value: float) -> None:
@@ -314,21 +338,32 @@ class Reader:
         files = self.manifest.files
         if name not in files:
             have = ", ".join(sorted(files)) or "no files"
-            raise ArtifactMissing(f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}) has no file '{name}' (it has: {have})")
+            raise ArtifactMissing(
+                f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}) has no file '{name}' (it has: {have})"
+            )
         entry = files[name]
         external = entry.get("external")
-        path = Path(external) if external else self.folder.joinpath(*PurePosixPath(_check_name(name)).parts)
+        path = (
+            Path(external)
+            if external
+            else self.folder.joinpath(*PurePosixPath(_check_name(name)).parts)
+        )
         if name not in self._verified:
             try:
                 size = path.stat().st_size
             except FileNotFoundError:
                 raise self._corrupt(name, "is missing") from None
             if size != entry.get("size"):
-                raise self._corrupt(name, f"has {size} bytes, the manifest says {entry.get('size')}")
+                raise self._corrupt(
+                    name, f"has {size} bytes, the manifest says {entry.get('size')}"
+                )
             algorithm = "sha256" if "sha256" in entry else ALGORITHM  # format 1 held sha256
             digest, _ = (sha256_file if algorithm == "sha256" else file_digest)(path)
             if digest != entry.get(algorithm):
-                raise self._corrupt(name, f"has {algorithm} {digest[:12]}…, the manifest says {str(entry.get(algorithm))[:12]}…")
+                raise self._corrupt(
+                    name,
+                    f"has {algorithm} {digest[:12]}…, the manifest says {str(entry.get(algorithm))[:12]}…",
+                )
             self._verified.add(name)
         return path
 
@@ -418,7 +453,11 @@ class ArtifactStore:
             ) from None
         try:
             data = json.loads(text)
-            if not isinstance(data, dict) or data.get("fingerprint") != fp or not isinstance(data.get("files"), dict):
+            if (
+                not isinstance(data, dict)
+                or data.get("fingerprint") != fp
+                or not isinstance(data.get("files"), dict)
+            ):
                 raise ValueError("wrong shape or fingerprint")
         except ValueError as exc:
             raise ArtifactCorrupt(
@@ -476,7 +515,9 @@ class ArtifactStore:
             base = Path(dirpath)
             for d in dirnames:
                 if (base / d).is_symlink():
-                    raise ValueError(f"artifact {fp[:12]}: {base / d} is a symlink; artifacts hold real files only")
+                    raise ValueError(
+                        f"artifact {fp[:12]}: {base / d} is a symlink; artifacts hold real files only"
+                    )
                 dirs.append(base / d)
             for fname in filenames:
                 path = base / fname
@@ -484,7 +525,9 @@ class ArtifactStore:
                 if name == MANIFEST:
                     continue
                 if path.is_symlink():
-                    raise ValueError(f"artifact {fp[:12]}: {name} is a symlink; artifacts hold real files only")
+                    raise ValueError(
+                        f"artifact {fp[:12]}: {name} is a symlink; artifacts hold real files only"
+                    )
                 fd = os.open(path, os.O_RDONLY)
                 try:
                     os.fsync(fd)
@@ -565,13 +608,19 @@ class ArtifactStore:
         now = time.time()
         for entry in sorted(self.tmp.iterdir()):
             try:
-                newest = max([entry.lstat().st_mtime, *(p.lstat().st_mtime for p in entry.rglob("*"))])
+                newest = max(
+                    [entry.lstat().st_mtime, *(p.lstat().st_mtime for p in entry.rglob("*"))]
+                )
             except FileNotFoundError:
                 continue  # committed or discarded while we looked
             if now - newest < older_than_s:
                 continue
             fp = entry.name.split("-", 1)[0]
-            if _FINGERPRINT.fullmatch(fp) and "-removed-" not in entry.name and "-broken-" not in entry.name:
+            if (
+                _FINGERPRINT.fullmatch(fp)
+                and "-removed-" not in entry.name
+                and "-broken-" not in entry.name
+            ):
                 lock = self.lock(fp, timeout=0)
                 try:
                     lock.acquire()

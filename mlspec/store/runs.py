@@ -178,7 +178,9 @@ class RunStore:
         if self._conn_ is not None and self._pid == os.getpid():
             return self._conn_
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False
+        )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             self._set_wal(conn)
@@ -186,7 +188,9 @@ class RunStore:
             self._migrate(conn)
         except BaseException as exc:
             conn.close()
-            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.OperationalError
+            ):
                 raise RunStoreError(f"{self.path}: cannot use the run records: {exc}") from exc
             raise
         self._conn_, self._pid = conn, os.getpid()
@@ -304,9 +308,14 @@ class RunStore:
     def finish_run(self, run_id: str, status: str) -> None:
         """Close a run: 'succeeded', 'failed' or 'interrupted'."""
         if status not in RUN_STATUSES or status == "running":
-            raise ValueError(f"run status must be one of succeeded, failed, interrupted; not {status!r}")
+            raise ValueError(
+                f"run status must be one of succeeded, failed, interrupted; not {status!r}"
+            )
         with self._write() as conn:
-            cur = conn.execute("UPDATE runs SET status = ?, finished = ? WHERE run_id = ?", (status, _iso(_now()), run_id))
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, finished = ? WHERE run_id = ?",
+                (status, _iso(_now()), run_id),
+            )
             if cur.rowcount == 0:
                 raise LookupError(f"no run '{run_id}' in {self.path}")
 
@@ -331,7 +340,9 @@ class RunStore:
         `started` defaults to now minus `seconds`, since steps are recorded when they end.
         """
         if status not in STEP_STATUSES:
-            raise ValueError(f"step status must be one of {', '.join(STEP_STATUSES)}; not {status!r}")
+            raise ValueError(
+                f"step status must be one of {', '.join(STEP_STATUSES)}; not {status!r}"
+            )
         if started is None:
             started = _iso(_now() - timedelta(seconds=seconds or 0.0))
         with self._write() as conn:
@@ -361,8 +372,14 @@ class RunStore:
             and r["hostname"] == platform.node()
             and not _alive(r["pid"], r["pid_start"])
         ):
-            with contextlib.suppress(sqlite3.Error), self._write() as conn:  # read-only: report it anyway
-                conn.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ? AND status = 'running'", (r["run_id"],))
+            with (
+                contextlib.suppress(sqlite3.Error),
+                self._write() as conn,
+            ):  # read-only: report it anyway
+                conn.execute(
+                    "UPDATE runs SET status = 'interrupted' WHERE run_id = ? AND status = 'running'",
+                    (r["run_id"],),
+                )
             r = {**r, "status": "interrupted"}
         return RunRow(
             run_id=r["run_id"],
@@ -383,7 +400,10 @@ class RunStore:
     def runs(self, limit: int = 20, *, spec_name: str | None = None) -> list[RunRow]:
         """The newest runs first (optionally of one spec); dead 'running' ones become 'interrupted'."""
         where, args = ("WHERE spec_name = ?", [spec_name]) if spec_name is not None else ("", [])
-        rows = self._query(f"SELECT * FROM runs {where} ORDER BY started DESC, run_id DESC LIMIT ?", [*args, int(limit)])
+        rows = self._query(
+            f"SELECT * FROM runs {where} ORDER BY started DESC, run_id DESC LIMIT ?",
+            [*args, int(limit)],
+        )
         return [self._run_row(r) for r in rows]
 
     def run(self, ref: str) -> RunRow | None:
@@ -400,11 +420,14 @@ class RunStore:
             rows = self._query("SELECT * FROM runs WHERE run_id = ?", [ref])
             if not rows:
                 rows = self._query(
-                    "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id DESC LIMIT 6", [len(ref), ref]
+                    "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id DESC LIMIT 6",
+                    [len(ref), ref],
                 )
         if len(rows) > 1:
             shown = ", ".join(r["run_id"] for r in rows[:5])
-            raise AmbiguousRunId(f"run id '{ref}' matches several runs ({shown}{', ...' if len(rows) > 5 else ''}); give more of it")
+            raise AmbiguousRunId(
+                f"run id '{ref}' matches several runs ({shown}{', ...' if len(rows) > 5 else ''}); give more of it"
+            )
         return self._run_row(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ steps
@@ -428,7 +451,10 @@ class RunStore:
 
     def steps(self, run_id: str) -> list[StepRow]:
         """The steps of one run, in the order they were recorded."""
-        return [self._step_row(r) for r in self._query("SELECT * FROM steps WHERE run_id = ? ORDER BY rowid", [run_id])]
+        return [
+            self._step_row(r)
+            for r in self._query("SELECT * FROM steps WHERE run_id = ? ORDER BY rowid", [run_id])
+        ]
 
     def last_step(
         self,
@@ -462,7 +488,9 @@ class RunStore:
         st = p.stat()
         key = str(p)
         try:
-            rows = self._query("SELECT size, mtime_ns, blake3 FROM file_digests WHERE path = ?", [key])
+            rows = self._query(
+                "SELECT size, mtime_ns, blake3 FROM file_digests WHERE path = ?", [key]
+            )
         except (sqlite3.Error, RunStoreError, OSError):
             rows = None
         if rows and rows[0]["size"] == st.st_size and rows[0]["mtime_ns"] == st.st_mtime_ns:

@@ -25,7 +25,10 @@ def committed(store: Path) -> dict[str, tuple[str, dict[str, str]]]:
     out = {}
     for manifest in store.glob("objects/*/*/manifest.json"):
         m = json.loads(manifest.read_text())
-        out[m["step"]] = (manifest.parent.name, {name: f["blake3"] for name, f in m["files"].items()})
+        out[m["step"]] = (
+            manifest.parent.name,
+            {name: f["blake3"] for name, f in m["files"].items()},
+        )
     return out
 
 
@@ -46,7 +49,13 @@ def reference(examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
-def test_backend_matches_local(backend: str, reference: dict, examples_dir: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_backend_matches_local(
+    backend: str,
+    reference: dict,
+    examples_dir: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
     if backend == "ray":
         request.getfixturevalue("ray_session")
     got = run_examples(examples_dir, tmp_path, BACKENDS[backend])

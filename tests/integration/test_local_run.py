@@ -13,7 +13,15 @@ from pathlib import Path
 
 from tests.conftest import artifacts, make_example, mlspec, run_json
 
-DATA_STEPS = {"load.posts", "check.posts", "load.clicks", "check.clicks", "join", "features", "split"}
+DATA_STEPS = {
+    "load.posts",
+    "check.posts",
+    "load.clicks",
+    "check.clicks",
+    "join",
+    "features",
+    "split",
+}
 
 
 def test_run_then_rerun_is_all_cache_hits(feed: Path) -> None:
@@ -27,7 +35,9 @@ def test_run_then_rerun_is_all_cache_hits(feed: Path) -> None:
     runs = json.loads(listed.stdout)
     assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
     assert runs[0]["versions"]["polars"]
-    shown = mlspec("runs", "--store", str(feed.parent / ".mlspec"), "show", "latest", "--json", check=True)
+    shown = mlspec(
+        "runs", "--store", str(feed.parent / ".mlspec"), "show", "latest", "--json", check=True
+    )
     steps = json.loads(shown.stdout)["steps"]
     assert {s["step_id"] for s in steps} == set(second["steps"])
     assert all(s["status"] == "cached" for s in steps)
@@ -41,7 +51,9 @@ def test_editing_one_expression_makes_exactly_features_and_downstream_stale(feed
     run_json(str(feed))
     text = feed.read_text()
     assert 'expr: "log1p(author_followers)"' in text
-    feed.write_text(text.replace('expr: "log1p(author_followers)"', 'expr: "log(author_followers + 1)"'))
+    feed.write_text(
+        text.replace('expr: "log1p(author_followers)"', 'expr: "log(author_followers + 1)"')
+    )
     plan = json.loads(mlspec("plan", str(feed), "--json", check=True).stdout)
     to_run = {s["step"]: s["reasons"] for s in plan["steps"] if s["action"] == "run"}
     downstream = _descendants(plan, "features")
@@ -112,7 +124,15 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
     spec = make_example("feed_ranking", tmp_path / "a", "--rows", "400000")
     store = spec.parent / ".mlspec"
     env = {**os.environ, "NO_COLOR": "1"}
-    argv = [sys.executable, "-m", "mlspec", "run", str(spec), "--only", "+split"]  # the data steps are enough
+    argv = [
+        sys.executable,
+        "-m",
+        "mlspec",
+        "run",
+        str(spec),
+        "--only",
+        "+split",
+    ]  # the data steps are enough
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(store.glob("objects/*/*/manifest.json")):
@@ -121,7 +141,9 @@ def test_killed_run_resumes_with_the_same_artifacts(tmp_path: Path) -> None:
     proc.wait()
     done_before = artifacts(store)
     assert done_before, "the run was killed before any step finished"
-    assert len(done_before) < len(DATA_STEPS), "the run finished before it was killed; use more rows"
+    assert len(done_before) < len(DATA_STEPS), (
+        "the run finished before it was killed; use more rows"
+    )
     resumed = run_json(str(spec), "--only", "+split")
     assert resumed["status"] == "succeeded"
     hits = {sid for sid, s in resumed["steps"].items() if s["cache_hit"]}
@@ -151,6 +173,13 @@ def test_only_and_force(feed: Path) -> None:
     only = run_json(str(feed), "--only", "features,split")
     assert set(only["steps"]) == {"features", "split"}
     downstream = run_json(str(feed), "--only", "select.quality+")
-    assert set(downstream["steps"]) == {"select.quality", "combine", "gate", "profile", "package", "report"}
+    assert set(downstream["steps"]) == {
+        "select.quality",
+        "combine",
+        "gate",
+        "profile",
+        "package",
+        "report",
+    }
     bad = mlspec("run", str(feed), "--only", "featurs")
     assert bad.returncode == 2 and "did you mean 'features'" in bad.stderr

@@ -32,7 +32,9 @@ def _attempts(task: StepTask) -> int:
     return len(Path(task.params["marker"]).with_suffix(".attempts").read_text().splitlines())
 
 
-def test_a_killed_worker_is_retried_and_the_step_completes(ray_session: Any, tmp_path: Path) -> None:
+def test_a_killed_worker_is_retried_and_the_step_completes(
+    ray_session: Any, tmp_path: Path
+) -> None:
     backend = get_backend("ray", max_retries=2)
     task = _task(tmp_path, "crash_once", value=7)
     result = backend.submit(task).result(timeout=120)
@@ -52,7 +54,9 @@ def test_without_retries_a_killed_worker_fails_the_step(ray_session: Any, tmp_pa
         backend.submit(_task(tmp_path, "crash_once", value=1)).result(timeout=120)
 
 
-def test_a_user_error_reports_like_local_and_is_not_retried(ray_session: Any, tmp_path: Path) -> None:
+def test_a_user_error_reports_like_local_and_is_not_retried(
+    ray_session: Any, tmp_path: Path
+) -> None:
     results: dict[str, StepResult] = {}
     for name in ("local", "ray"):
         folder = tmp_path / name
@@ -64,7 +68,12 @@ def test_a_user_error_reports_like_local_and_is_not_retried(ray_session: Any, tm
         assert _attempts(task) == 1, f"a StepError must not be retried on {name}"
     local, ray = results["local"], results["ray"]
     assert not ray.ok and ray.user_error
-    assert (ray.ok, ray.user_error, ray.error, ray.cache_hit) == (local.ok, local.user_error, local.error, local.cache_hit)
+    assert (ray.ok, ray.user_error, ray.error, ray.cache_hit) == (
+        local.ok,
+        local.user_error,
+        local.error,
+        local.cache_hit,
+    )
     assert "two classes" in Path(ray.log_path or "").read_text()
 
 

@@ -43,7 +43,12 @@ GOOD = pl.DataFrame(
 )
 
 
-def _project(tmp_path: Path, frame: pl.DataFrame | None, path: str = "data/people.parquet", raw: bytes | None = None) -> Path:
+def _project(
+    tmp_path: Path,
+    frame: pl.DataFrame | None,
+    path: str = "data/people.parquet",
+    raw: bytes | None = None,
+) -> Path:
     (tmp_path / "data").mkdir(exist_ok=True)
     if frame is not None:
         frame.write_parquet(tmp_path / path)
@@ -73,7 +78,9 @@ def _run_fails(spec: Path, *words: str) -> str:
 
 def test_missing_file(tmp_path: Path) -> None:
     spec = _project(tmp_path, None)
-    _run_fails(spec, "step load.people failed", "source 'people'", "spec.yaml:6:13", "data/people.parquet")
+    _run_fails(
+        spec, "step load.people failed", "source 'people'", "spec.yaml:6:13", "data/people.parquet"
+    )
 
 
 def test_wrong_format(tmp_path: Path) -> None:
@@ -97,7 +104,10 @@ def test_empty_data(tmp_path: Path) -> None:
 
 
 def test_failing_check_reports_the_rows(tmp_path: Path) -> None:
-    spec = _project(tmp_path, GOOD.with_columns(pl.when(pl.col("id") < 3).then(-5).otherwise(pl.col("age")).alias("age")))
+    spec = _project(
+        tmp_path,
+        GOOD.with_columns(pl.when(pl.col("id") < 3).then(-5).otherwise(pl.col("age")).alias("age")),
+    )
     err = _run_fails(spec, "step check.people failed", "age", "min", "3", "spec.yaml:9:11")
     assert "-5" in err
 

@@ -120,7 +120,9 @@ def fps(prefix: str, n: int) -> list[str]:
 
 
 def spawn(cfg: dict[str, object], **kw: object) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(cfg)], cwd=ROOT, text=True, **kw)  # type: ignore[call-overload]
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, json.dumps(cfg)], cwd=ROOT, text=True, **kw
+    )  # type: ignore[call-overload]
 
 
 def check_store(store: ArtifactStore) -> list[str]:
@@ -143,7 +145,18 @@ def test_two_processes_share_the_work_under_the_lock(tmp_path: Path) -> None:
     root, go = tmp_path / "store", tmp_path / "go"
     shared, own_a, own_b = fps("shared", 30), fps("a", 10), fps("b", 10)
     procs = [
-        spawn({"root": str(root), "mode": "locked", "fps": shared + own, "rounds": 3, "seed": seed, "size": 1 << 16, "go": str(go), "out": str(tmp_path / f"{seed}.json")})
+        spawn(
+            {
+                "root": str(root),
+                "mode": "locked",
+                "fps": shared + own,
+                "rounds": 3,
+                "seed": seed,
+                "size": 1 << 16,
+                "go": str(go),
+                "out": str(tmp_path / f"{seed}.json"),
+            }
+        )
         for seed, own in ((1, own_a), (2, own_b))
     ]
     time.sleep(0.5)  # both imported and waiting
@@ -165,7 +178,16 @@ def test_racing_commits_of_one_fingerprint_keep_the_first(tmp_path: Path) -> Non
     root, go = tmp_path / "store", tmp_path / "go"
     same = fps("race", 60)
     procs = [
-        spawn({"root": str(root), "mode": "race", "fps": same, "size": 1 << 14, "go": str(go), "out": str(tmp_path / f"{i}.json")})
+        spawn(
+            {
+                "root": str(root),
+                "mode": "race",
+                "fps": same,
+                "size": 1 << 14,
+                "go": str(go),
+                "out": str(tmp_path / f"{i}.json"),
+            }
+        )
         for i in range(2)
     ]
     time.sleep(0.5)

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.steps.registry import KINDS
+from mlspec.steps.kinds import KINDS
 
 
 class FakeReader:

@@ -11,11 +11,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_piped_output_is_complete_and_the_exit_code_kept(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "mlspec", "schema"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlspec", "schema"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == json.loads((ROOT / "schemas" / "mlspec.schema.json").read_text())
+    assert json.loads(proc.stdout) == json.loads(
+        (ROOT / "schemas" / "mlspec.schema.json").read_text()
+    )
     bad = ROOT / "specs" / "invalid" / "range-evaluation.yaml"
-    proc = subprocess.run([sys.executable, "-m", "mlspec", "validate", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlspec", "validate", str(bad)], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stdout.count("error:") + proc.stderr.count("error:") == 3
 
@@ -23,7 +29,9 @@ def test_piped_output_is_complete_and_the_exit_code_kept(tmp_path: Path) -> None
 def test_output_to_a_file_is_flushed(tmp_path: Path) -> None:
     out = tmp_path / "schema.json"
     with out.open("w") as fh:
-        proc = subprocess.run([sys.executable, "-m", "mlspec", "schema"], stdout=fh, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlspec", "schema"], stdout=fh, stderr=subprocess.PIPE, text=True
+        )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["title"].startswith("mlspec spec")
 

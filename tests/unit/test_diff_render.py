@@ -7,16 +7,21 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from mlspec.diff.changes import Change, SpecDiff, compare
 from mlspec.diff.markdown import LIMIT, render_markdown
-from mlspec.diff.model import Change, SpecDiff, compare
 from mlspec.diff.text import render_text
-from mlspec.spec.validate import load_spec
+from mlspec.lang.validate import load_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "diff"
 
 
 def feature_diff() -> SpecDiff:
-    return compare(load_spec(SPECS / "feed.yaml"), load_spec(SPECS / "feature-expr.yaml"), base_file="base", head_file="head")
+    return compare(
+        load_spec(SPECS / "feed.yaml"),
+        load_spec(SPECS / "feature-expr.yaml"),
+        base_file="base",
+        head_file="head",
+    )
 
 
 def tokens(text: str) -> list:
@@ -35,7 +40,9 @@ def test_markdown_has_summary_details_tables_and_a_mermaid_subgraph() -> None:
     assert [f.info for f in fences] == ["mermaid"]
     graph = fences[0].content
     assert graph.startswith("flowchart LR") and 'subgraph affected["affected steps"]' in graph
-    assert "s_features --> s_split" in graph and "s_load_posts" not in graph  # reused steps are left out
+    assert (
+        "s_features --> s_split" in graph and "s_load_posts" not in graph
+    )  # reused steps are left out
     assert f"**{d.summary()}**" in text
     cells = [t.content for t in toks if t.type == "inline"]
     assert "`features[log_followers].expr`" in cells
@@ -43,7 +50,9 @@ def test_markdown_has_summary_details_tables_and_a_mermaid_subgraph() -> None:
 
 def test_markdown_is_truncated_under_the_limit_with_a_note() -> None:
     d = feature_diff()
-    many = [Change(f"features[f{i}].expr", "changed", i, i, "x" * 30, "y" * 30) for i in range(3000)]
+    many = [
+        Change(f"features[f{i}].expr", "changed", i, i, "x" * 30, "y" * 30) for i in range(3000)
+    ]
     big = replace(d, changes=many)
     text = render_markdown(big)
     assert len(text) < LIMIT

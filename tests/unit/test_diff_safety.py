@@ -38,16 +38,30 @@ print(json.dumps({"code": code, "events": events, "modules": sorted(sys.modules)
 BASE = (SPECS / "removed-source.yaml").read_text()
 HOSTILE = {
     "absolute-source": BASE.replace("path: data/posts.csv", "path: /etc/passwd"),
-    "external-source": BASE.replace("path: data/posts.csv", "path: /etc/passwd\n      format: csv\n      external: true"),
-    "python-tag": BASE.replace("name: small", "name: !!python/object/apply:os.system ['touch /tmp/pwned']"),
+    "external-source": BASE.replace(
+        "path: data/posts.csv", "path: /etc/passwd\n      format: csv\n      external: true"
+    ),
+    "python-tag": BASE.replace(
+        "name: small", "name: !!python/object/apply:os.system ['touch /tmp/pwned']"
+    ),
     "model-type": BASE.replace("type: logistic_regression", "type: os.system"),
-    "expression": BASE.replace("{name: followers, scale: standard}", "{name: followers, expr: \"__import__('os').system('id')\"}"),
+    "expression": BASE.replace(
+        "{name: followers, scale: standard}",
+        "{name: followers, expr: \"__import__('os').system('id')\"}",
+    ),
 }
 
 
 def run_probe(argv: list[str], cwd: Path) -> dict:
     code = PROBE.replace("ARGV", repr(argv))
-    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -62,16 +76,25 @@ def allowed(path: str, roots: list[Path]) -> bool:
 def roots(tmp: Path) -> list[Path]:
     import sysconfig
 
-    extra = {sys.prefix, sys.base_prefix, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]}
+    extra = {
+        sys.prefix,
+        sys.base_prefix,
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["purelib"],
+    }
     return [ROOT.resolve(), tmp.resolve(), *(Path(x).resolve() for x in extra)]
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 @pytest.mark.parametrize("command", ["diff", "diff-markdown"])
-def test_hostile_spec_reads_nothing_outside_and_runs_nothing(name: str, command: str, tmp_path: Path) -> None:
+def test_hostile_spec_reads_nothing_outside_and_runs_nothing(
+    name: str, command: str, tmp_path: Path
+) -> None:
     (tmp_path / "base.yaml").write_text(BASE)
     (tmp_path / "head.yaml").write_text(HOSTILE[name])
-    extra = {"diff": [], "diff-json": ["--json"], "diff-markdown": ["--format", "markdown"]}[command]
+    extra = {"diff": [], "diff-json": ["--json"], "diff-markdown": ["--format", "markdown"]}[
+        command
+    ]
     res = run_probe(["diff", "base.yaml", "head.yaml", *extra], tmp_path)
     if name == "external-source":  # valid: external data is allowed, but a diff never reads it
         assert res["code"] == 0, res["err"]
@@ -89,7 +112,10 @@ def test_hostile_spec_reads_nothing_outside_and_runs_nothing(name: str, command:
 
 @pytest.mark.parametrize(
     "argv",
-    [["diff", "{specs}/feed.yaml", "{specs}/feature-expr.yaml", "--store", "{tmp}"], ["diff", "{specs}/feed.yaml", "{specs}/weight-change.yaml", "--format", "markdown"]],
+    [
+        ["diff", "{specs}/feed.yaml", "{specs}/feature-expr.yaml", "--store", "{tmp}"],
+        ["diff", "{specs}/feed.yaml", "{specs}/weight-change.yaml", "--format", "markdown"],
+    ],
 )
 def test_diff_imports_no_heavy_library(argv: list[str], tmp_path: Path) -> None:
     argv = [a.replace("{specs}", str(SPECS)).replace("{tmp}", str(tmp_path)) for a in argv]
@@ -116,7 +142,9 @@ def test_plan_base_on_a_hostile_head_runs_only_git(name: str, tmp_path: Path) ->
     res = run_probe(["plan", "spec.yaml", "--base", "HEAD"], tmp_path)
     assert res["code"] == (0 if name == "external-source" else 2), res["err"]
     others = [e for e in res["events"] if e[0] != "open"]
-    assert all(e[0] in ("subprocess.Popen", "os.posix_spawn") and "git" in e[1] for e in others), others
+    assert all(e[0] in ("subprocess.Popen", "os.posix_spawn") and "git" in e[1] for e in others), (
+        others
+    )
     opened = [p for e, p in res["events"] if e == "open"]
     assert not [p for p in opened if not allowed(p, roots(tmp_path))]
     assert not [m for m in res["modules"] if m.split(".")[0] in HEAVY]

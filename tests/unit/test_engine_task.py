@@ -22,7 +22,15 @@ def test_inline_steps_get_the_passive_wait_unless_the_caller_chose() -> None:
         "print(os.environ['OMP_WAIT_POLICY'])"
     )
     clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "PASSIVE"
-    chosen = subprocess.run([sys.executable, "-c", code], env={**clean, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True, text=True, check=True)
+    chosen = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, "OMP_WAIT_POLICY": "ACTIVE"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert chosen.stdout.strip() == "ACTIVE"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlspec.spec.expr import (
+from mlspec.lang.expr import (
     BINARY_OPERATORS,
     ERROR_CODES,
     FUNCTIONS,
@@ -46,7 +46,7 @@ def error(text: str) -> ExprError:
 
 def test_module_imports_only_the_standard_library() -> None:
     code = (
-        "import sys, mlspec.spec.expr as m; "
+        "import sys, mlspec.lang.expr as m; "
         "bad = [n for n in ('polars', 'numpy', 'yaml', 'sklearn') if n in sys.modules]; "
         "print(','.join(bad))"
     )

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlspec.spec.expr import FUNCTIONS, Binary, Call, Col, Lit, Unary, columns, parse
-from mlspec.steps import expr_polars
-from mlspec.steps.expr_polars import to_polars
+from mlspec.lang.expr import FUNCTIONS, Binary, Call, Col, Lit, Unary, columns, parse
+from mlspec.scoring import expressions as expr_polars
+from mlspec.scoring.expressions import to_polars
 
 NAN = float("nan")
 INF = float("inf")
@@ -142,7 +142,7 @@ def test_every_operator_is_covered() -> None:
 
 
 def _walk(expr: object) -> list[object]:
-    from mlspec.spec.expr import walk
+    from mlspec.lang.expr import walk
 
     return list(walk(expr))  # type: ignore[arg-type]
 

@@ -15,7 +15,9 @@ HEAVY = ("polars", "sklearn", "xgboost", "ray", "numpy", "pandas", "pyarrow")
 
 def _modules_after(code: str) -> set[str]:
     probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -43,7 +45,10 @@ def test_light_commands_import_no_heavy_library(command: list[str], tmp_path: Pa
 
 @pytest.mark.parametrize(
     ("spec", "loads_jsonschema"),
-    [("examples/feed_ranking/spec.yaml", False), ("specs/invalid/unknown-key-misspelt-models.yaml", True)],
+    [
+        ("examples/feed_ranking/spec.yaml", False),
+        ("specs/invalid/unknown-key-misspelt-models.yaml", True),
+    ],
 )
 def test_jsonschema_is_imported_only_to_explain_errors(spec: str, loads_jsonschema: bool) -> None:
     """A spec that fits the schema is judged by `schema_fit` (~85 ms of imports saved)."""

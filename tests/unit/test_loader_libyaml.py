@@ -7,13 +7,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlspec.spec import loader
-from mlspec.spec.loader import load_text
+from mlspec.lang import loader
+from mlspec.lang.loader import load_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = {
     p.relative_to(ROOT).as_posix(): p.read_bytes().decode("utf-8", errors="replace")
-    for p in sorted([*ROOT.glob("specs/*/*.yaml"), *ROOT.glob("examples/*/spec.yaml"), *ROOT.glob("bench/*/spec.yaml")])
+    for p in sorted(
+        [
+            *ROOT.glob("specs/*/*.yaml"),
+            *ROOT.glob("examples/*/spec.yaml"),
+            *ROOT.glob("bench/*/spec.yaml"),
+        ]
+    )
 }
 
 
@@ -26,7 +32,12 @@ def pure(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[object, list]:
 def same(a: loader.Document | None, b: loader.Document | None) -> bool:
     if a is None or b is None:
         return a is b
-    return (repr(a.data), a.marks, a.key_marks, a.text) == (repr(b.data), b.marks, b.key_marks, b.text)  # NaN != NaN
+    return (repr(a.data), a.marks, a.key_marks, a.text) == (
+        repr(b.data),
+        b.marks,
+        b.key_marks,
+        b.text,
+    )  # NaN != NaN
 
 
 def test_libyaml_is_there() -> None:
@@ -43,7 +54,9 @@ def test_both_parsers_give_one_result(name: str, monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_corpus_takes_both_paths() -> None:
-    ascii_ok = [n for n, t in TEXTS.items() if t.isascii() and loader._load_with_libyaml(t, "s") is not None]
+    ascii_ok = [
+        n for n, t in TEXTS.items() if t.isascii() and loader._load_with_libyaml(t, "s") is not None
+    ]
     assert len(ascii_ok) > 50 and len(ascii_ok) < len(TEXTS)
 
 
@@ -60,7 +73,9 @@ def test_the_corpus_takes_both_paths() -> None:
         "a:\r\n  b: 'x'\r\n  c: plain text\r\n",
     ],
 )
-def test_problems_and_oddities_read_as_the_pure_parser_reads_them(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_problems_and_oddities_read_as_the_pure_parser_reads_them(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fast, fast_diags = load_text(text, "spec.yaml")
     slow, slow_diags = pure(text, monkeypatch)
     assert fast_diags == slow_diags and same(fast, slow)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Keep the static model table (mlspec/spec/model_table.py) honest.
+"""Keep the static model table (mlspec/lang/model_types.py) honest.
 
 The validator reads constructor parameter names from a static table so that it never imports
 scikit-learn or xgboost. These tests compare that table with the installed libraries and with
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.spec.model_table import MODEL_TYPES, Estimator, ModelType, param_names
+from mlspec.lang.model_types import MODEL_TYPES, Estimator, ModelType, param_names
 
 REPO_ROOT = Path(__file__).parents[2]
 SCHEMA_PATH = REPO_ROOT / "schemas" / "mlspec.schema.json"
 REGENERATE = (
-    "regenerate with `python tools/gen_model_table.py > mlspec/spec/model_table.py` "
+    "regenerate with `python tools/gen_model_table.py > mlspec/lang/model_types.py` "
     "(from the repo root, in the project venv) and review the diff"
 )
 _VAR_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -126,7 +126,7 @@ def test_task_dispatch() -> None:
 def test_import_stays_light() -> None:
     heavy = ("sklearn", "xgboost", "polars", "ray")
     code = (
-        "import sys, mlspec.spec.model_table\n"
+        "import sys, mlspec.lang.model_types\n"
         f"heavy = {heavy!r}\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "print(','.join(loaded))\n"
@@ -143,6 +143,6 @@ def test_import_stays_light() -> None:
     assert result.returncode == 0, result.stderr
     loaded = result.stdout.strip()
     assert not loaded, (
-        f"importing mlspec.spec.model_table pulled in heavy modules: {loaded}. It must stay "
+        f"importing mlspec.lang.model_types pulled in heavy modules: {loaded}. It must stay "
         "pure data (stdlib dataclasses/typing only) so `mlspec validate` stays light"
     )

@@ -10,11 +10,11 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 from test_models_store import FEATURES, FRAME, N, objective
 
-from mlspec.models.estimators import RECIPES, build, estimator_class, fit, nan_ok, resolve
-from mlspec.models.predict import predict
-from mlspec.models.preprocess import matrix, target
-from mlspec.spec.model_table import MODEL_TYPES
-from mlspec.steps.api import StepError
+from mlspec.contract.api import StepError
+from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.models.estimators import RECIPES, build, estimator_class, fit, resolve
+from mlspec.scoring.predict import predict
+from mlspec.scoring.preprocess import matrix, nan_ok, target
 
 # Small settings so that the whole matrix of types x tasks runs in a few seconds.
 FAST: dict[str, dict[str, Any]] = {
@@ -111,7 +111,7 @@ def test_svm_probability_param_is_ignored_with_a_note() -> None:
 
 def test_nan_capability_comes_from_the_estimator_tags() -> None:
     def ok(mtype: str) -> bool:
-        return nan_ok(mtype, build(objective(), _model(mtype), 0, 1))
+        return nan_ok(build(objective(), _model(mtype), 0, 1))
 
     assert ok("hist_gradient_boosting") and ok("xgboost") and ok("random_forest") and ok("dummy")
     assert not ok("logistic_regression") and not ok("svm") and not ok("knn")

@@ -10,10 +10,11 @@ import polars as pl
 import pytest
 from test_models_store import FEATURES, FRAME, feature, objective
 
+from mlspec.contract.api import StepError
 from mlspec.models.estimators import build, fit, resolve
 from mlspec.models.persist import meta
-from mlspec.models.predict import predict
-from mlspec.models.preprocess import (
+from mlspec.scoring.predict import predict
+from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
     matrix,
@@ -22,7 +23,6 @@ from mlspec.models.preprocess import (
     transformer,
     unseen,
 )
-from mlspec.steps.api import StepError
 
 SMALL = pl.DataFrame(
     {
@@ -105,7 +105,9 @@ def test_transformer_groups_features_with_equal_settings() -> None:
     ]
     # adjacent columns are a slice: the matrix reaches the model as a view, C-ordered
     assert [cols for _, _, cols in ct.transformers] == [slice(0, 2), slice(2, 3), slice(3, 4)]
-    apart = transformer([feature("x", scale="standard"), feature("k"), feature("n", scale="standard")])
+    apart = transformer(
+        [feature("x", scale="standard"), feature("k"), feature("n", scale="standard")]
+    )
     assert [cols for _, _, cols in apart.transformers] == [[0, 2], slice(1, 2)]
     assert out.dtype == np.float64 and out.shape == (6, 2 + 1 + 3)  # a, b and the null category
     assert np.allclose(out[:, :2].mean(axis=0), 0) and not np.isnan(out).any()
@@ -121,7 +123,10 @@ def test_one_group_of_every_feature_is_its_own_pipeline() -> None:
     assert isinstance(plain, Pipeline)
     X = matrix(SMALL, [feature("x"), feature("n"), feature("k")])
     assert plain.fit_transform(X) is X
-    scaled = [feature("x", impute="median", scale="standard"), feature("n", impute="median", scale="standard")]
+    scaled = [
+        feature("x", impute="median", scale="standard"),
+        feature("n", impute="median", scale="standard"),
+    ]
     assert isinstance(transformer(scaled), Pipeline)
     wrapped = ColumnTransformer([("all", transformer(scaled), slice(0, 2))], sparse_threshold=0.0)
     X2 = matrix(SMALL, scaled)
@@ -135,8 +140,12 @@ def test_importance_of_one_hot_features_without_a_column_transformer() -> None:
 
     feats = [feature("c", "categorical"), feature("size", "categorical")]
     frame = FRAME.with_columns(c=pl.Series(np.where(FRAME["f0"].to_numpy() > 0, "p", "q")))
-    pipe = build(objective(features=feats), {"name": "lr", "type": "logistic_regression", "params": {}}, 0, 1)
-    fit(pipe, matrix(frame, feats), target(frame, objective(features=feats))[0], threads=1, what="t")
+    pipe = build(
+        objective(features=feats), {"name": "lr", "type": "logistic_regression", "params": {}}, 0, 1
+    )
+    fit(
+        pipe, matrix(frame, feats), target(frame, objective(features=feats))[0], threads=1, what="t"
+    )
     found, source = _model_importance(pipe, feats)
     assert source == "coef_" and found is not None and set(found) == {"c", "size"}
     assert all(v > 0 for v in found.values())
@@ -368,11 +377,16 @@ def test_breast_cancer_features_round_trip() -> None:
 def test_read_rows_filters_one_part_and_checks_the_lengths() -> None:
     from steps_fakes import FakeReader
 
-    from mlspec.models.preprocess import read_rows
+    from mlspec.scoring.preprocess import read_rows
 
-    table = FakeReader(pl.DataFrame({"x": [10, 11, 12, 13, 14], "y": [0, 1, 0, 1, 0], "z": [1] * 5}))
+    table = FakeReader(
+        pl.DataFrame({"x": [10, 11, 12, 13, 14], "y": [0, 1, 0, 1, 0], "z": [1] * 5})
+    )
     parts = np.array([0, 2, 0, 1, 2], dtype=np.uint8)
-    assert read_rows(table, ["x", "y"], parts, 2).to_dict(as_series=False) == {"x": [11, 14], "y": [1, 0]}
+    assert read_rows(table, ["x", "y"], parts, 2).to_dict(as_series=False) == {
+        "x": [11, 14],
+        "y": [1, 0],
+    }
     assert read_rows(table, ["x"], parts, None)["x"].to_list() == [10, 11, 12, 13, 14]
     with pytest.raises(StepError, match="the split has 4 rows but the features table has 5"):
         read_rows(table, ["x"], parts[:4], 0)

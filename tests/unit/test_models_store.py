@@ -21,8 +21,8 @@ from sklearn.datasets import load_breast_cancer
 
 from mlspec.models import persist
 from mlspec.models.estimators import build, fit
-from mlspec.models.predict import predict
-from mlspec.models.preprocess import matrix, signature, target
+from mlspec.scoring.predict import predict
+from mlspec.scoring.preprocess import matrix, signature, target
 from mlspec.steps import train
 from mlspec.store import ArtifactStore
 from mlspec.store.artifacts import Reader

@@ -44,7 +44,14 @@ def test_networkx_view_agrees() -> None:
 
 def test_a_cycle_is_a_compile_error_that_names_it() -> None:
     with pytest.raises(PlanError, match=r"cycle: b -> c -> a -> b"):
-        Plan.from_steps([Step("a", "x", {"i": "c"}), Step("b", "x", {"i": "a"}), Step("c", "x", {"i": "b"}), Step("d", "x", {"i": "c"})])
+        Plan.from_steps(
+            [
+                Step("a", "x", {"i": "c"}),
+                Step("b", "x", {"i": "a"}),
+                Step("c", "x", {"i": "b"}),
+                Step("d", "x", {"i": "c"}),
+            ]
+        )
 
 
 def test_dangling_input_and_duplicate_id() -> None:
@@ -67,7 +74,7 @@ def test_selection() -> None:
 def test_planning_does_not_import_networkx() -> None:
     code = (
         "import sys\n"
-        "from mlspec.spec.validate import load_spec\n"
+        "from mlspec.lang.validate import load_spec\n"
         "from mlspec.compile.planner import compile_plan\n"
         "compile_plan(load_spec('examples/feed_ranking/spec.yaml')).order()\n"
         "print('networkx' in sys.modules)\n"
@@ -75,5 +82,7 @@ def test_planning_does_not_import_networkx() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

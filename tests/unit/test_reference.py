@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
-from mlspec.spec import checks, expr, loader, schema
-from mlspec.spec.loader import load_text
-from mlspec.spec.metrics_table import FAIRNESS_METRICS, METRICS
-from mlspec.spec.model_table import MODEL_TYPES
-from mlspec.spec.validate import validate_text
+from mlspec.lang import checks, expr, loader, schema
+from mlspec.lang.loader import load_text
+from mlspec.lang.metrics_table import FAIRNESS_METRICS, METRICS
+from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.lang.validate import validate_text
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "specs" / "README.md"

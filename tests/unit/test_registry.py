@@ -20,7 +20,9 @@ def make_package(root: Path, tag: str) -> str:
     store = ArtifactStore(root)
     key = hashlib.sha256(tag.encode()).hexdigest()
     w = store.stage(key, "package")
-    (w.path("bundle/bundle.json")).write_text(json.dumps({"name": "feed", "tag": tag}), encoding="utf-8")
+    (w.path("bundle/bundle.json")).write_text(
+        json.dumps({"name": "feed", "tag": tag}), encoding="utf-8"
+    )
     (w.path("bundle/objectives/q/model/pipeline.joblib")).write_bytes(tag.encode() * 10)
     folder = w.folder / "bundle"
     (w.path("bundle/MANIFEST.json")).write_text(json.dumps(manifest(folder)), encoding="utf-8")
@@ -41,7 +43,9 @@ def test_register_numbers_versions_and_is_idempotent(tmp_path: Path) -> None:
     v1 = registry.register(tmp_path, "feed", a, "r1")
     assert (v1.version, v1.status, v1.run_id) == (1, "registered", "r1")
     bundle_manifest = ArtifactStore(tmp_path).open(a).path("bundle/MANIFEST.json")
-    assert v1.bundle_sha == hashlib.sha256(bundle_manifest.read_bytes()).hexdigest()  # sha256sum can check it
+    assert (
+        v1.bundle_sha == hashlib.sha256(bundle_manifest.read_bytes()).hexdigest()
+    )  # sha256sum can check it
     assert registry.register(tmp_path, "feed", a, "r2") == v1  # same package: same version
     assert registry.register(tmp_path, "feed", b, "r3").version == 2
     assert registry.register(tmp_path, "other", b, "r3").version == 1
@@ -99,7 +103,9 @@ def test_unknown_names_and_versions_suggest(three: tuple[Path, list[str]]) -> No
     assert "no version 9" in info.value.message and "1, 2, 3" in (info.value.hint or "")
 
 
-def test_export_copies_and_verifies_the_bundle(three: tuple[Path, list[str]], tmp_path: Path) -> None:
+def test_export_copies_and_verifies_the_bundle(
+    three: tuple[Path, list[str]], tmp_path: Path
+) -> None:
     root, fps = three
     out = registry.export(root, "feed", 2, tmp_path / "out" / "feed-v2")
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
@@ -118,7 +124,12 @@ def test_export_copies_and_verifies_the_bundle(three: tuple[Path, list[str]], tm
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlspec", "models", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mlspec", "models", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_models_cli(three: tuple[Path, list[str]], tmp_path: Path) -> None:
@@ -129,11 +140,19 @@ def test_models_cli(three: tuple[Path, list[str]], tmp_path: Path) -> None:
     proc = _cli("list", *store, "--json")
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)
-    assert [(r["version"], r["status"]) for r in rows] == [(1, "registered"), (2, "production"), (3, "registered")]
+    assert [(r["version"], r["status"]) for r in rows] == [
+        (1, "registered"),
+        (2, "production"),
+        (3, "registered"),
+    ]
     proc = _cli("list", *store)
     assert proc.returncode == 0 and "production" in proc.stdout and "run2" in proc.stdout
     proc = _cli("promote", "fed", "1", *store)
-    assert proc.returncode == 2 and "no registered model named 'fed'" in proc.stderr and "did you mean 'feed'?" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "no registered model named 'fed'" in proc.stderr
+        and "did you mean 'feed'?" in proc.stderr
+    )
     proc = _cli("export", "feed", "7", str(tmp_path / "x"), *store)
     assert proc.returncode == 2 and "no version 7" in proc.stderr
     proc = _cli("rollback", "feed", *store)
@@ -141,7 +160,9 @@ def test_models_cli(three: tuple[Path, list[str]], tmp_path: Path) -> None:
     proc = _cli("export", "feed", "3", str(tmp_path / "x"), *store)
     assert proc.returncode == 0 and (tmp_path / "x" / "MANIFEST.json").is_file()
     proc = _cli("list", "--store", str(tmp_path / "empty"), "--json")
-    assert proc.returncode == 0 and json.loads(proc.stdout) == [] and not (tmp_path / "empty").exists()
+    assert (
+        proc.returncode == 0 and json.loads(proc.stdout) == [] and not (tmp_path / "empty").exists()
+    )
 
 
 def test_register_run_registers_only_a_built_package(tmp_path: Path) -> None:
@@ -149,8 +170,15 @@ def test_register_run_registers_only_a_built_package(tmp_path: Path) -> None:
 
     key = make_package(tmp_path, "run")
     ok = SimpleNamespace(ok=True, fingerprint=key)
-    assert registry.register_run(tmp_path, "feed", {"gate": ok}, "r1") is None  # --only without package
-    assert registry.register_run(tmp_path, "feed", {"package": SimpleNamespace(ok=False, fingerprint=key)}, "r1") is None
+    assert (
+        registry.register_run(tmp_path, "feed", {"gate": ok}, "r1") is None
+    )  # --only without package
+    assert (
+        registry.register_run(
+            tmp_path, "feed", {"package": SimpleNamespace(ok=False, fingerprint=key)}, "r1"
+        )
+        is None
+    )
     v = registry.register_run(tmp_path, "feed", {"package": ok}, "r1")
     assert v is not None and v.version == 1
     assert registry.register_run(tmp_path, "feed", {"package": ok}, "r2") == v

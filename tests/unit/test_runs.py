@@ -54,7 +54,9 @@ def test_created_on_first_use_with_wal_and_schema_version(tmp_path: Path) -> Non
     assert path.is_file()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(runs_mod.SCHEMA_VERSION,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [
+            (runs_mod.SCHEMA_VERSION,)
+        ]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"runs", "steps", "file_digests", "schema_version"} <= tables
     RunStore(path).runs()  # opening again does not add a second version row
@@ -68,24 +70,62 @@ def test_run_and_steps_round_trip(db: RunStore) -> None:
     row = db.run(run_id)
     assert isinstance(row, RunRow)
     assert row.status == "running" and row.finished is None
-    assert row.spec_name == "feed-ranking" and row.spec_path == "/p/spec.yaml" and row.backend == "local"
+    assert (
+        row.spec_name == "feed-ranking"
+        and row.spec_path == "/p/spec.yaml"
+        and row.backend == "local"
+    )
     assert row.versions == {"python": "3.11"} and row.argv == ["run", "spec.yaml"]
     assert row.pid == os.getpid() and row.git_commit is None
 
     parts = {"kind": "load", "params": "p", "reads": {"x": float("nan")}}
-    db.record_step(run_id, step_id="load.posts", kind="load", fingerprint="f1", parts=parts, status="succeeded", seconds=1.5, log_path=Path("/l/load.log"), metrics={"rows": 10.0})
-    db.record_step(run_id, step_id="check.posts", kind="check", fingerprint="f2", status="cached", cache_hit=True, seconds=0.0)
-    db.record_step(run_id, step_id="train.q.gbt", kind="train", fingerprint="f3", status="failed", error="boom\ntrace")
+    db.record_step(
+        run_id,
+        step_id="load.posts",
+        kind="load",
+        fingerprint="f1",
+        parts=parts,
+        status="succeeded",
+        seconds=1.5,
+        log_path=Path("/l/load.log"),
+        metrics={"rows": 10.0},
+    )
+    db.record_step(
+        run_id,
+        step_id="check.posts",
+        kind="check",
+        fingerprint="f2",
+        status="cached",
+        cache_hit=True,
+        seconds=0.0,
+    )
+    db.record_step(
+        run_id,
+        step_id="train.q.gbt",
+        kind="train",
+        fingerprint="f3",
+        status="failed",
+        error="boom\ntrace",
+    )
     db.record_step(run_id, step_id="gate", kind="gate", fingerprint="f4", status="skipped")
     db.finish_run(run_id, "failed")
 
     row = db.run(run_id)
-    assert row is not None and row.status == "failed" and row.finished is not None and row.finished >= row.started
+    assert (
+        row is not None
+        and row.status == "failed"
+        and row.finished is not None
+        and row.finished >= row.started
+    )
     steps = db.steps(run_id)
     assert [s.step_id for s in steps] == ["load.posts", "check.posts", "train.q.gbt", "gate"]
     load = steps[0]
     assert isinstance(load, StepRow)
-    assert load.parts is not None and load.parts["kind"] == "load" and load.parts["reads"]["x"] != load.parts["reads"]["x"]  # NaN kept
+    assert (
+        load.parts is not None
+        and load.parts["kind"] == "load"
+        and load.parts["reads"]["x"] != load.parts["reads"]["x"]
+    )  # NaN kept
     assert load.metrics == {"rows": 10.0} and load.seconds == 1.5 and load.log_path == "/l/load.log"
     assert load.started is not None and load.started < row.finished
     assert steps[1].cache_hit is True and steps[1].parts is None
@@ -140,17 +180,40 @@ def test_latest_prefix_and_ambiguous_ids(db: RunStore) -> None:
 def test_last_step_is_the_latest_success(db: RunStore) -> None:
     assert db.last_step("train.q") is None
     r1 = start(db, name="a")
-    db.record_step(r1, step_id="train.q", kind="train", fingerprint="f1", parts={"v": 1}, status="succeeded", seconds=3)
+    db.record_step(
+        r1,
+        step_id="train.q",
+        kind="train",
+        fingerprint="f1",
+        parts={"v": 1},
+        status="succeeded",
+        seconds=3,
+    )
     db.finish_run(r1, "succeeded")
     r2 = start(db, name="a")
-    db.record_step(r2, step_id="train.q", kind="train", fingerprint="f2", parts={"v": 2}, status="cached")
+    db.record_step(
+        r2, step_id="train.q", kind="train", fingerprint="f2", parts={"v": 2}, status="cached"
+    )
     db.finish_run(r2, "succeeded")
     r3 = start(db, name="b")
-    db.record_step(r3, step_id="train.q", kind="train", fingerprint="f3", parts={"v": 3}, status="failed", error="x")
+    db.record_step(
+        r3,
+        step_id="train.q",
+        kind="train",
+        fingerprint="f3",
+        parts={"v": 3},
+        status="failed",
+        error="x",
+    )
     db.finish_run(r3, "failed")
 
     last = db.last_step("train.q")
-    assert last is not None and last.fingerprint == "f2" and last.run_id == r2 and last.parts == {"v": 2}
+    assert (
+        last is not None
+        and last.fingerprint == "f2"
+        and last.run_id == r2
+        and last.parts == {"v": 2}
+    )
     failed = db.last_step("train.q", statuses=("failed",))
     assert failed is not None and failed.fingerprint == "f3"
     assert db.last_step("train.q", spec_name="b") is None
@@ -179,14 +242,18 @@ def set_mtime(path: Path, seconds_ago: float) -> None:
     os.utime(path, (t, t))
 
 
-def test_file_hash_is_cached_per_size_and_mtime(db: RunStore, tmp_path: Path, hashing_calls: list[Path]) -> None:
+def test_file_hash_is_cached_per_size_and_mtime(
+    db: RunStore, tmp_path: Path, hashing_calls: list[Path]
+) -> None:
     data = tmp_path / "posts.csv"
     data.write_bytes(b"id,x\n1,2\n")
     set_mtime(data, 3600)
     expected = blake3(b"id,x\n1,2\n").hexdigest()
     assert db.file_hash(data) == expected and len(hashing_calls) == 1
     assert db.file_hash(data) == expected and len(hashing_calls) == 1  # hit
-    assert RunStore(db.path).file_hash(str(data)) == expected and len(hashing_calls) == 1  # hit, another process
+    assert (
+        RunStore(db.path).file_hash(str(data)) == expected and len(hashing_calls) == 1
+    )  # hit, another process
 
     data.write_bytes(b"id,x\n1,3\n")  # same size, new content, new mtime
     set_mtime(data, 1800)
@@ -197,7 +264,9 @@ def test_file_hash_is_cached_per_size_and_mtime(db: RunStore, tmp_path: Path, ha
         assert conn.execute("SELECT count(*) FROM file_digests").fetchone()[0] == 1
 
 
-def test_a_file_written_just_now_is_not_cached(db: RunStore, tmp_path: Path, hashing_calls: list[Path]) -> None:
+def test_a_file_written_just_now_is_not_cached(
+    db: RunStore, tmp_path: Path, hashing_calls: list[Path]
+) -> None:
     data = tmp_path / "fresh.csv"
     data.write_text("a\n")
     db.file_hash(data)
@@ -229,7 +298,13 @@ def test_run_of_a_dead_process_becomes_interrupted(db: RunStore) -> None:
         "print(db.start_run(spec_path=None, spec_name='s', spec_hash='h', backend='local'), flush=True)\n"
         "os._exit(0)\n"  # dies without finishing the run
     )
-    out = subprocess.run([sys.executable, "-c", code, str(db.path)], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(db.path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead = out.stdout.strip()
     alive = start(db)  # this process: still running
     elsewhere = start(db)
@@ -238,7 +313,9 @@ def test_run_of_a_dead_process_becomes_interrupted(db: RunStore) -> None:
     statuses = {r.run_id: r.status for r in db.runs()}
     assert statuses == {dead: "interrupted", alive: "running", elsewhere: "running"}
     with sqlite3.connect(db.path) as conn:  # stored, not only shown
-        assert conn.execute("SELECT status FROM runs WHERE run_id = ?", (dead,)).fetchone() == ("interrupted",)
+        assert conn.execute("SELECT status FROM runs WHERE run_id = ?", (dead,)).fetchone() == (
+            "interrupted",
+        )
     row = db.run(dead)
     assert row is not None and row.status == "interrupted"
 
@@ -295,7 +372,10 @@ def test_two_processes_record_at_once(db: RunStore) -> None:
     data = db.path.parent / "d.csv"
     data.write_text("x")
     set_mtime(data, 3600)
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(db.path), name, str(data)], cwd=ROOT) for name in ("a", "b")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(db.path), name, str(data)], cwd=ROOT)
+        for name in ("a", "b")
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     rows = db.runs(100)
     assert len(rows) == 40 and {r.status for r in rows} == {"succeeded"}
@@ -333,8 +413,15 @@ def test_versions_read_metadata_only() -> None:
     v["python"] = "changed"
     assert versions()["python"] != "changed"  # a copy each time
     out = subprocess.run(
-        [sys.executable, "-c", "import sys; from mlspec.store.versions import versions; versions(); "
-         "print([m for m in ('polars', 'numpy', 'sklearn', 'xgboost', 'ray') if m in sys.modules])"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mlspec.store.versions import versions; versions(); "
+            "print([m for m in ('polars', 'numpy', 'sklearn', 'xgboost', 'ray') if m in sys.modules])",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "[]"

@@ -9,13 +9,17 @@ from typing import Any
 
 import pytest
 
-from mlspec.spec.loader import load_text
-from mlspec.spec.schema import _validator, schema_text
-from mlspec.spec.schema_fit import Unsupported, _compiled, _Compiler, fits
+from mlspec.lang.loader import load_text
+from mlspec.lang.schema import _validator, schema_text
+from mlspec.lang.schema_fit import Unsupported, _compiled, _Compiler, fits
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(
-    [*ROOT.glob("specs/*/*.yaml"), *ROOT.glob("examples/*/spec.yaml"), *ROOT.glob("bench/*/spec.yaml")]
+    [
+        *ROOT.glob("specs/*/*.yaml"),
+        *ROOT.glob("examples/*/spec.yaml"),
+        *ROOT.glob("bench/*/spec.yaml"),
+    ]
 )
 # Every corpus file that loads as YAML (the others never reach the schema).
 CORPUS = {
@@ -100,11 +104,21 @@ def test_long_lists_are_judged_quickly() -> None:
 
 
 def test_recursive_refs_compile() -> None:
-    tree = {"$defs": {"t": {"type": "object", "additionalProperties": {"$ref": "#/$defs/t"}}}, "$ref": "#/$defs/t"}
+    tree = {
+        "$defs": {"t": {"type": "object", "additionalProperties": {"$ref": "#/$defs/t"}}},
+        "$ref": "#/$defs/t",
+    }
     assert _fits(tree, {"a": {"b": {}}}) and not _fits(tree, {"a": {"b": 1}})
 
 
-@pytest.mark.parametrize("keyword", [{"format": "email"}, {"patternProperties": {"^a": {}}, "additionalProperties": False}, {"$ref": "other.json"}])
+@pytest.mark.parametrize(
+    "keyword",
+    [
+        {"format": "email"},
+        {"patternProperties": {"^a": {}}, "additionalProperties": False},
+        {"$ref": "other.json"},
+    ],
+)
 def test_an_unknown_keyword_never_passes_a_document(keyword: dict[str, Any]) -> None:
     """A keyword it does not implement sends every document to jsonschema instead."""
     with pytest.raises(Unsupported):

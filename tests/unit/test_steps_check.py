@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 from steps_fakes import FakeContext, ctx
 
+from mlspec.contract.api import StepError
 from mlspec.steps import check
-from mlspec.steps.api import StepError
 
 DATA = pl.DataFrame(
     {

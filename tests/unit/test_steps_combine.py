@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import average_precision_score, mean_absolute_error, r2_score, roc_auc_score
 from steps_fakes import FakeContext, FakeReader
 
+from mlspec.contract.api import StepError
 from mlspec.steps import combine
-from mlspec.steps.api import StepError
 
 N = 200
 RNG = np.random.default_rng(3)
@@ -21,14 +21,25 @@ ROWS = RNG.permutation(np.arange(1000, 1000 + N))  # not in order: combine sorts
 
 
 def _preds(rows: np.ndarray, target: Any, score: np.ndarray) -> pl.DataFrame:
-    return pl.DataFrame({"row": pl.Series(rows, dtype=pl.Int64), "target": target, "score": score, "label": (score > 0.5).astype(np.int64)})
+    return pl.DataFrame(
+        {
+            "row": pl.Series(rows, dtype=pl.Int64),
+            "target": target,
+            "score": score,
+            "label": (score > 0.5).astype(np.int64),
+        }
+    )
 
 
 def _inputs(objectives: dict[str, tuple[pl.DataFrame, dict[str, Any]]]) -> dict[str, FakeReader]:
     inputs: dict[str, FakeReader] = {}
     for name, (preds, metrics) in objectives.items():
-        inputs[f"select_{name}"] = FakeReader({}, {"selection.json": {"selected": "m", "metric": "roc_auc"}})
-        inputs[f"eval_{name}_m"] = FakeReader({"predictions": preds}, {"metrics.json": {"metrics": metrics}})
+        inputs[f"select_{name}"] = FakeReader(
+            {}, {"selection.json": {"selected": "m", "metric": "roc_auc"}}
+        )
+        inputs[f"eval_{name}_m"] = FakeReader(
+            {"predictions": preds}, {"metrics.json": {"metrics": metrics}}
+        )
         inputs[f"eval_{name}_other"] = FakeReader({}, {})  # not selected: never read
     return inputs
 
@@ -48,11 +59,16 @@ def _params(**kw: Any) -> dict[str, Any]:
 
 OBJECTIVES = {
     "quality": (_preds(ROWS, Y_Q, S_Q), {"roc_auc": {"value": 0.8, "low": 0.7, "high": 0.9}}),
-    "engagement": (_preds(ROWS[::-1].copy(), Y_E[::-1].copy(), S_E[::-1].copy()), {"log_loss": {"value": 0.6, "low": 0.5, "high": 0.7}}),
+    "engagement": (
+        _preds(ROWS[::-1].copy(), Y_E[::-1].copy(), S_E[::-1].copy()),
+        {"log_loss": {"value": 0.6, "low": 0.5, "high": 0.7}},
+    ),
 }
 
 
-def _run(params: dict[str, Any] | None = None, objectives: dict[str, Any] | None = None) -> FakeContext:
+def _run(
+    params: dict[str, Any] | None = None, objectives: dict[str, Any] | None = None
+) -> FakeContext:
     c = FakeContext(params or _params(), _inputs(objectives or OBJECTIVES))
     combine.run(c)
     return c
@@ -92,7 +108,12 @@ def test_rank_is_the_mid_ecdf_with_average_ranks_for_ties() -> None:
     ref = c.output.frames["reference"]
     np.testing.assert_array_equal(ref["score_engagement"].to_numpy(), np.sort(S_E))
     fitted = c.output.jsons["combine.json"]["scaling"]["engagement"]
-    assert fitted == {"method": "rank", "n": N, "reference": "reference.parquet", "column": "score_engagement"}
+    assert fitted == {
+        "method": "rank",
+        "n": N,
+        "reference": "reference.parquet",
+        "column": "score_engagement",
+    }
 
 
 @pytest.mark.parametrize("method", ["probability", "rank", "minmax"])
@@ -116,7 +137,9 @@ def test_minmax_records_min_max_and_a_constant_maps_to_half() -> None:
     scaled = c.output.frames["scores"]["score_quality"].to_numpy()
     assert scaled.min() == 0.0 and scaled.max() == 1.0
     const = {**OBJECTIVES, "engagement": (_preds(ROWS, Y_E, np.full(N, 3.0)), {})}
-    out = _run(_params(scale={"quality": "minmax", "engagement": "minmax"}), const).output.frames["scores"]
+    out = _run(_params(scale={"quality": "minmax", "engagement": "minmax"}), const).output.frames[
+        "scores"
+    ]
     assert set(out["score_engagement"].to_list()) == {0.5}
 
 
@@ -152,11 +175,20 @@ def test_binary_target_metrics_match_sklearn_with_intervals() -> None:
 def test_regression_metrics_and_undefined_metrics() -> None:
     y = RNG.normal(size=N)
     objs = {"reach": (_preds(ROWS, y, y + RNG.normal(size=N) * 0.1), {})}
-    p = _params(weights={"reach": 1.0}, scale={"reach": "minmax"}, tasks={"reach": "regression"}, target="views", metrics=["mae", "r2"], targets={"reach": "views"})
+    p = _params(
+        weights={"reach": 1.0},
+        scale={"reach": "minmax"},
+        tasks={"reach": "regression"},
+        target="views",
+        metrics=["mae", "r2"],
+        targets={"reach": "views"},
+    )
     c = _run(p, objs)
     out = c.output.frames["scores"]
     doc = c.output.jsons["combine.json"]
-    assert doc["metrics"]["mae"]["value"] == pytest.approx(mean_absolute_error(out["target"], out["score"]))
+    assert doc["metrics"]["mae"]["value"] == pytest.approx(
+        mean_absolute_error(out["target"], out["score"])
+    )
     assert doc["metrics"]["r2"]["value"] == pytest.approx(r2_score(out["target"], out["score"]))
     one = {**OBJECTIVES, "quality": (_preds(ROWS, np.ones(N, dtype=np.int64), S_Q), {})}
     c = _run(_params(target="is_quality", metrics=["roc_auc"]), one)

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from steps_fakes import FakeContext, ctx
 
+from mlspec.contract.api import StepError
 from mlspec.steps import features
-from mlspec.steps.api import StepError
 
 DATA = pl.DataFrame(
     {
@@ -222,7 +222,12 @@ def test_literal_feature_broadcasts() -> None:
 
 # ------------------------------------------------------------------------ table or view
 
-PASSTHROUGH = [_f("followers"), _f("topic", type="categorical"), _f("has_image"), _f("length", "length")]
+PASSTHROUGH = [
+    _f("followers"),
+    _f("topic", type="categorical"),
+    _f("has_image"),
+    _f("length", "length"),
+]
 
 
 def test_columns_of_a_table_are_a_view_with_the_tables_frame_and_report() -> None:

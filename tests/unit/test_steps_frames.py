@@ -6,8 +6,8 @@ import decimal
 import polars as pl
 import pytest
 
-from mlspec.steps.api import StepError
-from mlspec.steps.frames import (
+from mlspec.contract.api import StepError
+from mlspec.frames import (
     LOGICAL_DTYPES,
     closest,
     compatible,

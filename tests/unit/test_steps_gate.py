@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from steps_fakes import FakeContext, FakeReader
 
+from mlspec.contract.api import StepError
 from mlspec.steps import gate
-from mlspec.steps.api import StepError
 
 QUALITY = {
     "metrics": {
@@ -15,8 +15,14 @@ QUALITY = {
         "pr_auc": {"value": None, "reason": "no positive rows in the test split"},
     },
     "fairness": {
-        "author_group": {"demographic_parity_difference": 0.04, "equalized_odds_difference": {"value": 0.07}},
-        "country": {"demographic_parity_difference": 0.12, "equalized_odds_difference": {"value": 0.02}},
+        "author_group": {
+            "demographic_parity_difference": 0.04,
+            "equalized_odds_difference": {"value": 0.07},
+        },
+        "country": {
+            "demographic_parity_difference": 0.12,
+            "equalized_odds_difference": {"value": 0.02},
+        },
     },
 }
 BASELINE = {"metrics": {"roc_auc": {"value": 0.5}}}
@@ -32,7 +38,10 @@ def _run(objective_gate: dict[str, str], combine_gate: dict[str, str] | None = N
         "combine": FakeReader({}, {"combine.json": COMBINED}),
     }
     params: dict[str, Any] = {
-        "objectives": {"quality": {"gate": objective_gate, "task": "binary"}, "engagement": {"gate": {}, "task": "binary"}},
+        "objectives": {
+            "quality": {"gate": objective_gate, "task": "binary"},
+            "engagement": {"gate": {}, "task": "binary"},
+        },
         "combine_gate": combine_gate or {},
     }
     c = FakeContext(params, inputs)
@@ -70,20 +79,27 @@ def test_a_failed_gate_is_described_with_how_far_short() -> None:
     c = _run({"roc_auc": ">= 0.75", "log_loss": "<= 0.5"})
     r = _results(c)
     assert gate.describe(r["quality", "roc_auc"]) == "quality roc_auc 0.712 < 0.75 (short by 0.038)"
-    assert r["quality", "log_loss"]["passed"] and r["quality", "log_loss"]["margin"] == pytest.approx(0.09)
+    assert r["quality", "log_loss"]["passed"] and r["quality", "log_loss"][
+        "margin"
+    ] == pytest.approx(0.09)
     assert c.warnings == ["gate failed: quality roc_auc 0.712 < 0.75 (short by 0.038)"]
 
 
 def test_an_undefined_or_unreported_metric_fails_with_its_reason() -> None:
     r = _results(_run({"pr_auc": ">= 0.5", "brier": "<= 0.2"}))
-    assert r["quality", "pr_auc"] | {"passed": False, "value": None, "margin": None} == r["quality", "pr_auc"]
+    assert (
+        r["quality", "pr_auc"] | {"passed": False, "value": None, "margin": None}
+        == r["quality", "pr_auc"]
+    )
     assert r["quality", "pr_auc"]["reason"] == "no positive rows in the test split"
     assert r["quality", "brier"]["reason"] == "the metric was not reported"
     assert "undefined (no positive rows" in gate.describe(r["quality", "pr_auc"])
 
 
 def test_fairness_takes_the_worst_protected_column() -> None:
-    r = _results(_run({"demographic_parity_difference": "<= 0.1", "equalized_odds_difference": "<= 0.1"}))
+    r = _results(
+        _run({"demographic_parity_difference": "<= 0.1", "equalized_odds_difference": "<= 0.1"})
+    )
     assert r["quality", "demographic_parity_difference"]["value"] == 0.12
     assert not r["quality", "demographic_parity_difference"]["passed"]
     assert r["quality", "equalized_odds_difference"]["value"] == 0.07
@@ -99,7 +115,11 @@ def test_combine_gate_reads_combine_json() -> None:
 
 def test_no_thresholds_pass() -> None:
     doc = _run({}).output.jsons["gate.json"]
-    assert doc == {"passed": True, "results": [], "selected": {"engagement": "lr", "quality": "gbt"}}
+    assert doc == {
+        "passed": True,
+        "results": [],
+        "selected": {"engagement": "lr", "quality": "gbt"},
+    }
 
 
 @pytest.mark.parametrize("text", [">= high", "=> 0.5", "0.5", ">= nan", ""])

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from steps_fakes import FakeContext
 
+from mlspec.contract.api import StepError
 from mlspec.steps import join
-from mlspec.steps.api import StepError
 
 POSTS = pl.DataFrame(
     {"post_id": [3, 1, 2, 5, 4], "topic": ["a", "b", "c", "d", "e"], "n": [1, 2, 3, 4, 5]}
@@ -220,7 +220,13 @@ def test_left_join_rows_out(clicks: pl.DataFrame, rows_out: float) -> None:
 
 def test_chained_left_joins_count_rows_out() -> None:
     authors = pl.concat([AUTHORS, AUTHORS.head(1)])  # topic 'a' twice: its post repeats
-    c = _run(_join(how="left"), _join("posts", "authors", on="topic", how="left"), posts=POSTS, clicks=CLICKS, authors=authors)
+    c = _run(
+        _join(how="left"),
+        _join("posts", "authors", on="topic", how="left"),
+        posts=POSTS,
+        clicks=CLICKS,
+        authors=authors,
+    )
     assert c.output.metrics["rows_out"] == 6.0 == c.output.frames["data"].height
 
 
@@ -247,14 +253,28 @@ def test_a_left_join_on_unique_keys_is_a_lookup() -> None:
     [
         (_join(how="inner"), {}),
         (_join(how="left"), {"clicks": pl.concat([CLICKS, CLICKS.head(1)])}),  # a repeated key
-        (_join("a", "b", on=("k1", "k2"), how="left"), {  # two keys
-            "a": pl.DataFrame({"k1": [1, 2], "k2": ["x", "y"]}),
-            "b": pl.DataFrame({"k1": [1], "k2": ["x"], "w": [3]}),
-        }),
-        (_join(how="left"), {"clicks": pl.concat([CLICKS.with_columns(pl.col("post_id") + 10 * i) for i in range(2)])}),  # more rows than the left
-        (_join("a", "b", on="k", how="left"), {  # a float key
-            "a": pl.DataFrame({"k": [1.0, 2.0]}), "b": pl.DataFrame({"k": [1.0], "w": [3]}),
-        }),
+        (
+            _join("a", "b", on=("k1", "k2"), how="left"),
+            {  # two keys
+                "a": pl.DataFrame({"k1": [1, 2], "k2": ["x", "y"]}),
+                "b": pl.DataFrame({"k1": [1], "k2": ["x"], "w": [3]}),
+            },
+        ),
+        (
+            _join(how="left"),
+            {
+                "clicks": pl.concat(
+                    [CLICKS.with_columns(pl.col("post_id") + 10 * i) for i in range(2)]
+                )
+            },
+        ),  # more rows than the left
+        (
+            _join("a", "b", on="k", how="left"),
+            {  # a float key
+                "a": pl.DataFrame({"k": [1.0, 2.0]}),
+                "b": pl.DataFrame({"k": [1.0], "w": [3]}),
+            },
+        ),
     ],
 )
 def test_other_joins_stay_joins(join_: dict[str, Any], frames: dict[str, pl.DataFrame]) -> None:
@@ -276,13 +296,17 @@ def test_the_lookup_gives_what_the_join_gives(seed: int) -> None:
     left = pl.DataFrame(
         {
             "uid": pl.Series(rng.integers(0, 80, n)).set(pl.Series(rng.random(n) < 0.05), None),
-            "city": pl.Series(rng.choice(["ber", "par", "rom", "osl"], n)).set(pl.Series(rng.random(n) < 0.1), None),
+            "city": pl.Series(rng.choice(["ber", "par", "rom", "osl"], n)).set(
+                pl.Series(rng.random(n) < 0.1), None
+            ),
             "v": rng.random(n),
         }
     )
     users = pl.DataFrame(
         {
-            "uid": pl.Series(rng.permutation(90)[:m], dtype=pl.Int32).set(pl.Series(np.arange(m) == 3), None),
+            "uid": pl.Series(rng.permutation(90)[:m], dtype=pl.Int32).set(
+                pl.Series(np.arange(m) == 3), None
+            ),
             "v": rng.random(m),
             "tier": rng.choice(["a", "b"], m),
             "since": pl.datetime_range(dt(2020, 1, 1), dt(2020, 3, 1), "1d", eager=True)[:m],
@@ -292,7 +316,9 @@ def test_the_lookup_gives_what_the_join_gives(seed: int) -> None:
     c = _run(
         _join("events", "users", on="uid", how="left"),
         _join("events", "cities", on="city", how="left", suffix="_c"),
-        events=left, users=users, cities=cities,
+        events=left,
+        users=users,
+        cities=cities,
     )
     assert c.output.views["data"]["params"]["lookup"] == [True, True]
     fast, slow = _view(c).collect(), _view(c, lookup=False).collect()
@@ -314,5 +340,9 @@ def test_a_lookup_that_matches_nothing_gives_nulls(right: pl.DataFrame) -> None:
     c = _run(_join("a", "b", on="k", how="left"), a=a, b=right)
     assert c.output.views["data"]["params"]["lookup"] == [True]
     out = _view(c).collect()
-    assert out.to_dict(as_series=False) == {"k": [1, 2, None], "v": [1, 2, 3], "w": [None, None, None]}
+    assert out.to_dict(as_series=False) == {
+        "k": [1, 2, None],
+        "v": [1, 2, 3],
+        "w": [None, None, None],
+    }
     assert out.equals(_view(c, lookup=False).collect())

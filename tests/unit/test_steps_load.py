@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from steps_fakes import FakeContext
 
+from mlspec.contract.api import StepError
 from mlspec.steps import load
-from mlspec.steps.api import StepError
 
 WHERE = "spec.yaml:12:7"
 
@@ -103,7 +103,10 @@ def test_csv_declared_str_keeps_text(tmp_path: Path) -> None:
 def test_csv_with_declared_columns_reads_their_dtypes(tmp_path: Path, undeclared: bool) -> None:
     """All columns declared: read with that schema (nothing inferred); else the rest is inferred."""
     extra = ",note" if undeclared else ""
-    rows = [f"{i},{i / 4},{'yes' if i % 2 else 'no'},{str(i % 2 == 0).lower()}{',x' if undeclared else ''}" for i in range(12_000)]
+    rows = [
+        f"{i},{i / 4},{'yes' if i % 2 else 'no'},{str(i % 2 == 0).lower()}{',x' if undeclared else ''}"
+        for i in range(12_000)
+    ]
     (tmp_path / "d.csv").write_text("\n".join([f"id,score,seg,flag{extra}", *rows]) + "\n")
     cols = {"id": "int", "score": "float", "seg": "categorical", "flag": "bool"}
     out = _run(tmp_path, _source("d.csv", "csv", columns=cols)).output.frames["data"]
@@ -119,7 +122,13 @@ def test_csv_value_that_does_not_parse_as_declared(tmp_path: Path, undeclared: b
     rows = [f"{i},a" for i in range(11_000)] + ["12x,b"]
     (tmp_path / "d.csv").write_text("\n".join(["id,seg", *rows]) + "\n")
     cols = {"id": "int"} if undeclared else {"id": "int", "seg": "str"}
-    _fails(tmp_path, _source("d.csv", "csv", columns=cols), "source 'posts'", "cannot read 'd.csv' as csv", "12x")
+    _fails(
+        tmp_path,
+        _source("d.csv", "csv", columns=cols),
+        "source 'posts'",
+        "cannot read 'd.csv' as csv",
+        "12x",
+    )
 
 
 def test_ndjson(tmp_path: Path) -> None:
@@ -349,7 +358,7 @@ _UNREADABLE_PROBE = """
 import sys
 from pathlib import Path
 from mlspec.steps import load
-from mlspec.steps.api import StepError
+from mlspec.contract.api import StepError
 from tests.unit.steps_fakes import FakeContext
 root = Path(sys.argv[1])
 ctx = FakeContext({"name": "d", "source": {"path": "d.csv", "format": "csv", "columns": None}}, spec_root=root)
@@ -383,7 +392,10 @@ def test_unreadable_file_for_real(tmp_path: Path) -> None:
     try:
         proc = subprocess.run(
             [*prefix, sys.executable, "-c", _UNREADABLE_PROBE, str(tmp_path)],
-            capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
         )
     finally:
         path.chmod(0o644)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from mlspec.spec import metrics_table
-from mlspec.steps import metrics as M
+from mlspec.evaluation import metrics as M
+from mlspec.lang import metrics_table
 
 RNG = np.random.default_rng(0)
 N = 400
@@ -45,7 +45,9 @@ def test_table_agrees_with_the_static_copy_that_validate_reads() -> None:
         assert higher == metrics_table.FAIRNESS_METRICS[name].higher_is_better
         assert tasks == metrics_table.FAIRNESS_METRICS[name].tasks
     for task in M.TASKS:
-        assert [n for n, m in M.METRICS.items() if task in m.tasks] == metrics_table.metrics_for(task)
+        assert [n for n, m in M.METRICS.items() if task in m.tasks] == metrics_table.metrics_for(
+            task
+        )
 
 
 def test_every_quantity_a_metric_needs_exists_for_its_tasks() -> None:
@@ -93,7 +95,10 @@ def test_macro_f1_averages_over_the_classes_seen_like_sklearn() -> None:
     y = np.array([0, 0, 1, 1, 1])
     label = np.array([0, 2, 1, 1, 0])  # class 2 only predicted; class 3 never seen
     proba = np.full((5, 4), 0.25)
-    close(M.compute("macro_f1", y, proba.max(axis=1), label, proba, classes="abcd").value, skm.f1_score(y, label, average="macro"))
+    close(
+        M.compute("macro_f1", y, proba.max(axis=1), label, proba, classes="abcd").value,
+        skm.f1_score(y, label, average="macro"),
+    )
 
 
 def test_regression_metrics_equal_sklearn() -> None:
@@ -113,14 +118,20 @@ def test_hand_computed_values() -> None:
     assert M.compute("roc_auc", y, s).value == 0.75  # 3 of the 4 (pos, neg) pairs in order
     # Thresholds from the top: 0.8 (recall 1/2, precision 1), 0.4 (-), 0.35 (recall 1, precision 2/3).
     close(M.compute("pr_auc", y, s).value, 0.5 * 1 + 0.5 * 2 / 3)
-    assert M.compute("roc_auc", [0, 1, 0, 1], [0.5, 0.5, 0.2, 0.9]).value == 0.875  # a tie counts half
+    assert (
+        M.compute("roc_auc", [0, 1, 0, 1], [0.5, 0.5, 0.2, 0.9]).value == 0.875
+    )  # a tie counts half
     close(M.compute("brier", y, s).value, (0.01 + 0.16 + 0.65**2 + 0.04) / 4)
     assert M.compute("accuracy", y, s, label=[0, 1, 0, 1]).value == 0.5
     assert M.compute("precision", y, s, label=[0, 1, 0, 1]).value == 0.5
     assert M.compute("recall", y, s, label=[0, 1, 0, 1]).value == 0.5
-    assert M.compute("rmse", [1.0, 2.0, 3.0], [1.0, 2.0, 5.0]).value == pytest.approx(np.sqrt(4 / 3))
+    assert M.compute("rmse", [1.0, 2.0, 3.0], [1.0, 2.0, 5.0]).value == pytest.approx(
+        np.sqrt(4 / 3)
+    )
     assert M.compute("mae", [1.0, 2.0, 3.0], [1.0, 2.0, 5.0]).value == pytest.approx(2 / 3)
-    assert M.compute("mape", [1.0, 2.0, 4.0], [2.0, 2.0, 5.0]).value == pytest.approx((1 + 0 + 0.25) / 3)
+    assert M.compute("mape", [1.0, 2.0, 4.0], [2.0, 2.0, 5.0]).value == pytest.approx(
+        (1 + 0 + 0.25) / 3
+    )
     assert M.compute("r2", [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]).value == 1.0
 
 
@@ -141,13 +152,17 @@ def test_hand_computed_values() -> None:
         ("rmse", [], [], None, "no rows"),
     ],
 )
-def test_an_undefined_metric_has_a_reason_not_an_error(name: str, y: list[Any], score: list[float], label: list[int] | None, words: str) -> None:
+def test_an_undefined_metric_has_a_reason_not_an_error(
+    name: str, y: list[Any], score: list[float], label: list[int] | None, words: str
+) -> None:
     v = M.compute(name, y, score, label)
     assert v.value is None and v.reason is not None and words in v.reason, v
     assert v.to_json() == {"value": None, "reason": v.reason}
     with pytest.raises(M.Undefined, match=r"\w"):
         M.METRICS[name](y, score, label)
-    low_high = M.bootstrap(M.Rows.make(next(iter(M.METRICS[name].tasks)), y, score, label), [name], 20, 0)
+    low_high = M.bootstrap(
+        M.Rows.make(next(iter(M.METRICS[name].tasks)), y, score, label), [name], 20, 0
+    )
     assert low_high == {name: (None, None)}
 
 
@@ -157,7 +172,9 @@ def test_reasons_name_the_rows_they_are_about() -> None:
 
 
 def test_metric_must_fit_the_task() -> None:
-    with pytest.raises(ValueError, match=r"must be used with a binary task\. Got 'regression' instead"):
+    with pytest.raises(
+        ValueError, match=r"must be used with a binary task\. Got 'regression' instead"
+    ):
         M.value("roc_auc", M.Rows.make("regression", [1.0], [1.0]))
     with pytest.raises(ValueError, match="metric must be one of"):
         M.metric("auc")
@@ -181,10 +198,15 @@ def _expanded(counts: np.ndarray) -> np.ndarray:
 def test_each_resample_equals_sklearn_on_the_drawn_rows(score: np.ndarray) -> None:
     """The vectorised rank metrics under weights are the metric of the resampled rows."""
     label = (score >= 0.5).astype(int)
-    for rows in (M.Rows.make("binary", Y, score, label), M.Rows.make("binary", Y, score, label).for_bootstrap(["roc_auc"])):
+    for rows in (
+        M.Rows.make("binary", Y, score, label),
+        M.Rows.make("binary", Y, score, label).for_bootstrap(["roc_auc"]),
+    ):
         w = next(M.resample_weights(N, 5, seed=3)).copy()
         sample = M.Sample(rows, w, ["loss", "tp", "pos", "pred_pos"])
-        got = {name: M.METRICS[name].batch(sample) for name in ("roc_auc", "pr_auc", "log_loss", "f1")}
+        got = {
+            name: M.METRICS[name].batch(sample) for name in ("roc_auc", "pr_auc", "log_loss", "f1")
+        }
         for b in range(len(w)):
             i = _expanded(w[b])
             y, s, lab = rows.y[i], rows.score[i], rows.label[i]  # type: ignore[index]
@@ -196,7 +218,9 @@ def test_each_resample_equals_sklearn_on_the_drawn_rows(score: np.ndarray) -> No
 
 def test_each_resample_equals_sklearn_for_multiclass_and_regression() -> None:
     w = next(M.resample_weights(N, 4, seed=5)).copy()
-    mc = M.Sample(M.Rows.make("multiclass", YM, PROBA.max(axis=1), LABEL_M, PROBA, classes="abcd"), w)
+    mc = M.Sample(
+        M.Rows.make("multiclass", YM, PROBA.max(axis=1), LABEL_M, PROBA, classes="abcd"), w
+    )
     rg = M.Sample(M.Rows.make("regression", YR, PRED), w)
     macro, r2, mape = M.macro_f1(mc), M.r2(rg), M.mape(rg)
     for b in range(len(w)):
@@ -212,7 +236,9 @@ def test_resamples_draw_n_rows_each_and_depend_on_the_seed_only() -> None:
     assert w.shape == (25, 1000) and (w.sum(axis=1) == 1000).all()
     again = np.concatenate([c.copy() for c in M.resample_weights(1000, 25, seed=1)])
     assert np.array_equal(w, again)
-    assert not np.array_equal(w, np.concatenate([c.copy() for c in M.resample_weights(1000, 25, seed=2)]))
+    assert not np.array_equal(
+        w, np.concatenate([c.copy() for c in M.resample_weights(1000, 25, seed=2)])
+    )
 
 
 def test_bootstrap_is_deterministic_and_brackets_the_estimate() -> None:
@@ -230,8 +256,12 @@ def test_bootstrap_is_deterministic_and_brackets_the_estimate() -> None:
 
 
 @pytest.mark.parametrize("score", [SCORE, TIED], ids=["distinct", "tied"])
-def test_drawing_ahead_in_a_second_thread_gives_the_same_intervals(score: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(M, "_CHUNK_CELLS", 3 * N)  # 3 resamples a chunk: 17 chunks, two buffers in turn
+def test_drawing_ahead_in_a_second_thread_gives_the_same_intervals(
+    score: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        M, "_CHUNK_CELLS", 3 * N
+    )  # 3 resamples a chunk: 17 chunks, two buffers in turn
     rows = M.Rows.make("binary", Y, score, (score >= 0.5).astype(int))
     names = ["roc_auc", "pr_auc", "log_loss", "f1"]
     assert M.bootstrap(rows, names, 50, 4, threads=2) == M.bootstrap(rows, names, 50, 4, threads=1)
@@ -267,11 +297,20 @@ def test_fairness_differences_by_hand() -> None:
     groups = np.array(["A"] * 4 + ["B"] * 6)
     # A: selection 2/4, TPR 1/2, FPR 1/2.  B: selection 4/6, TPR 2/2, FPR 2/4.
     assert M.demographic_parity_difference(label, groups) == pytest.approx(4 / 6 - 2 / 4)
-    assert M.equalized_odds_difference(y, label, groups) == pytest.approx(max(1 - 1 / 2, 1 / 2 - 1 / 2))
+    assert M.equalized_odds_difference(y, label, groups) == pytest.approx(
+        max(1 - 1 / 2, 1 / 2 - 1 / 2)
+    )
     rates = M.group_rates(y, label, groups)
     assert rates == [
         {"group": "A", "count": 4, "positives": 2, "selection_rate": 0.5, "tpr": 0.5, "fpr": 0.5},
-        {"group": "B", "count": 6, "positives": 2, "selection_rate": pytest.approx(4 / 6), "tpr": 1.0, "fpr": 0.5},
+        {
+            "group": "B",
+            "count": 6,
+            "positives": 2,
+            "selection_rate": pytest.approx(4 / 6),
+            "tpr": 1.0,
+            "fpr": 0.5,
+        },
     ]
 
 
@@ -285,5 +324,7 @@ def test_fairness_leaves_undefined_rates_out() -> None:
     assert rates[1]["tpr"] is None and rates[1]["fpr"] == 0.5
     assert M.equalized_odds_difference(y, label, groups) == pytest.approx(0.5)
     assert M.demographic_parity_difference(label, groups) == pytest.approx(0.5 - 0.5)
-    assert M.equalized_odds_difference([0, 0], [1, 0], ["a", "b"]) == pytest.approx(1.0)  # FPR 1 vs 0
+    assert M.equalized_odds_difference([0, 0], [1, 0], ["a", "b"]) == pytest.approx(
+        1.0
+    )  # FPR 1 vs 0
     assert M.equalized_odds_difference([], [], []) is None

@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from mlspec.contract.api import StepError
 from mlspec.steps import package
-from mlspec.steps.api import StepError
 from mlspec.store import ArtifactStore, Reader
 from mlspec.store.versions import versions
 
@@ -39,10 +39,15 @@ def put(store: ArtifactStore, step: str, files: dict[str, Any]) -> str:
 class StoreContext:
     """A StepContext over a real ArtifactStore (readers verify hashes; the output is staged)."""
 
-    def __init__(self, store: ArtifactStore, step_id: str, params: dict[str, Any], inputs: dict[str, str]) -> None:
+    def __init__(
+        self, store: ArtifactStore, step_id: str, params: dict[str, Any], inputs: dict[str, str]
+    ) -> None:
         self.store, self.step_id, self.params, self.inputs = store, step_id, params, inputs
         self.spec_root = Path(".")
-        self.output = store.stage(fp(step_id + json.dumps(params, sort_keys=True) + json.dumps(inputs, sort_keys=True)), step_id)
+        self.output = store.stage(
+            fp(step_id + json.dumps(params, sort_keys=True) + json.dumps(inputs, sort_keys=True)),
+            step_id,
+        )
         self.log = logging.getLogger("test")
         self.seed, self.threads = 0, 1
         self.warnings: list[str] = []
@@ -58,25 +63,98 @@ class StoreContext:
         return self.store.open(manifest.fingerprint)
 
 
-SIGNATURE = {"columns": [{"name": "x", "dtype": "float", "categories": None}, {"name": "topic", "dtype": "categorical", "categories": ["a", "b"]}]}
-GATE_OK = {"passed": True, "selected": {"quality": "gbt", "reach": "lr"}, "results": [
-    {"scope": "quality", "model": "gbt", "metric": "roc_auc", "op": ">=", "threshold": 0.7, "value": 0.8, "passed": True, "margin": 0.1, "reason": None},
-]}
-GATE_FAILED = {"passed": False, "selected": {"quality": "gbt", "reach": "lr"}, "results": [
-    {"scope": "quality", "model": "gbt", "metric": "roc_auc", "op": ">=", "threshold": 0.75, "value": 0.712, "passed": False, "margin": 0.712 - 0.75, "reason": None},
-    {"scope": "quality", "model": "gbt", "metric": "log_loss", "op": "<=", "threshold": 0.5, "value": 0.4, "passed": True, "margin": 0.1, "reason": None},
-    {"scope": "combine", "model": None, "metric": "roc_auc", "op": ">=", "threshold": 0.7, "value": None, "passed": False, "margin": None, "reason": "only one class in the test rows"},
-]}
+SIGNATURE = {
+    "columns": [
+        {"name": "x", "dtype": "float", "categories": None},
+        {"name": "topic", "dtype": "categorical", "categories": ["a", "b"]},
+    ]
+}
+GATE_OK = {
+    "passed": True,
+    "selected": {"quality": "gbt", "reach": "lr"},
+    "results": [
+        {
+            "scope": "quality",
+            "model": "gbt",
+            "metric": "roc_auc",
+            "op": ">=",
+            "threshold": 0.7,
+            "value": 0.8,
+            "passed": True,
+            "margin": 0.1,
+            "reason": None,
+        },
+    ],
+}
+GATE_FAILED = {
+    "passed": False,
+    "selected": {"quality": "gbt", "reach": "lr"},
+    "results": [
+        {
+            "scope": "quality",
+            "model": "gbt",
+            "metric": "roc_auc",
+            "op": ">=",
+            "threshold": 0.75,
+            "value": 0.712,
+            "passed": False,
+            "margin": 0.712 - 0.75,
+            "reason": None,
+        },
+        {
+            "scope": "quality",
+            "model": "gbt",
+            "metric": "log_loss",
+            "op": "<=",
+            "threshold": 0.5,
+            "value": 0.4,
+            "passed": True,
+            "margin": 0.1,
+            "reason": None,
+        },
+        {
+            "scope": "combine",
+            "model": None,
+            "metric": "roc_auc",
+            "op": ">=",
+            "threshold": 0.7,
+            "value": None,
+            "passed": False,
+            "margin": None,
+            "reason": "only one class in the test rows",
+        },
+    ],
+}
 COMBINE = {
     "formula": "score = sum(weight[o] * score_<o>); not divided by the sum of the weights",
     "normalized": False,
     "weights": {"quality": 0.7, "reach": 0.3},
     "scale": {"quality": "probability", "reach": "rank"},
-    "scaling": {"quality": {"method": "probability"}, "reach": {"method": "rank", "n": 3, "reference": "reference.parquet", "column": "score_reach"}},
+    "scaling": {
+        "quality": {"method": "probability"},
+        "reach": {
+            "method": "rank",
+            "n": 3,
+            "reference": "reference.parquet",
+            "column": "score_reach",
+        },
+    },
     "selected": {"quality": "gbt", "reach": "lr"},
     "objectives": {
-        "quality": {"model": "gbt", "task": "binary", "weight": 0.7, "column": "score_quality", "metrics": {"roc_auc": {"value": 0.8, "low": 0.7, "high": 0.9}}},
-        "reach": {"model": "lr", "task": "regression", "weight": 0.3, "column": "score_reach", "metrics": {"rmse": {"value": 1.5, "low": 1.2, "high": 1.8}}},
+        "quality": {
+            "model": "gbt",
+            "task": "binary",
+            "weight": 0.7,
+            "column": "score_quality",
+            "metrics": {"roc_auc": {"value": 0.8, "low": 0.7, "high": 0.9}},
+        },
+        "reach": {
+            "model": "lr",
+            "task": "regression",
+            "weight": 0.3,
+            "column": "score_reach",
+            "metrics": {"rmse": {"value": 1.5, "low": 1.2, "high": 1.8}},
+        },
     },
     "rows": 3,
     "target": None,
@@ -95,16 +173,54 @@ PARAMS = {
 
 def build(root: Path, gate: dict[str, Any] = GATE_OK) -> tuple[ArtifactStore, dict[str, str]]:
     store = ArtifactStore(root)
-    model = lambda t, c: {"type": t, "estimator": "E", "params": {}, "classes": c, "features": ["x", "topic"], "signature": SIGNATURE}  # noqa: E731
+
+    def model(t, c):
+        return {
+            "type": t,
+            "estimator": "E",
+            "params": {},
+            "classes": c,
+            "features": ["x", "topic"],
+            "signature": SIGNATURE,
+        }
+
     inputs = {
         "gate": put(store, "gate", {"gate.json": gate}),
-        "combine": put(store, "combine", {"combine.json": COMBINE, "reference": pl.DataFrame({"score_quality": [0.1, 0.5, 0.9], "score_reach": [1.0, 2.0, 3.0]})}),
+        "combine": put(
+            store,
+            "combine",
+            {
+                "combine.json": COMBINE,
+                "reference": pl.DataFrame(
+                    {"score_quality": [0.1, 0.5, 0.9], "score_reach": [1.0, 2.0, 3.0]}
+                ),
+            },
+        ),
         "profile": put(store, "profile", {"profile.json": {"bins": 10, "columns": {}}}),
         "select_quality": put(store, "select.quality", {"selection.json": {"selected": "gbt"}}),
         "select_reach": put(store, "select.reach", {"selection.json": {"selected": "lr"}}),
-        "train_quality_gbt": put(store, "train.quality.gbt", {"model.json": model("xgboost", [0, 1]), "model/pipeline.joblib": b"pipeline-q", "model/booster.ubj": b"booster-q"}),
-        "train_quality_lr": put(store, "train.quality.lr", {"model.json": model("logistic_regression", [0, 1]), "model/pipeline.joblib": b"not selected"}),
-        "train_reach_lr": put(store, "train.reach.lr", {"model.json": model("ridge", None), "model/pipeline.joblib": b"pipeline-r"}),
+        "train_quality_gbt": put(
+            store,
+            "train.quality.gbt",
+            {
+                "model.json": model("xgboost", [0, 1]),
+                "model/pipeline.joblib": b"pipeline-q",
+                "model/booster.ubj": b"booster-q",
+            },
+        ),
+        "train_quality_lr": put(
+            store,
+            "train.quality.lr",
+            {
+                "model.json": model("logistic_regression", [0, 1]),
+                "model/pipeline.joblib": b"not selected",
+            },
+        ),
+        "train_reach_lr": put(
+            store,
+            "train.reach.lr",
+            {"model.json": model("ridge", None), "model/pipeline.joblib": b"pipeline-r"},
+        ),
     }
     return store, inputs
 
@@ -144,25 +260,50 @@ def test_bundle_layout_and_schema(tmp_path: Path) -> None:
         "bundle/profile.json",
         "bundle/reference.parquet",
     ]
-    assert reader.path("bundle/objectives/quality/model/pipeline.joblib").read_bytes() == b"pipeline-q"
+    assert (
+        reader.path("bundle/objectives/quality/model/pipeline.joblib").read_bytes() == b"pipeline-q"
+    )
     b = reader.json("bundle/bundle.json")
     assert b["name"] == "feed" and b["format"] == package.BUNDLE_FORMAT
     assert b["weights"] == {"quality": 0.7, "reach": 0.3}
     q, r = b["objectives"]["quality"], b["objectives"]["reach"]
-    assert q["model"] == "gbt" and q["type"] == "xgboost" and q["task"] == "binary" and q["target"] == "is_quality"
-    assert q["classes"] == [0, 1] and q["scale"] == "probability" and q["scaling"] == {} and q["weight"] == 0.7
-    assert q["files"] == ["objectives/quality/model.json", "objectives/quality/model/booster.ubj", "objectives/quality/model/pipeline.joblib"]
-    assert r["scale"] == "rank" and r["scaling"] == {"n": 3, "reference": "reference.parquet", "column": "score_reach"}
+    assert (
+        q["model"] == "gbt"
+        and q["type"] == "xgboost"
+        and q["task"] == "binary"
+        and q["target"] == "is_quality"
+    )
+    assert (
+        q["classes"] == [0, 1]
+        and q["scale"] == "probability"
+        and q["scaling"] == {}
+        and q["weight"] == 0.7
+    )
+    assert q["files"] == [
+        "objectives/quality/model.json",
+        "objectives/quality/model/booster.ubj",
+        "objectives/quality/model/pipeline.joblib",
+    ]
+    assert r["scale"] == "rank" and r["scaling"] == {
+        "n": 3,
+        "reference": "reference.parquet",
+        "column": "score_reach",
+    }
     assert q["signature"] == SIGNATURE and b["signature"] == SIGNATURE
     assert b["deployment"] == PARAMS["deployment"] and b["versions"] == versions()
-    assert b["metrics"]["objectives"]["reach"]["rmse"]["value"] == 1.5 and b["metrics"]["combined"] == {}
+    assert (
+        b["metrics"]["objectives"]["reach"]["rmse"]["value"] == 1.5
+        and b["metrics"]["combined"] == {}
+    )
     assert b["gate"]["passed"] is True and b["combine"]["normalized"] is False
 
 
 def test_manifest_holds_every_files_sha256(tmp_path: Path) -> None:
     reader = run_package(tmp_path)
     manifest = reader.json("bundle/MANIFEST.json")
-    bundle_files = {n[len("bundle/"):] for n in reader.names() if n.startswith("bundle/")} - {"MANIFEST.json"}
+    bundle_files = {n[len("bundle/") :] for n in reader.names() if n.startswith("bundle/")} - {
+        "MANIFEST.json"
+    }
     assert set(manifest["files"]) == bundle_files
     for rel, sha in manifest["files"].items():
         assert hashlib.sha256(reader.path(f"bundle/{rel}").read_bytes()).hexdigest() == sha

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from steps_fakes import FakeContext, FakeReader
 
+from mlspec.contract.api import StepError
 from mlspec.steps import profile
-from mlspec.steps.api import StepError
 
 N = 1000
 RNG = np.random.default_rng(5)
@@ -27,15 +27,34 @@ DATA = pl.DataFrame(
         "group_id": np.arange(N) % 7,  # an int declared categorical
     }
 )
-SCORES = pl.DataFrame({"row": np.arange(200), "score_quality": np.linspace(0, 1, 200), "score": np.linspace(0, 2, 200)})
-COMBINE = {"objectives": {"quality": {"model": "gbt", "metrics": {"roc_auc": {"value": 0.83, "low": 0.8, "high": 0.86}}}}}
-FEATURES = [{"name": "x", "type": "numeric"}, {"name": "topic", "type": "categorical"}, {"name": "group_id", "type": "categorical"}]
+SCORES = pl.DataFrame(
+    {
+        "row": np.arange(200),
+        "score_quality": np.linspace(0, 1, 200),
+        "score": np.linspace(0, 2, 200),
+    }
+)
+COMBINE = {
+    "objectives": {
+        "quality": {
+            "model": "gbt",
+            "metrics": {"roc_auc": {"value": 0.83, "low": 0.8, "high": 0.86}},
+        }
+    }
+}
+FEATURES = [
+    {"name": "x", "type": "numeric"},
+    {"name": "topic", "type": "categorical"},
+    {"name": "group_id", "type": "categorical"},
+]
 
 
 def _run(monitors: list[dict[str, Any]], data: pl.DataFrame = DATA) -> FakeContext:
     inputs = {
         "data": FakeReader(data),
-        "split": FakeReader(pl.DataFrame({"split": pl.Series(SPLIT[: data.height], dtype=pl.UInt8)})),
+        "split": FakeReader(
+            pl.DataFrame({"split": pl.Series(SPLIT[: data.height], dtype=pl.UInt8)})
+        ),
         "combine": FakeReader({"scores": SCORES}, {"combine.json": COMBINE}),
     }
     c = FakeContext({"monitors": monitors, "features": FEATURES}, inputs)
@@ -44,7 +63,13 @@ def _run(monitors: list[dict[str, Any]], data: pl.DataFrame = DATA) -> FakeConte
 
 
 def _drift(*columns: str) -> dict[str, Any]:
-    return {"name": "input_drift", "type": "data_drift", "columns": list(columns), "test": "psi", "threshold": 0.2}
+    return {
+        "name": "input_drift",
+        "type": "data_drift",
+        "columns": list(columns),
+        "test": "psi",
+        "threshold": 0.2,
+    }
 
 
 def test_numeric_deciles_on_the_train_split() -> None:
@@ -74,7 +99,11 @@ def test_categorical_top_categories_and_other() -> None:
     t = cols["topic"]
     distinct = len(set(np.array(TOPIC)[TRAIN]))
     assert distinct > profile.TOP
-    assert t["kind"] == "categorical" and t["distinct"] == distinct and len(t["frequencies"]) == profile.TOP
+    assert (
+        t["kind"] == "categorical"
+        and t["distinct"] == distinct
+        and len(t["frequencies"]) == profile.TOP
+    )
     assert max(t["frequencies"], key=t["frequencies"].get) == "t00"
     assert sum(t["frequencies"].values()) + t["other"] == pytest.approx(1.0) and t["other"] > 0
     assert set(cols["flag"]["frequencies"]) == {"true", "false"}
@@ -85,12 +114,20 @@ def test_scores_and_performance_references() -> None:
     monitors = [
         {"name": "score_drift", "type": "prediction_drift", "objective": None, "threshold": 0.1},
         {"name": "q_drift", "type": "prediction_drift", "objective": "quality", "threshold": 0.1},
-        {"name": "q_auc", "type": "performance", "objective": "quality", "metric": "roc_auc", "threshold": 0.05},
+        {
+            "name": "q_auc",
+            "type": "performance",
+            "objective": "quality",
+            "metric": "roc_auc",
+            "threshold": 0.05,
+        },
     ]
     doc = _run(monitors).output.jsons["profile.json"]
     assert set(doc["scores"]) == {"score", "score_quality"}
     assert doc["scores"]["score"]["edges"][-1] == 2.0 and doc["rows"]["test"] == 200
-    assert doc["performance"] == {"q_auc": {"objective": "quality", "metric": "roc_auc", "value": 0.83}}
+    assert doc["performance"] == {
+        "q_auc": {"objective": "quality", "metric": "roc_auc", "value": 0.83}
+    }
     assert doc["columns"] == {} and doc["monitors"] == monitors
 
 

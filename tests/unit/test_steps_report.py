@@ -46,9 +46,15 @@ def _metric(v: float, w: float = 0.02) -> dict[str, float]:
     return {"value": v, "low": round(v - w, 6), "high": round(v + w, 6)}
 
 
-def _binary_eval(d: float, auc: float, logloss: float, *, importance: bool = True) -> dict[str, Any]:
+def _binary_eval(
+    d: float, auc: float, logloss: float, *, importance: bool = True
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "metrics": {"roc_auc": _metric(auc), "pr_auc": _metric(auc - 0.2, 0.03), "log_loss": _metric(logloss, 0.01)},
+        "metrics": {
+            "roc_auc": _metric(auc),
+            "pr_auc": _metric(auc - 0.2, 0.03),
+            "log_loss": _metric(logloss, 0.01),
+        },
         "curves": {
             "roc": _roc(d),
             "pr": _pr(d),
@@ -61,9 +67,24 @@ def _binary_eval(d: float, auc: float, logloss: float, *, importance: bool = Tru
         },
         "slices": {
             "topic": [
-                {"value": "news", "count": 1200, "roc_auc": _metric(auc + 0.01), "log_loss": _metric(logloss)},
-                {"value": "sport", "count": 800, "roc_auc": _metric(auc - 0.03), "log_loss": _metric(logloss + 0.02)},
-                {"value": "<b>weird</b>", "count": 12, "roc_auc": {"value": None, "reason": "one class only"}, "log_loss": _metric(0.9)},
+                {
+                    "value": "news",
+                    "count": 1200,
+                    "roc_auc": _metric(auc + 0.01),
+                    "log_loss": _metric(logloss),
+                },
+                {
+                    "value": "sport",
+                    "count": 800,
+                    "roc_auc": _metric(auc - 0.03),
+                    "log_loss": _metric(logloss + 0.02),
+                },
+                {
+                    "value": "<b>weird</b>",
+                    "count": 12,
+                    "roc_auc": {"value": None, "reason": "one class only"},
+                    "log_loss": _metric(0.9),
+                },
                 {"value": None, "count": 40, "roc_auc": _metric(0.5), "log_loss": _metric(0.7)},
             ]
         },
@@ -80,9 +101,14 @@ def _binary_eval(d: float, auc: float, logloss: float, *, importance: bool = Tru
         "importance": {},
     }
     if importance:
-        feats = ["log_followers", "length_words", "has_image", "hour", "long_read"] + [f"topic_{t}" for t in "abcdefghijklmn"]
+        feats = ["log_followers", "length_words", "has_image", "hour", "long_read"] + [
+            f"topic_{t}" for t in "abcdefghijklmn"
+        ]
         out["importance"] = {
-            "permutation": {f: {"mean": round(0.12 / (i + 1), 6), "std": round(0.01 / (i + 1), 6)} for i, f in enumerate(feats)},
+            "permutation": {
+                f: {"mean": round(0.12 / (i + 1), 6), "std": round(0.01 / (i + 1), 6)}
+                for i, f in enumerate(feats)
+            },
             "model": {f: round((-1) ** i * 0.8 / (i + 1), 6) for i, f in enumerate(feats)},
         }
     return out
@@ -90,8 +116,15 @@ def _binary_eval(d: float, auc: float, logloss: float, *, importance: bool = Tru
 
 def _baseline_eval() -> dict[str, Any]:
     return {
-        "metrics": {"roc_auc": _metric(0.5, 0.0), "pr_auc": _metric(0.3), "log_loss": _metric(0.61)},
-        "curves": {"roc": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]}, "pr": {"precision": [0.3, 0.3], "recall": [1.0, 0.0]}},
+        "metrics": {
+            "roc_auc": _metric(0.5, 0.0),
+            "pr_auc": _metric(0.3),
+            "log_loss": _metric(0.61),
+        },
+        "curves": {
+            "roc": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0]},
+            "pr": {"precision": [0.3, 0.3], "recall": [1.0, 0.0]},
+        },
         "slices": {},
         "fairness": {},
         "importance": {},
@@ -106,15 +139,26 @@ def _regression_eval(rmse: float, r2: float, with_curves: bool = True) -> dict[s
         "curves": {"residuals": {"y": ys, "prediction": preds}} if with_curves else {},
         "slices": {},
         "fairness": {},
-        "importance": {"permutation": {"a": {"mean": 0.3, "std": 0.02}, "b": {"mean": 0.1, "std": 0.01}}},
+        "importance": {
+            "permutation": {"a": {"mean": 0.3, "std": 0.02}, "b": {"mean": 0.1, "std": 0.01}}
+        },
     }
 
 
-def _objective(name: str, task: str, target: str, metrics: list[str], select_by: str, higher: bool, **kw: Any) -> dict[str, Any]:
+def _objective(
+    name: str, task: str, target: str, metrics: list[str], select_by: str, higher: bool, **kw: Any
+) -> dict[str, Any]:
     return {
-        "name": name, "task": task, "target": target, "features": [], "metrics": metrics,
-        "select_by": select_by, "higher_is_better": higher, "threshold": kw.get("threshold"),
-        "slices": kw.get("slices", []), "protected": kw.get("protected", []),
+        "name": name,
+        "task": task,
+        "target": target,
+        "features": [],
+        "metrics": metrics,
+        "select_by": select_by,
+        "higher_is_better": higher,
+        "threshold": kw.get("threshold"),
+        "slices": kw.get("slices", []),
+        "protected": kw.get("protected", []),
     }
 
 
@@ -123,61 +167,164 @@ def sample() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     params = {
         "name": "feed_ranking",
         "description": "Ranks posts by a weighted sum of two scores. <script>alert('x')</script> & more",
-        "problem": {"goal": "Rank posts so that readers spend time on good posts", "business_metric": "take_rate", "task": "ranking"},
+        "problem": {
+            "goal": "Rank posts so that readers spend time on good posts",
+            "business_metric": "take_rate",
+            "task": "ranking",
+        },
         "objectives": {
-            "quality": _objective("quality", "binary", "is_quality", ["roc_auc", "pr_auc", "log_loss"], "roc_auc", True, threshold=0.5, slices=["topic"], protected=["author_group"]),
-            "engagement": _objective("engagement", "binary", "clicked", ["log_loss", "roc_auc"], "log_loss", False),
-            "dwell": _objective("dwell", "regression", "dwell_seconds", ["rmse", "r2"], "rmse", False),
+            "quality": _objective(
+                "quality",
+                "binary",
+                "is_quality",
+                ["roc_auc", "pr_auc", "log_loss"],
+                "roc_auc",
+                True,
+                threshold=0.5,
+                slices=["topic"],
+                protected=["author_group"],
+            ),
+            "engagement": _objective(
+                "engagement", "binary", "clicked", ["log_loss", "roc_auc"], "log_loss", False
+            ),
+            "dwell": _objective(
+                "dwell", "regression", "dwell_seconds", ["rmse", "r2"], "rmse", False
+            ),
         },
     }
     inputs: dict[str, dict[str, Any]] = {
-        "select_quality": {"selection.json": {
-            "selected": "gbt", "metric": "roc_auc", "value": 0.84, "higher_is_better": True,
-            "ranking": [{"model": "gbt", "value": 0.84}, {"model": "lr", "value": 0.8}],
-            "baseline": {"model": "baseline", "value": 0.5},
-        }},
+        "select_quality": {
+            "selection.json": {
+                "selected": "gbt",
+                "metric": "roc_auc",
+                "value": 0.84,
+                "higher_is_better": True,
+                "ranking": [{"model": "gbt", "value": 0.84}, {"model": "lr", "value": 0.8}],
+                "baseline": {"model": "baseline", "value": 0.5},
+            }
+        },
         "eval_quality_gbt": {"metrics.json": _binary_eval(1.4, 0.84, 0.45)},
         "eval_quality_lr": {"metrics.json": _binary_eval(1.2, 0.8, 0.48, importance=False)},
         "eval_quality_baseline": {"metrics.json": _baseline_eval()},
-        "select_engagement": {"selection.json": {
-            "selected": "lr", "metric": "log_loss", "value": 0.62, "higher_is_better": False,
-            "ranking": [{"model": "lr", "value": 0.62}, {"model": "hgb", "value": 0.63}],
-            "baseline": {"model": "baseline", "value": 0.61},
-        }},
+        "select_engagement": {
+            "selection.json": {
+                "selected": "lr",
+                "metric": "log_loss",
+                "value": 0.62,
+                "higher_is_better": False,
+                "ranking": [{"model": "lr", "value": 0.62}, {"model": "hgb", "value": 0.63}],
+                "baseline": {"model": "baseline", "value": 0.61},
+            }
+        },
         "eval_engagement_lr": {"metrics.json": _binary_eval(0.3, 0.55, 0.62)},
         "eval_engagement_hgb": {"metrics.json": _binary_eval(0.25, 0.54, 0.63)},
         "eval_engagement_baseline": {"metrics.json": _baseline_eval()},
-        "select_dwell": {"selection.json": {
-            "selected": "gbt", "metric": "rmse", "value": 9.7, "higher_is_better": False,
-            "ranking": [{"model": "gbt", "value": 9.7}], "baseline": {"model": "baseline", "value": 28.0},
-        }},
+        "select_dwell": {
+            "selection.json": {
+                "selected": "gbt",
+                "metric": "rmse",
+                "value": 9.7,
+                "higher_is_better": False,
+                "ranking": [{"model": "gbt", "value": 9.7}],
+                "baseline": {"model": "baseline", "value": 28.0},
+            }
+        },
         "eval_dwell_gbt": {"metrics.json": _regression_eval(9.7, 0.81)},
         "eval_dwell_baseline": {"metrics.json": _regression_eval(28.0, 0.0, with_curves=False)},
-        "combine": {"combine.json": {
-            "weights": {"quality": 0.7, "engagement": 0.3, "dwell": 0.0},
-            "scale": {"quality": "probability", "engagement": "probability", "dwell": "rank"},
-            "scaling": {"quality": {}, "engagement": {}, "dwell": {"n": 4000}},
-            "selected": {"quality": "gbt", "engagement": "lr", "dwell": "gbt"},
-            "metrics": {"roc_auc": _metric(0.71)},
-        }},
-        "gate": {"gate.json": {"passed": True, "results": [
-            {"scope": "quality", "model": "gbt", "metric": "roc_auc", "op": ">=", "threshold": 0.6, "value": 0.84, "passed": True, "margin": 0.24},
-            {"scope": "combine", "model": None, "metric": "roc_auc", "op": ">=", "threshold": 0.65, "value": 0.71, "passed": True, "margin": 0.06},
-        ]}},
-        "profile": {"profile.json": {
-            "bins": 10, "top": 50, "rows": {"train": 14000, "test": 4000},
-            "columns": {
-                "log_followers": {"kind": "numeric", "count": 13600, "null_fraction": 0.0286, "edges": [0, 1, 2, 3], "frequencies": [0.2, 0.5, 0.3]},
-                "topic": {"kind": "categorical", "count": 14000, "null_fraction": 0.0, "distinct": 2, "frequencies": {"news": 0.6, "sport": 0.4}, "other": 0.0},
-            },
-            "scores": {"score": {"kind": "numeric", "count": 4000, "null_fraction": 0.0, "edges": [0, 0.5, 1], "frequencies": [0.5, 0.5]}},
-            "performance": {"quality_auc": {"objective": "quality", "metric": "roc_auc", "value": 0.84}},
-            "monitors": [
-                {"name": "input_drift", "type": "data_drift", "columns": ["log_followers", "topic"], "test": "psi", "threshold": 0.2},
-                {"name": "score_drift", "type": "prediction_drift", "objective": None, "threshold": 0.1},
-                {"name": "quality_auc", "type": "performance", "objective": "quality", "metric": "roc_auc", "threshold": 0.05},
-            ],
-        }},
+        "combine": {
+            "combine.json": {
+                "weights": {"quality": 0.7, "engagement": 0.3, "dwell": 0.0},
+                "scale": {"quality": "probability", "engagement": "probability", "dwell": "rank"},
+                "scaling": {"quality": {}, "engagement": {}, "dwell": {"n": 4000}},
+                "selected": {"quality": "gbt", "engagement": "lr", "dwell": "gbt"},
+                "metrics": {"roc_auc": _metric(0.71)},
+            }
+        },
+        "gate": {
+            "gate.json": {
+                "passed": True,
+                "results": [
+                    {
+                        "scope": "quality",
+                        "model": "gbt",
+                        "metric": "roc_auc",
+                        "op": ">=",
+                        "threshold": 0.6,
+                        "value": 0.84,
+                        "passed": True,
+                        "margin": 0.24,
+                    },
+                    {
+                        "scope": "combine",
+                        "model": None,
+                        "metric": "roc_auc",
+                        "op": ">=",
+                        "threshold": 0.65,
+                        "value": 0.71,
+                        "passed": True,
+                        "margin": 0.06,
+                    },
+                ],
+            }
+        },
+        "profile": {
+            "profile.json": {
+                "bins": 10,
+                "top": 50,
+                "rows": {"train": 14000, "test": 4000},
+                "columns": {
+                    "log_followers": {
+                        "kind": "numeric",
+                        "count": 13600,
+                        "null_fraction": 0.0286,
+                        "edges": [0, 1, 2, 3],
+                        "frequencies": [0.2, 0.5, 0.3],
+                    },
+                    "topic": {
+                        "kind": "categorical",
+                        "count": 14000,
+                        "null_fraction": 0.0,
+                        "distinct": 2,
+                        "frequencies": {"news": 0.6, "sport": 0.4},
+                        "other": 0.0,
+                    },
+                },
+                "scores": {
+                    "score": {
+                        "kind": "numeric",
+                        "count": 4000,
+                        "null_fraction": 0.0,
+                        "edges": [0, 0.5, 1],
+                        "frequencies": [0.5, 0.5],
+                    }
+                },
+                "performance": {
+                    "quality_auc": {"objective": "quality", "metric": "roc_auc", "value": 0.84}
+                },
+                "monitors": [
+                    {
+                        "name": "input_drift",
+                        "type": "data_drift",
+                        "columns": ["log_followers", "topic"],
+                        "test": "psi",
+                        "threshold": 0.2,
+                    },
+                    {
+                        "name": "score_drift",
+                        "type": "prediction_drift",
+                        "objective": None,
+                        "threshold": 0.1,
+                    },
+                    {
+                        "name": "quality_auc",
+                        "type": "performance",
+                        "objective": "quality",
+                        "metric": "roc_auc",
+                        "threshold": 0.05,
+                    },
+                ],
+            }
+        },
     }
     return params, inputs
 
@@ -212,7 +359,9 @@ class FileWriter(FakeWriter):
         return p
 
 
-def render(tmp_path: Path, params: dict[str, Any], inputs: dict[str, dict[str, Any]]) -> tuple[str, FakeContext]:
+def render(
+    tmp_path: Path, params: dict[str, Any], inputs: dict[str, dict[str, Any]]
+) -> tuple[str, FakeContext]:
     ctx = FakeContext(params, {k: FakeReader({}, v) for k, v in inputs.items()}, step_id="report")
     out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}"
     ctx.output = FileWriter(out)  # type: ignore[assignment]
@@ -223,7 +372,23 @@ def render(tmp_path: Path, params: dict[str, Any], inputs: dict[str, dict[str, A
 class TagCounter(HTMLParser):
     """Counts start and end tags, collects src/href values and text of <script>."""
 
-    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "source", "wbr", "area", "base", "col", "embed", "track"})
+    VOID = frozenset(
+        {
+            "meta",
+            "br",
+            "hr",
+            "img",
+            "input",
+            "link",
+            "source",
+            "wbr",
+            "area",
+            "base",
+            "col",
+            "embed",
+            "track",
+        }
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -236,11 +401,15 @@ class TagCounter(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.opened[tag] = self.opened.get(tag, 0) + 1
-        self.urls += [v or "" for k, v in attrs if k in ("src", "href", "xlink:href", "action", "data")]
+        self.urls += [
+            v or "" for k, v in attrs if k in ("src", "href", "xlink:href", "action", "data")
+        ]
         if tag not in self.VOID:
             self.stack.append(tag)
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # <line .../>
+    def handle_startendtag(
+        self, tag: str, attrs: list[tuple[str, str | None]]
+    ) -> None:  # <line .../>
         self.opened[tag] = self.opened.get(tag, 0) + 1
         self.closed[tag] = self.closed.get(tag, 0) + 1
         self.urls += [v or "" for k, v in attrs if k in ("src", "href", "xlink:href")]
@@ -266,7 +435,25 @@ def well_formed(html: str) -> TagCounter:
     p = parse(html)
     assert p.mismatched == [], p.mismatched[:5]
     assert p.stack == []
-    for tag in ("html", "head", "body", "main", "section", "table", "thead", "tbody", "tr", "td", "th", "svg", "p", "dl", "figure", "nav", "header"):
+    for tag in (
+        "html",
+        "head",
+        "body",
+        "main",
+        "section",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "td",
+        "th",
+        "svg",
+        "p",
+        "dl",
+        "figure",
+        "nav",
+        "header",
+    ):
         assert p.opened.get(tag, 0) == p.closed.get(tag, 0), tag
     assert p.opened["html"] == p.opened["body"] == p.opened["head"] == 1
     return p
@@ -280,7 +467,15 @@ def test_every_section_is_there(tmp_path: Path) -> None:
     html, ctx = render(tmp_path, params, inputs)
     p = well_formed(html)
     assert ctx.warnings == []
-    for anchor in ("summary", "gates", "obj-quality", "obj-engagement", "obj-dwell", "combined", "profile"):
+    for anchor in (
+        "summary",
+        "gates",
+        "obj-quality",
+        "obj-engagement",
+        "obj-dwell",
+        "combined",
+        "profile",
+    ):
         assert f'id="{anchor}"' in html and f'href="#{anchor}"' in html
     text = " ".join(p.text)
     # header
@@ -294,17 +489,31 @@ def test_every_section_is_there(tmp_path: Path) -> None:
     assert "does not beat the baseline" in text  # engagement: 0.62 log loss vs 0.61
     assert "beats the baseline by 18.3 " in text  # dwell: rmse 9.7 vs 28
     # charts: ROC, PR, calibration, confusion for binary; residuals for regression; importance
-    for title in ("ROC curve: quality", "Precision-recall: quality", "Calibration: gbt", "Confusion matrix: gbt",
-                  "Actual against predicted: gbt", "Permutation importance: gbt", "Model importance: gbt"):
+    for title in (
+        "ROC curve: quality",
+        "Precision-recall: quality",
+        "Calibration: gbt",
+        "Confusion matrix: gbt",
+        "Actual against predicted: gbt",
+        "Permutation importance: gbt",
+        "Model importance: gbt",
+    ):
         assert f"<title>{title}</title>" in html, title
     # slices: count beside the metrics, small slices marked, null value shown
     assert "<th>count</th>" in html and 'class="num small">12<' in html and "(null)" in text
     # fairness
     assert "demographic_parity_difference" in text and "selection_rate" in text
     # combined score
-    assert "score = 0.7 × score" in text and "probability" in text and "<code>n</code> = 4000" in html
+    assert (
+        "score = 0.7 × score" in text and "probability" in text and "<code>n</code> = 4000" in html
+    )
     # profile
-    assert "Scores, on the test split" in text and "(14000 rows)" in text and "input_drift" in text and "0.0286" in text
+    assert (
+        "Scores, on the test split" in text
+        and "(14000 rows)" in text
+        and "input_drift" in text
+        and "0.0286" in text
+    )
 
 
 def test_escapes_user_text_and_fetches_nothing(tmp_path: Path) -> None:
@@ -314,7 +523,11 @@ def test_escapes_user_text_and_fetches_nothing(tmp_path: Path) -> None:
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "&lt;b&gt;weird&lt;/b&gt;" in html  # a slice value from the data
-    assert p.opened.get("script", 0) == 0 and p.opened.get("img", 0) == 0 and p.opened.get("link", 0) == 0
+    assert (
+        p.opened.get("script", 0) == 0
+        and p.opened.get("img", 0) == 0
+        and p.opened.get("link", 0) == 0
+    )
     assert all(u.startswith("#") for u in p.urls), p.urls
     assert "http://" not in html and "https://" not in html and "//" not in "".join(p.urls)
     assert "default-src 'none'" in html
@@ -332,10 +545,29 @@ def test_deterministic_bytes(tmp_path: Path) -> None:
 
 def test_failed_gate_has_a_banner(tmp_path: Path) -> None:
     params, inputs = sample()
-    inputs["gate"]["gate.json"] = {"passed": False, "results": [
-        {"scope": "quality", "metric": "roc_auc", "op": ">=", "threshold": 0.9, "value": 0.84, "passed": False, "margin": -0.06},
-        {"scope": "combined", "metric": "roc_auc", "op": ">=", "threshold": 0.65, "value": 0.71, "passed": True, "margin": 0.06},
-    ]}
+    inputs["gate"]["gate.json"] = {
+        "passed": False,
+        "results": [
+            {
+                "scope": "quality",
+                "metric": "roc_auc",
+                "op": ">=",
+                "threshold": 0.9,
+                "value": 0.84,
+                "passed": False,
+                "margin": -0.06,
+            },
+            {
+                "scope": "combined",
+                "metric": "roc_auc",
+                "op": ">=",
+                "threshold": 0.65,
+                "value": 0.71,
+                "passed": True,
+                "margin": 0.06,
+            },
+        ],
+    }
     html, _ = render(tmp_path, params, inputs)
     well_formed(html)
     assert html.count('class="banner fail"') == 2  # summary and gates
@@ -351,10 +583,21 @@ def test_missing_sections_say_not_available(tmp_path: Path) -> None:
     inputs["eval_quality_gbt"]["metrics.json"]["importance"] = "odd"
     html, ctx = render(tmp_path, params, inputs)
     well_formed(html)
-    for what in ("Gate results", "The combined score", "The reference profile", "Curves", "Feature importance", "Selection"):
+    for what in (
+        "Gate results",
+        "The combined score",
+        "The reference profile",
+        "Curves",
+        "Feature importance",
+        "Selection",
+    ):
         assert f"{what}: not available." in html, what
     assert "Gate: not available." in html
-    assert len(ctx.warnings) == 1 and "eval_quality_lr" in ctx.warnings[0] and "select_engagement" in ctx.warnings[0]
+    assert (
+        len(ctx.warnings) == 1
+        and "eval_quality_lr" in ctx.warnings[0]
+        and "select_engagement" in ctx.warnings[0]
+    )
 
 
 def test_nothing_at_all_still_renders(tmp_path: Path) -> None:
@@ -392,7 +635,16 @@ def test_through_the_store_and_the_cli(tmp_path: Path) -> None:
         store.commit(w)
         fps[name] = fp
     fp = "ab" * 16
-    task = StepTask("report", "report", fp, params, fps, str(store.root), str(tmp_path), str(tmp_path / "report.log"))
+    task = StepTask(
+        "report",
+        "report",
+        fp,
+        params,
+        fps,
+        str(store.root),
+        str(tmp_path),
+        str(tmp_path / "report.log"),
+    )
     result = run_task(task)
     assert result.ok, result.error
     page = store.open(fp).path("report.html").read_bytes()
@@ -400,22 +652,44 @@ def test_through_the_store_and_the_cli(tmp_path: Path) -> None:
     again = ArtifactStore(tmp_path / "store2")
     for f in fps.values():
         shutil.copytree(store.folder(f), again.folder(f))
-    assert run_task(StepTask("report", "report", fp, params, fps, str(again.root), str(tmp_path), str(tmp_path / "r2.log"))).ok
+    assert run_task(
+        StepTask(
+            "report",
+            "report",
+            fp,
+            params,
+            fps,
+            str(again.root),
+            str(tmp_path),
+            str(tmp_path / "r2.log"),
+        )
+    ).ok
     assert again.open(fp).path("report.html").read_bytes() == page
 
     runs = RunStore(store.root / "runs.sqlite")
-    old = runs.start_run(spec_path="spec.yaml", spec_name="feed_ranking", spec_hash="h", backend="local")
+    old = runs.start_run(
+        spec_path="spec.yaml", spec_name="feed_ranking", spec_hash="h", backend="local"
+    )
     runs.record_step(old, step_id="gate", kind="gate", fingerprint=fps["gate"], status="succeeded")
     runs.record_step(old, step_id="report", kind="report", fingerprint=None, status="skipped")
     runs.finish_run(old, "failed")
-    run_id = runs.start_run(spec_path="spec.yaml", spec_name="feed_ranking", spec_hash="h", backend="local")
+    run_id = runs.start_run(
+        spec_path="spec.yaml", spec_name="feed_ranking", spec_hash="h", backend="local"
+    )
     runs.record_step(run_id, step_id="report", kind="report", fingerprint=fp, status="succeeded")
     runs.finish_run(run_id, "succeeded")
     runs.close()
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "BROWSER": "true", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-        return subprocess.run([*command_line("report"), *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+        return subprocess.run(
+            [*command_line("report"), *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
 
     proc = cli("--store", "store")
     assert proc.returncode == 0, proc.stderr

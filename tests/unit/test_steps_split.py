@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from steps_fakes import FakeContext, ctx
 
+from mlspec.contract.api import StepError
 from mlspec.steps import split
-from mlspec.steps.api import StepError
 
 N = 1000
 RNG = np.random.default_rng(0)
@@ -269,8 +269,16 @@ def test_categorical_classes_sort_as_text() -> None:
     ("method", "by", "first"),
     [
         ("random", None, [0, 0, 0, 0, 1, 2, 1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 2, 2, 0, 0, 1, 2, 0, 0]),
-        ("stratified", "label", [0, 2, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 0]),
-        ("stratified", "user", [0, 0, 0, 1, 0, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 1, 0, 0]),
+        (
+            "stratified",
+            "label",
+            [0, 2, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 0],
+        ),
+        (
+            "stratified",
+            "user",
+            [0, 0, 0, 1, 0, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 1, 0, 0],
+        ),
         ("time", "t", [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0]),
         ("group", "user", [0, 0, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 0, 2, 1, 2, 0, 0, 2, 2, 0, 0, 0, 0]),
     ],
@@ -326,7 +334,9 @@ def test_stratified_draws_every_row_alike(classes: int) -> None:
     assert abs(share[1, :half].mean() - share[1, half:].mean()) < 0.02
 
 
-def test_stratified_takes_the_sample_or_the_order_by_the_number_of_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stratified_takes_the_sample_or_the_order_by_the_number_of_classes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Each way keeps every class within one row of its share; the way is fixed by the data."""
     for limit in (0, 10_000):
         monkeypatch.setattr(split, "_SAMPLED_CLASSES", limit)

@@ -21,12 +21,12 @@ from test_models_store import (
 )
 
 from mlspec.compile.search import trials
+from mlspec.contract.api import StepError
 from mlspec.models import persist
-from mlspec.models.predict import predict
-from mlspec.models.preprocess import matrix
+from mlspec.scoring.predict import predict
+from mlspec.scoring.preprocess import matrix
 from mlspec.steps import train
 from mlspec.steps import trial as trial_step
-from mlspec.steps.api import StepError
 from mlspec.store import ArtifactStore
 
 N_TRAIN = int((SPLIT["split"] == 0).sum())

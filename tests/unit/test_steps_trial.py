@@ -13,12 +13,12 @@ from sklearn.model_selection import StratifiedKFold
 from test_models_store import FRAME, SPLIT, StoreContext, data_inputs, objective, sha
 
 from mlspec.compile.search import trials
+from mlspec.contract.api import StepError
+from mlspec.lang.metrics_table import METRICS as SPEC_METRICS
 from mlspec.models.estimators import build, fit
-from mlspec.models.predict import predict
-from mlspec.models.preprocess import matrix, target
-from mlspec.spec.metrics_table import METRICS as SPEC_METRICS
+from mlspec.scoring.predict import predict
+from mlspec.scoring.preprocess import matrix, target
 from mlspec.steps import trial
-from mlspec.steps.api import StepError
 from mlspec.store import ArtifactStore
 from mlspec.store.artifacts import Reader
 

@@ -82,7 +82,16 @@ def test_round_trip_and_layout(store: ArtifactStore, frame: pl.DataFrame) -> Non
 
     on_disk = json.loads((folder / MANIFEST).read_text())
     assert on_disk == dict(manifest)
-    assert set(on_disk) == {"format", "fingerprint", "step", "created", "files", "metrics", "kind", "run_id"}
+    assert set(on_disk) == {
+        "format",
+        "fingerprint",
+        "step",
+        "created",
+        "files",
+        "metrics",
+        "kind",
+        "run_id",
+    }
     assert manifest.fingerprint == key and manifest.step == "features"
     assert manifest.created.endswith("+00:00")
     assert manifest.metrics == {"rows": 1000.0}
@@ -115,7 +124,9 @@ def test_names_may_be_nested_and_steps_may_give_the_suffix(store: ArtifactStore)
     assert store.open(fp("nested")).path("model/booster.ubj").read_bytes() == b"booster"
 
 
-@pytest.mark.parametrize("name", ["../escape", "/abs", "a/../b", "", "manifest.json", "a\\b", "dir/"])
+@pytest.mark.parametrize(
+    "name", ["../escape", "/abs", "a/../b", "", "manifest.json", "a\\b", "dir/"]
+)
 def test_bad_file_names_are_refused(store: ArtifactStore, name: str) -> None:
     w = store.stage(fp("names"), "s")
     with pytest.raises(ValueError):
@@ -133,7 +144,9 @@ def test_fingerprints_must_be_hex(store: ArtifactStore, bad: str) -> None:
 # ----------------------------------------------------------------------------- atomicity
 
 
-def test_staged_artifact_is_invisible_until_commit(store: ArtifactStore, frame: pl.DataFrame) -> None:
+def test_staged_artifact_is_invisible_until_commit(
+    store: ArtifactStore, frame: pl.DataFrame
+) -> None:
     key = fp("staged")
     w = store.stage(key, "load.posts")
     assert w.folder.parent == store.root / "tmp" and w.folder.name.startswith(key + "-")
@@ -149,7 +162,9 @@ def test_staged_artifact_is_invisible_until_commit(store: ArtifactStore, frame: 
     assert store.open(key).frame().equals(frame)
 
 
-def test_discard_removes_staging_and_closes_writer(store: ArtifactStore, frame: pl.DataFrame) -> None:
+def test_discard_removes_staging_and_closes_writer(
+    store: ArtifactStore, frame: pl.DataFrame
+) -> None:
     w = store.stage(fp("discard"), "s")
     w.write_frame(frame)
     store.discard(w)
@@ -169,7 +184,9 @@ def test_writer_is_closed_after_commit(store: ArtifactStore) -> None:
         w.metric("late", 1.0)
 
 
-def test_second_commit_of_same_fingerprint_returns_the_first(store: ArtifactStore, frame: pl.DataFrame) -> None:
+def test_second_commit_of_same_fingerprint_returns_the_first(
+    store: ArtifactStore, frame: pl.DataFrame
+) -> None:
     key = fp("twice")
     first, second = store.stage(key, "s"), store.stage(key, "s")
     assert first.folder != second.folder
@@ -245,7 +262,9 @@ def test_flipped_byte_is_detected(store: ArtifactStore, frame: pl.DataFrame) -> 
     assert reader.json("report")["rows"] == 1000  # the other files are fine
 
 
-def test_truncated_and_missing_files_are_detected(store: ArtifactStore, frame: pl.DataFrame) -> None:
+def test_truncated_and_missing_files_are_detected(
+    store: ArtifactStore, frame: pl.DataFrame
+) -> None:
     key = fp("truncated")
     commit_simple(store, "truncated", frame)
     report = store.folder(key) / "report.json"
@@ -257,7 +276,9 @@ def test_truncated_and_missing_files_are_detected(store: ArtifactStore, frame: p
         store.open(key).path("model.bin")
 
 
-def test_each_reader_verifies_a_file_once(store: ArtifactStore, frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_reader_verifies_a_file_once(
+    store: ArtifactStore, frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlspec.store.artifacts as artifacts
 
     key = fp("once")
@@ -300,12 +321,19 @@ def test_unreadable_manifest_is_corrupt(store: ArtifactStore) -> None:
         ([{"x": -float("inf")}], "$[0].x"),
     ],
 )
-def test_nan_and_infinity_are_refused_in_json(store: ArtifactStore, value: object, where: str) -> None:
+def test_nan_and_infinity_are_refused_in_json(
+    store: ArtifactStore, value: object, where: str
+) -> None:
     w = store.stage(fp("nan"), "evaluate.quality")
     with pytest.raises(ValueError) as info:
         w.write_json(value, "metrics")
     msg = str(info.value)
-    assert where in msg and "NaN or infinite" in msg and "metrics.json" in msg and "evaluate.quality" in msg
+    assert (
+        where in msg
+        and "NaN or infinite" in msg
+        and "metrics.json" in msg
+        and "evaluate.quality" in msg
+    )
     assert not (w.folder / "metrics.json").exists()
     w.write_json({"ok": None}, "metrics")  # refusing did not claim the name
 
@@ -354,7 +382,9 @@ def test_writing_a_name_twice_is_an_error(store: ArtifactStore, frame: pl.DataFr
 # ----------------------------------------------------------------------------- parquet
 
 
-def test_parquet_bytes_do_not_depend_on_how_the_frame_was_made(store: ArtifactStore, frame: pl.DataFrame) -> None:
+def test_parquet_bytes_do_not_depend_on_how_the_frame_was_made(
+    store: ArtifactStore, frame: pl.DataFrame
+) -> None:
     big = pl.concat([frame] * 300).with_row_index("row")  # 300k rows: more than one row group
     chunked = pl.concat([big[:70_000], big[70_000:]], rechunk=False)
     assert chunked.n_chunks() > 1
@@ -431,14 +461,18 @@ def test_store_imports_no_data_library() -> None:
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('polars', 'numpy', 'pyarrow', 'pandas', 'sklearn', 'xgboost', 'ray'))))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""
 
 
 # ----------------------------------------------------------------------------- digests
 
 
-def test_format_1_manifests_with_sha256_are_still_verified(store: ArtifactStore, frame: pl.DataFrame) -> None:
+def test_format_1_manifests_with_sha256_are_still_verified(
+    store: ArtifactStore, frame: pl.DataFrame
+) -> None:
     key = fp("format1")
     commit_simple(store, "format1", frame)
     path = store.folder(key) / MANIFEST
@@ -454,7 +488,9 @@ def test_format_1_manifests_with_sha256_are_still_verified(store: ArtifactStore,
         store.open(key).path("model.bin")
 
 
-def test_a_settled_file_is_hashed_once_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_settled_file_is_hashed_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlspec.store.hashing as hashing
 
     calls: list[Path] = []
@@ -486,13 +522,17 @@ def test_a_file_the_store_committed_is_not_hashed_again_when_read(
 
     calls: list[str] = []
     real = hashing._blake3
-    monkeypatch.setattr(hashing, "_blake3", lambda p, size: calls.append(Path(p).name) or real(p, size))
+    monkeypatch.setattr(
+        hashing, "_blake3", lambda p, size: calls.append(Path(p).name) or real(p, size)
+    )
     hashing.forget()
     key = fp("own")
     commit_simple(store, "own", frame)
     assert sorted(calls) == ["data.parquet", "model.bin", "report.json"]
     assert store.open(key).frame().equals(frame) and store.open(key).json("report")["rows"] == 1000
     assert sorted(calls) == ["data.parquet", "model.bin", "report.json"]
-    flip_byte(store.folder(key) / "data.parquet", 100)  # a later write changes the stat: hashed again
+    flip_byte(
+        store.folder(key) / "data.parquet", 100
+    )  # a later write changes the stat: hashed again
     with pytest.raises(ArtifactCorrupt):
         store.open(key).frame()

@@ -20,7 +20,11 @@ def test_every_installed_distribution_has_importlib_metadata_version() -> None:
 
 
 def test_names_are_matched_as_pip_matches_them() -> None:
-    assert versions.dist_version("PyYaml") == versions.dist_version("pyyaml") == metadata.version("pyyaml")
+    assert (
+        versions.dist_version("PyYaml")
+        == versions.dist_version("pyyaml")
+        == metadata.version("pyyaml")
+    )
     assert versions.dist_version("scikit_learn") == metadata.version("scikit-learn")
 
 
@@ -29,11 +33,17 @@ def test_missing_distributions_and_the_first_match() -> None:
     assert versions.dist_version("no-such-distribution-here", "numpy") == metadata.version("numpy")
 
 
-def test_dist_info_and_egg_info_on_sys_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dist_info_and_egg_info_on_sys_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     info = tmp_path / "My_Lib-2.3.4.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: My-Lib\nVersion: 2.3.4\n\nVersion: 9 (body)\n")
-    (tmp_path / "old_lib-0.9-py3.11.egg-info").write_text("Metadata-Version: 1.0\nName: old-lib\nVersion: 0.9\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: My-Lib\nVersion: 2.3.4\n\nVersion: 9 (body)\n"
+    )
+    (tmp_path / "old_lib-0.9-py3.11.egg-info").write_text(
+        "Metadata-Version: 1.0\nName: old-lib\nVersion: 0.9\n"
+    )
     monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     versions._installed.cache_clear()
     try:

@@ -1,4 +1,4 @@
-"""Views in a real store: a join kept as its recipe, rebuilt by readers (mlspec.steps.views)."""
+"""Views in a real store: a join kept as its recipe, rebuilt by readers (mlspec.engine.views)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mlspec.steps import join, views
+from mlspec.engine import views
+from mlspec.steps import join
 from mlspec.store import ArtifactCorrupt, ArtifactMissing, ArtifactStore
 
 POSTS = pl.DataFrame({"post_id": [3, 1, 2], "topic": ["a", "b", "c"]})
@@ -51,18 +52,28 @@ def test_a_view_is_built_from_its_inputs_when_read(store: ArtifactStore) -> None
     assert reader.scan().collect().equals(expected)
     assert reader.frame(columns=["clicked"]).to_series().to_list() == [0, 1, None, 1]
     recipe = reader.json("data.view.json")
-    assert recipe == {"kind": "join", "params": {"joins": JOINS}, "inputs": dict(sorted(inputs.items()))}
-    assert isinstance(views.open_artifact(store, inputs["posts"]), type(store.open(inputs["posts"])))
+    assert recipe == {
+        "kind": "join",
+        "params": {"joins": JOINS},
+        "inputs": dict(sorted(inputs.items())),
+    }
+    assert isinstance(
+        views.open_artifact(store, inputs["posts"]), type(store.open(inputs["posts"]))
+    )
 
 
-def test_a_reader_builds_its_view_once(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reader_builds_its_view_once(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Schema, then rows: a step scans its input twice; a lookup join reads its right side
     while it is built, so the second scan must not build it again."""
     inputs = {"posts": table(store, "posts", POSTS), "clicks": table(store, "clicks", CLICKS)}
     reader = views.open_artifact(store, view_of(store, inputs))
     builds: list[str] = []
     real = views.build
-    monkeypatch.setattr(views, "build", lambda st, spec: builds.append(spec["kind"]) or real(st, spec))
+    monkeypatch.setattr(
+        views, "build", lambda st, spec: builds.append(spec["kind"]) or real(st, spec)
+    )
     first = reader.scan()
     assert reader.scan() is first and reader.frame(columns=["clicked"]).height == 4
     assert builds == ["join"]
@@ -94,7 +105,10 @@ def test_a_name_is_either_a_table_or_a_view(store: ArtifactStore) -> None:
 def test_the_recipe_holds_no_spec_locations() -> None:
     from steps_fakes import FakeContext
 
-    c = FakeContext({"joins": [{**JOINS[0], "where": "spec.yaml:3:5"}], "where": "spec.yaml:2:3"}, {"posts": POSTS, "clicks": CLICKS})
+    c = FakeContext(
+        {"joins": [{**JOINS[0], "where": "spec.yaml:3:5"}], "where": "spec.yaml:2:3"},
+        {"posts": POSTS, "clicks": CLICKS},
+    )
     join.run(c)
     recipe = c.output.views["data"]
     assert "where" not in json.dumps(recipe)

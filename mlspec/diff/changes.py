@@ -16,7 +16,7 @@ from mlspec.compile.fingerprint import Fingerprint, explain, fingerprint_plan
 from mlspec.compile.jsondiff import Named, PathPart, display_path, semantic_diff
 from mlspec.compile.plan import Plan
 from mlspec.compile.planner import compile_plan
-from mlspec.spec.model import Spec
+from mlspec.lang.spec import Spec
 
 # What stands in for a data file's content hash: a spec diff is about the spec.
 DATA_NOT_HASHED = "not-hashed"
@@ -93,7 +93,10 @@ class SpecDiff:
                 parts.append(f"{self.count(action)} {action}")
         parts.append(f"{self.count('reuse')} reused")
         if self.weights:
-            parts.append("weights " + ", ".join(f"{n} {_num(a)}→{_num(b)}" for n, (a, b) in self.weights.items()))
+            parts.append(
+                "weights "
+                + ", ".join(f"{n} {_num(a)}→{_num(b)}" for n, (a, b) in self.weights.items())
+            )
         return " · ".join(parts)
 
 
@@ -110,12 +113,21 @@ def _resolve(data: Any, path: tuple[PathPart, ...]) -> tuple[tuple[str | int, ..
     node = data
     for part in path:
         if isinstance(part, Named):
-            idx = next((i for i, it in enumerate(node or []) if isinstance(it, dict) and it.get("name") == part.name), None)
+            idx = next(
+                (
+                    i
+                    for i, it in enumerate(node or [])
+                    if isinstance(it, dict) and it.get("name") == part.name
+                ),
+                None,
+            )
             if idx is None:
                 return None, None
             concrete.append(idx)
             node = node[idx]
-        elif (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+        elif (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             concrete.append(part)
             node = node[part]
         else:
@@ -138,7 +150,9 @@ def changes(base: Spec, head: Spec) -> list[Change]:
         hpath, hval = _resolve(head.raw, path)
         if kind == "reordered":
             bval, hval = [i["name"] for i in bval], [i["name"] for i in hval]
-        out.append(Change(display_path(path), kind, _line(base, bpath), _line(head, hpath), bval, hval))
+        out.append(
+            Change(display_path(path), kind, _line(base, bpath), _line(head, hpath), bval, hval)
+        )
     return out
 
 
@@ -155,7 +169,9 @@ def fingerprints(spec: Spec) -> tuple[Plan, dict[str, Fingerprint]]:
     return plan, fingerprint_plan(plan, _no_data)
 
 
-def step_actions(base: tuple[Plan, dict[str, Fingerprint]], head: tuple[Plan, dict[str, Fingerprint]]) -> list[StepAction]:
+def step_actions(
+    base: tuple[Plan, dict[str, Fingerprint]], head: tuple[Plan, dict[str, Fingerprint]]
+) -> list[StepAction]:
     bplan, bfps = base
     hplan, hfps = head
     out: list[StepAction] = []
@@ -164,7 +180,11 @@ def step_actions(base: tuple[Plan, dict[str, Fingerprint]], head: tuple[Plan, di
         inputs = tuple(sorted(set(step.inputs.values())))
         old = bfps.get(sid)
         if old is None:
-            out.append(StepAction(sid, step.kind, "new", ("not in the base spec",), inputs, None, fp.digest))
+            out.append(
+                StepAction(
+                    sid, step.kind, "new", ("not in the base spec",), inputs, None, fp.digest
+                )
+            )
         elif old.digest == fp.digest:
             out.append(StepAction(sid, step.kind, "reuse", (), inputs, old.digest, fp.digest))
         else:
@@ -174,13 +194,27 @@ def step_actions(base: tuple[Plan, dict[str, Fingerprint]], head: tuple[Plan, di
         if sid not in hfps:
             step = bplan.step(sid)
             inputs = tuple(sorted(set(step.inputs.values())))
-            out.append(StepAction(sid, step.kind, "removed", ("not in the head spec",), inputs, bfps[sid].digest, None))
+            out.append(
+                StepAction(
+                    sid,
+                    step.kind,
+                    "removed",
+                    ("not in the head spec",),
+                    inputs,
+                    bfps[sid].digest,
+                    None,
+                )
+            )
     return out
 
 
 def _objective_of(step_id: str) -> str | None:
     parts = step_id.split(".")
-    return parts[1] if parts[0] in ("trial", "train", "evaluate", "select") and len(parts) > 1 else None
+    return (
+        parts[1]
+        if parts[0] in ("trial", "train", "evaluate", "select") and len(parts) > 1
+        else None
+    )
 
 
 # ----------------------------------------------------------------------------- recorded metrics
@@ -214,7 +248,11 @@ def _metrics_by_fingerprint(conn: sqlite3.Connection, fp: str | None) -> dict[st
         data = json.loads(row[0] or "{}")
     except ValueError:
         return None
-    return {k: float(v) for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in data.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def metric_deltas(steps: list[StepAction], db: Path) -> list[MetricDelta]:
@@ -247,7 +285,9 @@ def weights_changed(base: Spec, head: Spec) -> dict[str, tuple[float | None, flo
     return {n: (bw.get(n), hw.get(n)) for n in sorted(set(bw) | set(hw)) if bw.get(n) != hw.get(n)}
 
 
-def compare(base: Spec, head: Spec, *, base_file: str, head_file: str, store: Path | None = None) -> SpecDiff:
+def compare(
+    base: Spec, head: Spec, *, base_file: str, head_file: str, store: Path | None = None
+) -> SpecDiff:
     bplan = fingerprints(base)
     hplan = fingerprints(head)
     steps = step_actions(bplan, hplan)
@@ -257,7 +297,10 @@ def compare(base: Spec, head: Spec, *, base_file: str, head_file: str, store: Pa
         o = _objective_of(s.step)
         if o and s.action != "reuse" and o not in touched:
             touched.append(o)
-    for n in [*weights_changed(base, head), *(c.path.split(".")[1] for c in changes_ if c.path.startswith("objectives."))]:
+    for n in [
+        *weights_changed(base, head),
+        *(c.path.split(".")[1] for c in changes_ if c.path.startswith("objectives.")),
+    ]:
         if n not in touched:
             touched.append(n)
     retrains = [s.step for s in steps if s.kind == "train" and s.action in ("new", "rerun")]

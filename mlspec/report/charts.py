@@ -141,29 +141,50 @@ def _svg(title: str, width: float, height: float, body: list[str]) -> str:
     return "\n".join([head, f"<title>{t}</title>", heading, *body, "</svg>"]) + "\n"
 
 
-def _frame(ax: _Axes, xticks: list[float], yticks: list[float], x_label: str, y_label: str) -> list[str]:
+def _frame(
+    ax: _Axes, xticks: list[float], yticks: list[float], x_label: str, y_label: str
+) -> list[str]:
     out = []
     bottom, right = ax.top + ax.h, ax.left + ax.w
     for t in yticks:
         y = _c(ax.py(t))
         out.append(f'<line x1="{_c(ax.left)}" y1="{y}" x2="{_c(right)}" y2="{y}" stroke="{GRID}"/>')
-        out.append(f'<text x="{_c(ax.left - 5)}" y="{y}" dy="3.5" text-anchor="end" fill="{AXIS}">{_tick(t)}</text>')
+        out.append(
+            f'<text x="{_c(ax.left - 5)}" y="{y}" dy="3.5" text-anchor="end" fill="{AXIS}">{_tick(t)}</text>'
+        )
     for t in xticks:
         x = _c(ax.px(t))
         out.append(f'<line x1="{x}" y1="{_c(ax.top)}" x2="{x}" y2="{_c(bottom)}" stroke="{GRID}"/>')
-        out.append(f'<text x="{x}" y="{_c(bottom + 14)}" text-anchor="middle" fill="{AXIS}">{_tick(t)}</text>')
-    out.append(f'<rect x="{_c(ax.left)}" y="{_c(ax.top)}" width="{_c(ax.w)}" height="{_c(ax.h)}" fill="none" stroke="{AXIS}"/>')
-    out.append(f'<text x="{_c(ax.left + ax.w / 2)}" y="{_c(bottom + 32)}" text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>')
+        out.append(
+            f'<text x="{x}" y="{_c(bottom + 14)}" text-anchor="middle" fill="{AXIS}">{_tick(t)}</text>'
+        )
+    out.append(
+        f'<rect x="{_c(ax.left)}" y="{_c(ax.top)}" width="{_c(ax.w)}" height="{_c(ax.h)}" fill="none" stroke="{AXIS}"/>'
+    )
+    out.append(
+        f'<text x="{_c(ax.left + ax.w / 2)}" y="{_c(bottom + 32)}" text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
+    )
     cy = _c(ax.top + ax.h / 2)
-    out.append(f'<text x="14" y="{cy}" transform="rotate(-90 14 {cy})" text-anchor="middle" fill="{TEXT}">{escape(y_label)}</text>')
+    out.append(
+        f'<text x="14" y="{cy}" transform="rotate(-90 14 {cy})" text-anchor="middle" fill="{TEXT}">{escape(y_label)}</text>'
+    )
     return out
 
 
 def _no_data(title: str, width: float = WIDTH, height: float = 120) -> str:
-    return _svg(title, width, height, [f'<text x="{_c(width / 2)}" y="{_c(height / 2 + 10)}" text-anchor="middle" fill="{MUTED}">no data</text>'])
+    return _svg(
+        title,
+        width,
+        height,
+        [
+            f'<text x="{_c(width / 2)}" y="{_c(height / 2 + 10)}" text-anchor="middle" fill="{MUTED}">no data</text>'
+        ],
+    )
 
 
-def _legend(items: list[tuple[str, str, bool]], left: float, top: float, width: float) -> tuple[list[str], float]:
+def _legend(
+    items: list[tuple[str, str, bool]], left: float, top: float, width: float
+) -> tuple[list[str], float]:
     """Legend entries (name, color, dashed) flowed in rows; returns the elements and height."""
     out: list[str] = []
     x, y = left, top
@@ -173,8 +194,12 @@ def _legend(items: list[tuple[str, str, bool]], left: float, top: float, width: 
         if x > left and x + w > left + width:
             x, y = left, y + 16
         dash = ' stroke-dasharray="4 3"' if dashed else ""
-        out.append(f'<line x1="{_c(x)}" y1="{_c(y)}" x2="{_c(x + 20)}" y2="{_c(y)}" stroke="{color}" stroke-width="2"{dash}/>')
-        out.append(f'<text x="{_c(x + 24)}" y="{_c(y)}" dy="3.5" fill="{TEXT}">{escape(label)}</text>')
+        out.append(
+            f'<line x1="{_c(x)}" y1="{_c(y)}" x2="{_c(x + 20)}" y2="{_c(y)}" stroke="{color}" stroke-width="2"{dash}/>'
+        )
+        out.append(
+            f'<text x="{_c(x + 24)}" y="{_c(y)}" dy="3.5" fill="{TEXT}">{escape(label)}</text>'
+        )
         x += w
     return out, (y - top + 16 if items else 0)
 
@@ -208,11 +233,15 @@ def line_chart(
     ys = [y for _, p in data for _, y in p]
     x0, x1, xt = _domain(xs) if x_range is None else (*x_range, _ticks(*x_range))
     y0, y1, yt = _domain(ys) if y_range is None else (*y_range, _ticks(*y_range))
-    items = [(s.name, s.color or PALETTE[i % len(PALETTE)], s.dashed) for i, (s, _) in enumerate(data)]
+    items = [
+        (s.name, s.color or PALETTE[i % len(PALETTE)], s.dashed) for i, (s, _) in enumerate(data)
+    ]
     legend_h = 0.0
     legend: list[str] = []
     if len(data) > 1:
-        legend, legend_h = _legend(items, MARGIN["left"], height, width - MARGIN["left"] - MARGIN["right"])
+        legend, legend_h = _legend(
+            items, MARGIN["left"], height, width - MARGIN["left"] - MARGIN["right"]
+        )
     left, top, w, h = _plot_box(width, height)
     ax = _Axes(x0, x1, y0, y1, left, top, w, h)
     body = _frame(ax, xt, yt, x_label, y_label)
@@ -235,14 +264,26 @@ def line_chart(
 def roc_chart(series: Sequence[Series], *, title: str = "ROC curve") -> str:
     """True- against false-positive rate, with the chance diagonal."""
     return line_chart(
-        series, title=title, x_label="false positive rate", y_label="true positive rate",
-        x_range=(0.0, 1.0), y_range=(0.0, 1.0), diagonal=True,
+        series,
+        title=title,
+        x_label="false positive rate",
+        y_label="true positive rate",
+        x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0),
+        diagonal=True,
     )
 
 
 def pr_chart(series: Sequence[Series], *, title: str = "Precision-recall curve") -> str:
     """Precision against recall (each Series has x = recall, y = precision)."""
-    return line_chart(series, title=title, x_label="recall", y_label="precision", x_range=(0.0, 1.0), y_range=(0.0, 1.0))
+    return line_chart(
+        series,
+        title=title,
+        x_label="recall",
+        y_label="precision",
+        x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0),
+    )
 
 
 def calibration_chart(
@@ -270,9 +311,13 @@ def calibration_chart(
         f'<line x1="{_c(ax.px(0))}" y1="{_c(ax.py(0))}" x2="{_c(ax.px(1))}" y2="{_c(ax.py(1))}" '
         f'stroke="{MUTED}" stroke-dasharray="4 4"><title>perfectly calibrated</title></line>'
     )
-    body.append(f'<polyline points="{ax.points([(x, y) for x, y, _ in points])}" fill="none" stroke="{color}" stroke-width="2"/>')
+    body.append(
+        f'<polyline points="{ax.points([(x, y) for x, y, _ in points])}" fill="none" stroke="{color}" stroke-width="2"/>'
+    )
     for x, y, n in points:
-        tip = f"predicted {number(x)}, observed {number(y)}" + (f", {n} rows" if n is not None else "")
+        tip = f"predicted {number(x)}, observed {number(y)}" + (
+            f", {n} rows" if n is not None else ""
+        )
         body.append(
             f'<circle cx="{_c(ax.px(x))}" cy="{_c(ax.py(y))}" r="3.5" fill="{color}"><title>{escape(tip)}</title></circle>'
         )
@@ -289,7 +334,10 @@ def bar_chart(
     color: str = PALETTE[0],
 ) -> str:
     """Horizontal bars of the `top` largest |values| (ties by name), with optional ± error whiskers."""
-    items = sorted(((str(k), float(v)) for k, v in values.items() if _finite(v)), key=lambda kv: (-abs(kv[1]), kv[0]))[:top]
+    items = sorted(
+        ((str(k), float(v)) for k, v in values.items() if _finite(v)),
+        key=lambda kv: (-abs(kv[1]), kv[0]),
+    )[:top]
     if not items:
         return _no_data(title)
     err = {k: float(e) for k, e in (errors or {}).items() if _finite(e)}
@@ -306,14 +354,20 @@ def bar_chart(
     bottom = ax.top + plot_h
     for t in ticks:
         x = _c(ax.px(t))
-        body.append(f'<line x1="{x}" y1="{_c(ax.top)}" x2="{x}" y2="{_c(bottom)}" stroke="{GRID}"/>')
-        body.append(f'<text x="{x}" y="{_c(bottom + 14)}" text-anchor="middle" fill="{AXIS}">{_tick(t)}</text>')
+        body.append(
+            f'<line x1="{x}" y1="{_c(ax.top)}" x2="{x}" y2="{_c(bottom)}" stroke="{GRID}"/>'
+        )
+        body.append(
+            f'<text x="{x}" y="{_c(bottom + 14)}" text-anchor="middle" fill="{AXIS}">{_tick(t)}</text>'
+        )
     zero = ax.px(0.0)
     for i, ((name, v), label) in enumerate(zip(items, labels, strict=True)):
         y = ax.top + gap + i * (bar_h + gap)
         x_a, x_b = sorted((zero, ax.px(v)))
         tip = f"{name}: {number(v)}" + (f" ± {number(err[name])}" if name in err else "")
-        body.append(f'<text x="{_c(left - 6)}" y="{_c(y + bar_h / 2)}" dy="3.5" text-anchor="end" fill="{TEXT}">{escape(label)}</text>')
+        body.append(
+            f'<text x="{_c(left - 6)}" y="{_c(y + bar_h / 2)}" dy="3.5" text-anchor="end" fill="{TEXT}">{escape(label)}</text>'
+        )
         body.append(
             f'<rect x="{_c(x_a)}" y="{_c(y)}" width="{_c(max(x_b - x_a, 0.5))}" height="{bar_h}" fill="{color}" '
             f'fill-opacity="0.85"><title>{escape(tip)}</title></rect>'
@@ -322,17 +376,29 @@ def bar_chart(
         if name in err:
             e1, e2 = ax.px(v - err[name]), ax.px(v + err[name])
             cy = _c(y + bar_h / 2)
-            body.append(f'<line x1="{_c(e1)}" y1="{cy}" x2="{_c(e2)}" y2="{cy}" stroke="{TEXT}" stroke-width="1"/>')
+            body.append(
+                f'<line x1="{_c(e1)}" y1="{cy}" x2="{_c(e2)}" y2="{cy}" stroke="{TEXT}" stroke-width="1"/>'
+            )
             end = max(end, e1, e2)
         shown = number(v)
         start = min(x_a, ax.px(v - err.get(name, 0.0)))
-        if v < 0 and start - 4 - len(shown) * CHAR_W > left:  # a negative bar: its value on its left
-            body.append(f'<text x="{_c(start - 4)}" y="{_c(y + bar_h / 2)}" dy="3.5" text-anchor="end" fill="{AXIS}">{shown}</text>')
+        if (
+            v < 0 and start - 4 - len(shown) * CHAR_W > left
+        ):  # a negative bar: its value on its left
+            body.append(
+                f'<text x="{_c(start - 4)}" y="{_c(y + bar_h / 2)}" dy="3.5" text-anchor="end" fill="{AXIS}">{shown}</text>'
+            )
         else:
-            body.append(f'<text x="{_c(end + 4)}" y="{_c(y + bar_h / 2)}" dy="3.5" fill="{AXIS}">{shown}</text>')
-    body.append(f'<line x1="{_c(zero)}" y1="{_c(ax.top)}" x2="{_c(zero)}" y2="{_c(bottom)}" stroke="{AXIS}"/>')
+            body.append(
+                f'<text x="{_c(end + 4)}" y="{_c(y + bar_h / 2)}" dy="3.5" fill="{AXIS}">{shown}</text>'
+            )
+    body.append(
+        f'<line x1="{_c(zero)}" y1="{_c(ax.top)}" x2="{_c(zero)}" y2="{_c(bottom)}" stroke="{AXIS}"/>'
+    )
     if x_label:
-        body.append(f'<text x="{_c(left + w / 2)}" y="{_c(bottom + 32)}" text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>')
+        body.append(
+            f'<text x="{_c(left + w / 2)}" y="{_c(bottom + 32)}" text-anchor="middle" fill="{TEXT}">{escape(x_label)}</text>'
+        )
     return _svg(title, width, bottom + (40 if x_label else 24), body)
 
 
@@ -366,13 +432,17 @@ def heatmap(
         f'<text x="12" y="{_c(top + n * cell / 2)}" transform="rotate(-90 12 {_c(top + n * cell / 2)})" text-anchor="middle" fill="{TEXT}">{escape(y_label)}</text>',
     ]
     for j, name in enumerate(names):
-        body.append(f'<text x="{_c(left + (j + 0.5) * cell)}" y="{_c(top - 5)}" text-anchor="middle" fill="{AXIS}">{escape(name)}</text>')
+        body.append(
+            f'<text x="{_c(left + (j + 0.5) * cell)}" y="{_c(top - 5)}" text-anchor="middle" fill="{AXIS}">{escape(name)}</text>'
+        )
     font = 11 if cell >= 30 else 9
     for i, row in enumerate(matrix):
         cells = [float(v) if _finite(v) else 0.0 for v in row]
         total = sum(cells)
         y = top + i * cell
-        body.append(f'<text x="{_c(left - 6)}" y="{_c(y + cell / 2)}" dy="3.5" text-anchor="end" fill="{AXIS}">{escape(names[i])}</text>')
+        body.append(
+            f'<text x="{_c(left - 6)}" y="{_c(y + cell / 2)}" dy="3.5" text-anchor="end" fill="{AXIS}">{escape(names[i])}</text>'
+        )
         for j, v in enumerate(cells):
             frac = v / total if total > 0 else 0.0
             tip = f"actual {labels[i]}, predicted {labels[j]}: {number(v)} ({frac:.1%} of the row)"

@@ -20,7 +20,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec.steps.registry import KINDS
+from mlspec.steps.kinds import KINDS
 
 if TYPE_CHECKING:
     import polars as pl

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlspec.spec.checks import source_format
-from mlspec.spec.loader import Document, JsonPath, format_path
-from mlspec.spec.metrics_table import DEFAULT_METRICS
-from mlspec.spec.schema import subschema
+from mlspec.lang.checks import source_format
+from mlspec.lang.loader import Document, JsonPath, format_path
+from mlspec.lang.metrics_table import DEFAULT_METRICS
+from mlspec.lang.schema import subschema
 
 
 def fill_defaults(data: Any, path: JsonPath = ()) -> Any:
@@ -27,7 +27,9 @@ def fill_defaults(data: Any, path: JsonPath = ()) -> Any:
             prop = subschema((*path, name))
             if name not in out and prop is not None and "default" in prop:
                 value = copy.deepcopy(prop["default"])
-                out[name] = fill_defaults(value, (*path, name)) if isinstance(value, dict) else value
+                out[name] = (
+                    fill_defaults(value, (*path, name)) if isinstance(value, dict) else value
+                )
         return out
     if isinstance(data, list):
         return [fill_defaults(v, (*path, i)) for i, v in enumerate(data)]
@@ -147,7 +149,9 @@ class Spec:
         return {k: float(v) for k, v in self.combine["weights"].items()}
 
 
-def build_spec(data: dict[str, Any], path: Path | None = None, document: Document | None = None) -> Spec:
+def build_spec(
+    data: dict[str, Any], path: Path | None = None, document: Document | None = None
+) -> Spec:
     """Typed Spec from a document that passed validation."""
     raw = fill_defaults(data)
     d = raw["data"]
@@ -163,7 +167,11 @@ def build_spec(data: dict[str, Any], path: Path | None = None, document: Documen
                 Check(
                     column=c.get("column"),
                     # `is not`, not `in (None, False)`: `min: 0` is a rule, and 0 == False.
-                    rules={k: v for k, v in c.items() if k not in ("column", "severity") and v is not None and v is not False},
+                    rules={
+                        k: v
+                        for k, v in c.items()
+                        if k not in ("column", "severity") and v is not None and v is not False
+                    },
                     severity=c.get("severity", "error"),
                     index=i,
                 )
@@ -174,16 +182,27 @@ def build_spec(data: dict[str, Any], path: Path | None = None, document: Documen
         for name, s in d["sources"].items()
     }
     joins = tuple(
-        Join(j["left"], j["right"], (j["on"],) if isinstance(j["on"], str) else tuple(j["on"]), j["how"], j["suffix"])
+        Join(
+            j["left"],
+            j["right"],
+            (j["on"],) if isinstance(j["on"], str) else tuple(j["on"]),
+            j["how"],
+            j["suffix"],
+        )
         for j in d.get("joins", [])
     )
     sp = d.get("split", {})
     split = Split(sp["method"], float(sp["test"]), sp.get("valid"), int(sp["seed"]), sp.get("by"))
     features = tuple(
         Feature(
-            f["name"], f.get("expr"), f["type"],
+            f["name"],
+            f.get("expr"),
+            f["type"],
             f.get("encoding") or ("onehot" if f["type"] == "categorical" else None),
-            f["impute"], f.get("fill_value"), f["scale"], i,
+            f["impute"],
+            f.get("fill_value"),
+            f["scale"],
+            i,
         )
         for i, f in enumerate(raw.get("features", []))
     )
@@ -201,7 +220,13 @@ def build_spec(data: dict[str, Any], path: Path | None = None, document: Documen
             baseline=o["baseline"],
             threshold=float(o["threshold"]),
             models=tuple(
-                Model(m["name"], m["type"], dict(m.get("params", {})), m.get("search"), m.get("resources", {}))
+                Model(
+                    m["name"],
+                    m["type"],
+                    dict(m.get("params", {})),
+                    m.get("search"),
+                    m.get("resources", {}),
+                )
                 for m in o["models"]
             ),
             gate=dict(o.get("gate", {})),

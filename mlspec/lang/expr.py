@@ -5,7 +5,7 @@ The text is parsed with :mod:`ast` (``mode="eval"``), every node is checked agai
 whitelist, and the result is a small immutable IR (:class:`Col`, :class:`Lit`,
 :class:`Unary`, :class:`Binary`, :class:`IsIn`, :class:`Call`). Nothing is ever evaluated,
 executed or imported here; the IR is compiled to polars later, in
-``mlspec.steps.expr_polars``. This module imports only the standard library because it runs
+``mlspec.scoring.expressions``. This module imports only the standard library because it runs
 inside ``mlspec validate``, which must stay fast and safe on a stranger's pull request.
 
 The language:

@@ -15,7 +15,9 @@ def did_you_mean(word: object, choices: Iterable[str], *, fallback_list: bool = 
     options = sorted(set(choices))
     if isinstance(word, str):
         # A difference of case only ('c' for 'C') is the likeliest slip; difflib misses it.
-        match = [o for o in options if o.lower() == word.lower() and o != word] or closest(word, options)
+        match = [o for o in options if o.lower() == word.lower() and o != word] or closest(
+            word, options
+        )
         if match:
             return f"did you mean '{match[0]}'?"
     if fallback_list and options and len(options) <= 12:

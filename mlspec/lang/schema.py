@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.diagnostics import Diagnostic
-from mlspec.spec.loader import Document, JsonPath, format_path
-from mlspec.spec.schema_fit import fits
-from mlspec.spec.suggest import did_you_mean
+from mlspec.lang.loader import Document, JsonPath, format_path
+from mlspec.lang.schema_fit import fits
+from mlspec.lang.suggest import did_you_mean
 
 SCHEMA_FILE = "mlspec.schema.json"
 
@@ -152,7 +152,9 @@ class _Mapper:
         )
         return handler(error, tuple(error.absolute_path))
 
-    def at(self, path: JsonPath, code: str, message: str, hint: str | None = None, key: bool = False) -> list[Diagnostic]:
+    def at(
+        self, path: JsonPath, code: str, message: str, hint: str | None = None, key: bool = False
+    ) -> list[Diagnostic]:
         return [self.doc.diag(path, code, message, hint, key=key)]
 
     def on_additionalProperties(self, error: Any, path: JsonPath) -> list[Diagnostic]:
@@ -245,17 +247,27 @@ class _Mapper:
 
     def on_minLength(self, error: Any, path: JsonPath) -> list[Diagnostic]:
         n = error.validator_value
-        return self.at(path, "empty", f"{_subject(path)} must have at least {n} character{'s' * (n != 1)}. Got {describe_value(error.instance)} instead.")
+        return self.at(
+            path,
+            "empty",
+            f"{_subject(path)} must have at least {n} character{'s' * (n != 1)}. Got {describe_value(error.instance)} instead.",
+        )
 
     def on_maxLength(self, error: Any, path: JsonPath) -> list[Diagnostic]:
         n = error.validator_value
-        return self.at(path, "range", f"{_subject(path)} must have at most {n} character{'s' * (n != 1)}. Got {describe_value(error.instance)} instead.")
+        return self.at(
+            path,
+            "range",
+            f"{_subject(path)} must have at most {n} character{'s' * (n != 1)}. Got {describe_value(error.instance)} instead.",
+        )
 
     def on_uniqueItems(self, error: Any, path: JsonPath) -> list[Diagnostic]:
         seen: list[Any] = []
         for i, item in enumerate(error.instance):
             if item in seen:
-                return self.at((*path, i), "duplicate", f"{_subject(path)} lists {describe_value(item)} twice.")
+                return self.at(
+                    (*path, i), "duplicate", f"{_subject(path)} lists {describe_value(item)} twice."
+                )
             seen.append(item)
         return self.at(path, "duplicate", f"{_subject(path)} must not repeat items.")
 
@@ -263,7 +275,11 @@ class _Mapper:
         """oneOf/anyOf: name every accepted shape when the kind is wrong, else the closest branch."""
         context = list(error.context or [])
         same_spot = [e for e in context if tuple(e.absolute_path) == path]
-        if context and all(e.validator in ("type", "const") for e in same_spot) and len(same_spot) == len(context):
+        if (
+            context
+            and all(e.validator in ("type", "const") for e in same_spot)
+            and len(same_spot) == len(context)
+        ):
             kinds: list[str] = []
             for branch in error.validator_value:
                 if "const" in branch:

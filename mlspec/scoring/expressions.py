@@ -1,4 +1,4 @@
-"""Compile the feature-expression IR (``mlspec.spec.expr``) to polars expressions.
+"""Compile the feature-expression IR (``mlspec.lang.expr``) to polars expressions.
 
 Kept apart from the parser so that ``mlspec validate`` never imports polars. Every IR type,
 operator and function is looked up in a dispatch table; adding a function to
@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from mlspec.spec.expr import (
+from mlspec.lang.expr import (
     FUNCTIONS,
     Binary,
     Call,

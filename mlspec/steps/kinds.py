@@ -30,8 +30,15 @@ class StepKind:
         return import_module(self.module).run
 
 
-_DATA = ("steps/api.py", "steps/frames.py")
-_MODEL = (*_DATA, "steps/split.py", "models/estimators.py", "models/preprocess.py", "models/persist.py", "models/predict.py")
+_DATA = ("contract/api.py", "frames.py")
+_MODEL = (
+    *_DATA,
+    "steps/split.py",
+    "models/estimators.py",
+    "scoring/preprocess.py",
+    "models/persist.py",
+    "scoring/predict.py",
+)
 _ML = ("polars", "numpy", "scikit-learn", "xgboost")
 
 KINDS: dict[str, StepKind] = {
@@ -39,23 +46,48 @@ KINDS: dict[str, StepKind] = {
     for k in (
         StepKind("load", "mlspec.steps.load", ("steps/load.py", *_DATA), ("polars",)),
         StepKind("check", "mlspec.steps.check", ("steps/check.py", *_DATA), ("polars",)),
-        StepKind("join", "mlspec.steps.join", ("steps/join.py", "steps/views.py", *_DATA), ("polars",)),
+        StepKind(
+            "join", "mlspec.steps.join", ("steps/join.py", "engine/views.py", *_DATA), ("polars",)
+        ),
         StepKind(
             "features",
             "mlspec.steps.features",
-            ("steps/features.py", "steps/expr_polars.py", "spec/expr.py", "steps/views.py", *_DATA),
+            (
+                "steps/features.py",
+                "scoring/expressions.py",
+                "lang/expr.py",
+                "engine/views.py",
+                *_DATA,
+            ),
             ("polars",),
         ),
-        StepKind("split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars",), stochastic=True),
+        StepKind(
+            "split", "mlspec.steps.split", ("steps/split.py", *_DATA), ("polars",), stochastic=True
+        ),
         StepKind("trial", "mlspec.steps.trial", ("steps/trial.py", *_MODEL), _ML, stochastic=True),
         StepKind("train", "mlspec.steps.train", ("steps/train.py", *_MODEL), _ML, stochastic=True),
-        StepKind("evaluate", "mlspec.steps.evaluate", ("steps/evaluate.py", "steps/metrics.py", *_MODEL), _ML, stochastic=True),
+        StepKind(
+            "evaluate",
+            "mlspec.steps.evaluate",
+            ("steps/evaluate.py", "evaluation/metrics.py", *_MODEL),
+            _ML,
+            stochastic=True,
+        ),
         StepKind("select", "mlspec.steps.select", ("steps/select.py", *_DATA), ()),
-        StepKind("combine", "mlspec.steps.combine", ("steps/combine.py", "steps/metrics.py", *_DATA), ("polars", "numpy", "scikit-learn")),
+        StepKind(
+            "combine",
+            "mlspec.steps.combine",
+            ("steps/combine.py", "evaluation/metrics.py", *_DATA),
+            ("polars", "numpy", "scikit-learn"),
+        ),
         StepKind("gate", "mlspec.steps.gate", ("steps/gate.py", *_DATA), ()),
-        StepKind("profile", "mlspec.steps.profile", ("steps/profile.py", *_DATA), ("polars", "numpy")),
+        StepKind(
+            "profile", "mlspec.steps.profile", ("steps/profile.py", *_DATA), ("polars", "numpy")
+        ),
         StepKind("package", "mlspec.steps.package", ("steps/package.py", *_MODEL), _ML),
-        StepKind("report", "mlspec.steps.report", ("steps/report.py", "steps/charts.py", *_DATA), ()),
+        StepKind(
+            "report", "mlspec.steps.report", ("steps/report.py", "report/charts.py", *_DATA), ()
+        ),
     )
 }
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlspec.diagnostics import Diagnostic, has_errors, sort_diagnostics
-from mlspec.spec.checks import run_checks
-from mlspec.spec.loader import Document, load_text, read_text
-from mlspec.spec.schema import check_schema
+from mlspec.lang.checks import run_checks
+from mlspec.lang.loader import Document, load_text, read_text
+from mlspec.lang.schema import check_schema
 
 if TYPE_CHECKING:
-    from mlspec.spec.model import Spec
+    from mlspec.lang.spec import Spec
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Result:
         """The typed Spec, built on first use (`validate` alone never needs it)."""
         if not self.ok or self.document is None:
             return None
-        from mlspec.spec.model import build_spec
+        from mlspec.lang.spec import build_spec
 
         return build_spec(self.document.data, self.path, self.document)
 

@@ -22,7 +22,14 @@ class StepError(Exception):
     `where` is a spec location (``spec.yaml:12:7``) when one applies; `hint` says what to do.
     """
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+        details: Any = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.where = where

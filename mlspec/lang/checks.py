@@ -17,11 +17,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mlspec.diagnostics import Diagnostic
-from mlspec.spec import expr as expr_lang
-from mlspec.spec.loader import Document, JsonPath, format_path, walk
-from mlspec.spec.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
-from mlspec.spec.model_table import MODEL_TYPES
-from mlspec.spec.suggest import did_you_mean
+from mlspec.lang import expr as expr_lang
+from mlspec.lang.loader import Document, JsonPath, format_path, walk
+from mlspec.lang.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
+from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.lang.suggest import did_you_mean
 
 SOURCE_FORMATS = {
     ".csv": "csv",
@@ -70,15 +70,23 @@ class Context:
     def data(self) -> dict[str, Any]:
         return self.doc.data
 
-    def error(self, path: JsonPath, code: str, message: str, hint: str | None = None, **kw: Any) -> None:
+    def error(
+        self, path: JsonPath, code: str, message: str, hint: str | None = None, **kw: Any
+    ) -> None:
         self.out.append(self.doc.diag(path, code, message, hint, **kw))
 
-    def warn(self, path: JsonPath, code: str, message: str, hint: str | None = None, **kw: Any) -> None:
+    def warn(
+        self, path: JsonPath, code: str, message: str, hint: str | None = None, **kw: Any
+    ) -> None:
         self.out.append(self.doc.diag(path, code, message, hint, severity="warning", **kw))
 
     @cached_property
     def sources(self) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in _dict(_dict(self.data.get("data")).get("sources")).items() if isinstance(v, dict)}
+        return {
+            k: v
+            for k, v in _dict(_dict(self.data.get("data")).get("sources")).items()
+            if isinstance(v, dict)
+        }
 
     @cached_property
     def objectives(self) -> dict[str, dict[str, Any]]:
@@ -125,11 +133,17 @@ class Context:
         table = list(declared[first])
         for j in joins:
             right_name = j.get("right")
-            table = _join_columns(table, declared.get(right_name, []) if isinstance(right_name, str) else [], j)
+            table = _join_columns(
+                table, declared.get(right_name, []) if isinstance(right_name, str) else [], j
+            )
         return set(table)
 
     def declared_columns(self, source: Any) -> list[str] | None:
-        cols = self.sources[source].get("columns") if isinstance(source, str) and source in self.sources else None
+        cols = (
+            self.sources[source].get("columns")
+            if isinstance(source, str) and source in self.sources
+            else None
+        )
         return list(cols) if isinstance(cols, dict) else None
 
     def known_columns_hint(self, name: str) -> str | None:
@@ -138,7 +152,12 @@ class Context:
     def check_column(self, path: JsonPath, name: Any, what: str, extra: Iterable[str] = ()) -> None:
         """A column reference must name a column of the joined data (when that is known)."""
         extra = set(extra)
-        if not isinstance(name, str) or self.columns is None or name in self.columns or name in extra:
+        if (
+            not isinstance(name, str)
+            or self.columns is None
+            or name in self.columns
+            or name in extra
+        ):
             return
         self.error(
             path,
@@ -193,9 +212,15 @@ def numbers_are_numbers(ctx: Context) -> None:
     for path, value in walk(ctx.data):
         if not (isinstance(value, float) and math.isnan(value)):
             continue
-        if "params" in path or (len(path) >= 3 and path[-3] == "space" and isinstance(path[-1], int)):
+        if "params" in path or (
+            len(path) >= 3 and path[-3] == "space" and isinstance(path[-1], int)
+        ):
             continue
-        ctx.error(path, "range", f"{format_path(path)} must be a real number. Got .nan (not a number) instead.")
+        ctx.error(
+            path,
+            "range",
+            f"{format_path(path)} must be a real number. Got .nan (not a number) instead.",
+        )
 
 
 # ---------------------------------------------------------------- data
@@ -224,13 +249,28 @@ def sources_are_readable(ctx: Context) -> None:
         query = src.get("query")
         # With an explicit `format: sqlite` the schema already says the query is missing.
         if fmt == "sqlite" and query is None and src.get("format") != "sqlite":
-            ctx.error(base, "source-query", f"source '{name}' is a SQLite database and needs a `query`", key=True)
+            ctx.error(
+                base,
+                "source-query",
+                f"source '{name}' is a SQLite database and needs a `query`",
+                key=True,
+            )
         if fmt not in (None, "sqlite") and query is not None:
-            ctx.error((*base, "query"), "source-query", f"`query` applies only to sqlite sources; '{name}' is {fmt}", key=True)
+            ctx.error(
+                (*base, "query"),
+                "source-query",
+                f"`query` applies only to sqlite sources; '{name}' is {fmt}",
+                key=True,
+            )
         if isinstance(query, str) and not query.strip():
             ctx.error((*base, "query"), "source-query", f"the query of source '{name}' is empty")
         if "separator" in src and fmt not in (None, "csv"):
-            ctx.error((*base, "separator"), "source-option", f"`separator` applies only to csv sources; '{name}' is {fmt}", key=True)
+            ctx.error(
+                (*base, "separator"),
+                "source-option",
+                f"`separator` applies only to csv sources; '{name}' is {fmt}",
+                key=True,
+            )
 
 
 # Paths a spec writes or reads besides its sources, relative to its folder.
@@ -249,7 +289,12 @@ def paths_stay_inside(ctx: Context) -> None:
         for part in path:
             value = _dict(value).get(part)
         if isinstance(value, str) and _outside(value):
-            ctx.error(path, "path-outside", f"{'.'.join(path)} '{value}' is outside the spec's folder", "use a path inside the project (relative, without '..'); `--store` on the command line may point anywhere")
+            ctx.error(
+                path,
+                "path-outside",
+                f"{'.'.join(path)} '{value}' is outside the spec's folder",
+                "use a path inside the project (relative, without '..'); `--store` on the command line may point anywhere",
+            )
 
 
 def _outside(path: str) -> bool:
@@ -269,23 +314,56 @@ def source_checks(ctx: Context) -> None:
             rules = {k for k in chk if k not in ("column", "severity")}
             if column is None:
                 if rules - {"rows"}:
-                    ctx.error(path, "check-column", f"these rules need a `column`: {', '.join(sorted(rules - {'rows'}))}")
+                    ctx.error(
+                        path,
+                        "check-column",
+                        f"these rules need a `column`: {', '.join(sorted(rules - {'rows'}))}",
+                    )
                 elif "rows" not in rules:
-                    ctx.error(path, "check-empty", "a check needs a rule (not_null, unique, min, max, allowed, ...) or `rows`")
+                    ctx.error(
+                        path,
+                        "check-empty",
+                        "a check needs a rule (not_null, unique, min, max, allowed, ...) or `rows`",
+                    )
             else:
                 if "rows" in rules:
-                    ctx.error((*path, "rows"), "check-column", "`rows` applies to the table; put it in a check without `column`", key=True)
+                    ctx.error(
+                        (*path, "rows"),
+                        "check-column",
+                        "`rows` applies to the table; put it in a check without `column`",
+                        key=True,
+                    )
                 if not rules:
-                    ctx.error(path, "check-empty", f"the check on '{column}' has no rule", "add not_null, unique, min, max, allowed, dtype or max_null_fraction")
-                if isinstance(declared, dict) and isinstance(column, str) and column not in declared:
-                    ctx.error((*path, "column"), "unknown-column", f"source '{name}' declares no column '{column}'", did_you_mean(column, declared, fallback_list=False))
+                    ctx.error(
+                        path,
+                        "check-empty",
+                        f"the check on '{column}' has no rule",
+                        "add not_null, unique, min, max, allowed, dtype or max_null_fraction",
+                    )
+                if (
+                    isinstance(declared, dict)
+                    and isinstance(column, str)
+                    and column not in declared
+                ):
+                    ctx.error(
+                        (*path, "column"),
+                        "unknown-column",
+                        f"source '{name}' declares no column '{column}'",
+                        did_you_mean(column, declared, fallback_list=False),
+                    )
             lo, hi = chk.get("min"), chk.get("max")
             if _num(lo) and _num(hi) and lo > hi:
-                ctx.error((*path, "min"), "range", f"min must be <= max. Got min {lo} > max {hi} instead.")
+                ctx.error(
+                    (*path, "min"), "range", f"min must be <= max. Got min {lo} > max {hi} instead."
+                )
             rows = _dict(chk.get("rows"))
             rlo, rhi = rows.get("min"), rows.get("max")
             if _num(rlo) and _num(rhi) and rlo > rhi:
-                ctx.error((*path, "rows"), "range", f"rows.min must be <= rows.max. Got {rlo} > {rhi} instead.")
+                ctx.error(
+                    (*path, "rows"),
+                    "range",
+                    f"rows.min must be <= rows.max. Got {rlo} > {rhi} instead.",
+                )
 
 
 def _num(x: Any) -> bool:
@@ -308,12 +386,22 @@ def joins_resolve(ctx: Context) -> None:
             in_table, table = [left], ctx.declared_columns(left)
         for side, value in (("left", left), ("right", right)):
             if isinstance(value, str) and value not in ctx.sources:
-                ctx.error((*path, side), "unknown-source", f"join {side} '{value}' is not a source", did_you_mean(value, names))
+                ctx.error(
+                    (*path, side),
+                    "unknown-source",
+                    f"join {side} '{value}' is not a source",
+                    did_you_mean(value, names),
+                )
         if isinstance(left, str) and left in ctx.sources:
             if not joined:
                 joined.add(left)
             elif left not in joined:
-                ctx.error((*path, "left"), "join-order", f"join left '{left}' is not in the table yet", "a later join's left must be a source joined before it; reorder the joins")
+                ctx.error(
+                    (*path, "left"),
+                    "join-order",
+                    f"join left '{left}' is not in the table yet",
+                    "a later join's left must be a source joined before it; reorder the joins",
+                )
                 joined.add(left)  # named by a join: not also "not joined"
         if left == right and isinstance(left, str):
             ctx.error((*path, "right"), "join-self", f"source '{left}' is joined with itself")
@@ -324,19 +412,45 @@ def joins_resolve(ctx: Context) -> None:
         keys = _join_keys(j)
         right_cols = ctx.declared_columns(right)
         # The left keys are looked up in the table so far, as the join step does.
-        sides = [(table, f"source '{left}'" if len(in_table) == 1 else f"the table so far ({' + '.join(in_table)})")] if in_order else []
+        sides = (
+            [
+                (
+                    table,
+                    f"source '{left}'"
+                    if len(in_table) == 1
+                    else f"the table so far ({' + '.join(in_table)})",
+                )
+            ]
+            if in_order
+            else []
+        )
         sides.append((right_cols, f"source '{right}'"))
         for cols, side in sides:
             for key in keys:
                 if cols is not None and key not in cols:
-                    ctx.error((*path, "on"), "unknown-column", f"join key '{key}' is not a column of {side}", did_you_mean(key, cols, fallback_list=False))
+                    ctx.error(
+                        (*path, "on"),
+                        "unknown-column",
+                        f"join key '{key}' is not a column of {side}",
+                        did_you_mean(key, cols, fallback_list=False),
+                    )
         if in_order:
-            table = _join_columns(table, right_cols, j) if table is not None and right_cols is not None else None
+            table = (
+                _join_columns(table, right_cols, j)
+                if table is not None and right_cols is not None
+                else None
+            )
             in_table.append(str(right))
     if len(ctx.sources) > 1:
         for name in names:
             if name not in joined:
-                ctx.error(("data", "sources", name), "unjoined-source", f"source '{name}' is not joined into the table", "add a join that names it, or remove the source", key=True)
+                ctx.error(
+                    ("data", "sources", name),
+                    "unjoined-source",
+                    f"source '{name}' is not joined into the table",
+                    "add a join that names it, or remove the source",
+                    key=True,
+                )
 
 
 @check
@@ -344,12 +458,21 @@ def split_is_sound(ctx: Context) -> None:
     split = _dict(_dict(ctx.data.get("data")).get("split"))
     test, valid = split.get("test", 0.2), split.get("valid")
     if _num(test) and _num(valid) and 0 < test < 1 and 0 < valid < 1 and test + valid >= 1:
-        ctx.error(("data", "split", "valid"), "split-fractions", f"test + valid must be below 1, leaving rows to train on. Got {test} + {valid} = {test + valid:g} instead.")
+        ctx.error(
+            ("data", "split", "valid"),
+            "split-fractions",
+            f"test + valid must be below 1, leaving rows to train on. Got {test} + {valid} = {test + valid:g} instead.",
+        )
     by = split.get("by")
     if isinstance(by, str):
         ctx.check_column(("data", "split", "by"), by, "split.by")
         if split.get("method", "random") == "random":
-            ctx.warn(("data", "split", "by"), "split-by-unused", "a random split ignores `by`", "use method: stratified, time or group, or remove `by`")
+            ctx.warn(
+                ("data", "split", "by"),
+                "split-by-unused",
+                "a random split ignores `by`",
+                "use method: stratified, time or group, or remove `by`",
+            )
 
 
 # ---------------------------------------------------------------- features
@@ -363,14 +486,25 @@ def features_are_sound(ctx: Context) -> None:
         name = f.get("name")
         if isinstance(name, str):
             if name in seen:
-                ctx.error((*path, "name"), "duplicate-name", f"feature '{name}' is defined twice", f"first defined as features[{seen[name]}]")
+                ctx.error(
+                    (*path, "name"),
+                    "duplicate-name",
+                    f"feature '{name}' is defined twice",
+                    f"first defined as features[{seen[name]}]",
+                )
             seen.setdefault(name, i)
         text = f.get("expr")
         if isinstance(text, str):
             try:
                 parsed = expr_lang.parse(text)
             except expr_lang.ExprError as exc:
-                ctx.error((*path, "expr"), exc.code, f"in feature '{name}': {exc.message}", exc.hint or None, offset=exc.offset)
+                ctx.error(
+                    (*path, "expr"),
+                    exc.code,
+                    f"in feature '{name}': {exc.message}",
+                    exc.hint or None,
+                    offset=exc.offset,
+                )
             else:
                 for col in sorted(expr_lang.columns(parsed)):
                     ctx.check_column((*path, "expr"), col, f"in feature '{name}', the name")
@@ -379,15 +513,40 @@ def features_are_sound(ctx: Context) -> None:
         kind = f.get("type", "numeric")
         impute = f.get("impute", "none")
         if kind == "numeric" and f.get("encoding") is not None:
-            ctx.error((*path, "encoding"), "feature-option", f"feature '{name}' is numeric; `encoding` applies to categorical features", "set `type: categorical` or remove `encoding`", key=True)
+            ctx.error(
+                (*path, "encoding"),
+                "feature-option",
+                f"feature '{name}' is numeric; `encoding` applies to categorical features",
+                "set `type: categorical` or remove `encoding`",
+                key=True,
+            )
         if kind == "categorical" and f.get("scale", "none") != "none":
-            ctx.error((*path, "scale"), "feature-option", f"feature '{name}' is categorical; `scale` applies to numeric features", key=True)
+            ctx.error(
+                (*path, "scale"),
+                "feature-option",
+                f"feature '{name}' is categorical; `scale` applies to numeric features",
+                key=True,
+            )
         if kind == "categorical" and impute in ("mean", "median"):
-            ctx.error((*path, "impute"), "feature-option", f"impute '{impute}' needs numbers; feature '{name}' is categorical", "use most_frequent or constant")
+            ctx.error(
+                (*path, "impute"),
+                "feature-option",
+                f"impute '{impute}' needs numbers; feature '{name}' is categorical",
+                "use most_frequent or constant",
+            )
         if impute == "constant" and f.get("fill_value") is None:
-            ctx.error((*path, "impute"), "feature-option", f"impute 'constant' needs a `fill_value` (feature '{name}')")
+            ctx.error(
+                (*path, "impute"),
+                "feature-option",
+                f"impute 'constant' needs a `fill_value` (feature '{name}')",
+            )
         if impute != "constant" and f.get("fill_value") is not None:
-            ctx.error((*path, "fill_value"), "feature-option", f"`fill_value` applies only with impute: constant (feature '{name}')", key=True)
+            ctx.error(
+                (*path, "fill_value"),
+                "feature-option",
+                f"`fill_value` applies only with impute: constant (feature '{name}')",
+                key=True,
+            )
 
 
 # ---------------------------------------------------------------- objectives
@@ -411,41 +570,85 @@ def _metrics(obj: dict[str, Any]) -> list[str]:
 
 @check
 def objectives_are_sound(ctx: Context) -> None:
-    targets = {name: o.get("target") for name, o in ctx.objectives.items() if isinstance(o.get("target"), str)}
+    targets = {
+        name: o.get("target")
+        for name, o in ctx.objectives.items()
+        if isinstance(o.get("target"), str)
+    }
     for name, obj in ctx.objectives.items():
         base = ("objectives", name)
         task = _task(obj)
         target = obj.get("target")
         ctx.check_column((*base, "target"), target, f"objective '{name}': target")
         used = obj.get("features")
-        if used == [] or (used is None and not ctx.features and isinstance(ctx.data.get("features", []), list)):
+        if used == [] or (
+            used is None and not ctx.features and isinstance(ctx.data.get("features", []), list)
+        ):
             where = (*base, "features") if used == [] else base
-            ctx.error(where, "no-features", f"objective '{name}' has no features to learn from", "add `features:` to the spec, or list the objective's own", key=True)
+            ctx.error(
+                where,
+                "no-features",
+                f"objective '{name}' has no features to learn from",
+                "add `features:` to the spec, or list the objective's own",
+                key=True,
+            )
         if isinstance(used, list):
             for i, fname in enumerate(used):
                 if isinstance(fname, str) and fname not in ctx.features:
-                    ctx.error((*base, "features", i), "unknown-feature", f"objective '{name}' uses unknown feature '{fname}'", did_you_mean(fname, ctx.features))
+                    ctx.error(
+                        (*base, "features", i),
+                        "unknown-feature",
+                        f"objective '{name}' uses unknown feature '{fname}'",
+                        did_you_mean(fname, ctx.features),
+                    )
         if task is None:
             continue
         for i, metric in enumerate(_list(obj.get("metrics"))):
             if isinstance(metric, str) and metric in METRICS and task not in METRICS[metric].tasks:
-                ctx.error((*base, "metrics", i), "metric-task", _metric_task_message(metric, task), _fitting(task))
+                ctx.error(
+                    (*base, "metrics", i),
+                    "metric-task",
+                    _metric_task_message(metric, task),
+                    _fitting(task),
+                )
         metrics = _metrics(obj)
         select_by = obj.get("select_by")
         if isinstance(select_by, str) and select_by in METRICS:
             if task not in METRICS[select_by].tasks:
-                ctx.error((*base, "select_by"), "metric-task", _metric_task_message(select_by, task), _fitting(task))
+                ctx.error(
+                    (*base, "select_by"),
+                    "metric-task",
+                    _metric_task_message(select_by, task),
+                    _fitting(task),
+                )
             elif select_by not in metrics:
-                ctx.error((*base, "select_by"), "select-by", f"select_by '{select_by}' is not one of the objective's metrics", f"add it to `metrics` ({', '.join(metrics)})")
+                ctx.error(
+                    (*base, "select_by"),
+                    "select-by",
+                    f"select_by '{select_by}' is not one of the objective's metrics",
+                    f"add it to `metrics` ({', '.join(metrics)})",
+                )
         for metric, threshold in _dict(obj.get("gate")).items():
-            _check_gate_metric(ctx, (*base, "gate", metric), metric, task, metrics, fairness="fairness" in obj)
+            _check_gate_metric(
+                ctx, (*base, "gate", metric), metric, task, metrics, fairness="fairness" in obj
+            )
             _check_gate_direction(ctx, (*base, "gate", metric), metric, threshold)
         if obj.get("threshold", 0.5) != 0.5 and task != "binary":
-            ctx.error((*base, "threshold"), "objective-option", f"`threshold` applies to binary objectives; '{name}' is {task}", key=True)
+            ctx.error(
+                (*base, "threshold"),
+                "objective-option",
+                f"`threshold` applies to binary objectives; '{name}' is {task}",
+                key=True,
+            )
         fairness = obj.get("fairness")
         if isinstance(fairness, dict):
             if task != "binary":
-                ctx.error((*base, "fairness"), "fairness-task", f"fairness differences are defined for binary objectives; '{name}' is {task}", key=True)
+                ctx.error(
+                    (*base, "fairness"),
+                    "fairness-task",
+                    f"fairness differences are defined for binary objectives; '{name}' is {task}",
+                    key=True,
+                )
             for i, col in enumerate(_list(fairness.get("protected"))):
                 ctx.check_column((*base, "fairness", "protected", i), col, "protected column")
         for i, col in enumerate(_list(obj.get("slices"))):
@@ -460,24 +663,45 @@ def _metric_task_message(metric: str, task: str) -> str:
 
 
 def _fitting(task: str) -> str:
-    return "metrics for " + task + ": " + ", ".join(m for m, v in METRICS.items() if task in v.tasks)
+    return (
+        "metrics for " + task + ": " + ", ".join(m for m, v in METRICS.items() if task in v.tasks)
+    )
 
 
-def _check_gate_metric(ctx: Context, path: JsonPath, metric: str, task: str, metrics: list[str], *, fairness: bool) -> None:
+def _check_gate_metric(
+    ctx: Context, path: JsonPath, metric: str, task: str, metrics: list[str], *, fairness: bool
+) -> None:
     if not _METRIC_NAME.match(metric):
         return  # not a metric name at all: the schema reports it
     if metric in FAIRNESS_METRICS:
         if task != "binary":
             ctx.error(path, "gate-metric", f"gate on '{metric}' needs a binary objective", key=True)
         elif not fairness:
-            ctx.error(path, "gate-metric", f"gate on '{metric}' needs `fairness.protected` columns", key=True)
+            ctx.error(
+                path,
+                "gate-metric",
+                f"gate on '{metric}' needs `fairness.protected` columns",
+                key=True,
+            )
         return
     if metric not in METRICS:
-        ctx.error(path, "gate-metric", f"gate on unknown metric '{metric}'", did_you_mean(metric, [*metrics, *FAIRNESS_METRICS]), key=True)
+        ctx.error(
+            path,
+            "gate-metric",
+            f"gate on unknown metric '{metric}'",
+            did_you_mean(metric, [*metrics, *FAIRNESS_METRICS]),
+            key=True,
+        )
     elif task not in METRICS[metric].tasks:
         ctx.error(path, "metric-task", _metric_task_message(metric, task), _fitting(task), key=True)
     elif metric not in metrics:
-        ctx.error(path, "gate-metric", f"gate on '{metric}', which the objective does not report", f"add it to `metrics` ({', '.join(metrics)})", key=True)
+        ctx.error(
+            path,
+            "gate-metric",
+            f"gate on '{metric}', which the objective does not report",
+            f"add it to `metrics` ({', '.join(metrics)})",
+            key=True,
+        )
 
 
 def _check_gate_direction(ctx: Context, path: JsonPath, metric: str, threshold: Any) -> None:
@@ -489,7 +713,12 @@ def _check_gate_direction(ctx: Context, path: JsonPath, metric: str, threshold: 
     if (m.higher_is_better and op in ("<", "<=")) or (not m.higher_is_better and op in (">", ">=")):
         better = "higher" if m.higher_is_better else "lower"
         want = ">=" if m.higher_is_better else "<="
-        ctx.warn(path, "gate-direction", f"gate '{metric}: {threshold.strip()}' passes worse models: {better} {metric} is better", f"did you mean '{want} ...'?")
+        ctx.warn(
+            path,
+            "gate-direction",
+            f"gate '{metric}: {threshold.strip()}' passes worse models: {better} {metric} is better",
+            f"did you mean '{want} ...'?",
+        )
 
 
 def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) -> None:
@@ -499,57 +728,123 @@ def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) 
         name, mtype = model.get("name"), model.get("type")
         if isinstance(name, str):
             if name in seen:
-                ctx.error((*path, "name"), "duplicate-name", f"model '{name}' is defined twice in objective '{base[-1]}'")
+                ctx.error(
+                    (*path, "name"),
+                    "duplicate-name",
+                    f"model '{name}' is defined twice in objective '{base[-1]}'",
+                )
             seen.add(name)
             if name == "baseline" and obj.get("baseline", True):
-                ctx.error((*path, "name"), "duplicate-name", "the name 'baseline' is taken by the objective's baseline model", "rename the model, or set `baseline: false`")
+                ctx.error(
+                    (*path, "name"),
+                    "duplicate-name",
+                    "the name 'baseline' is taken by the objective's baseline model",
+                    "rename the model, or set `baseline: false`",
+                )
         if not isinstance(mtype, str) or mtype not in MODEL_TYPES:
             continue
         estimator = MODEL_TYPES[mtype].estimator(task)
         if estimator is None:
             fits = [n for n, t in MODEL_TYPES.items() if t.estimator(task) is not None]
-            ctx.error((*path, "type"), "model-task", f"model type '{mtype}' has no {task} estimator", did_you_mean(mtype, fits, fallback_list=False) or "types for this task: " + ", ".join(fits))
+            ctx.error(
+                (*path, "type"),
+                "model-task",
+                f"model type '{mtype}' has no {task} estimator",
+                did_you_mean(mtype, fits, fallback_list=False)
+                or "types for this task: " + ", ".join(fits),
+            )
             continue
         allowed = estimator.params
         params = _dict(model.get("params"))
         for pname in params:
             if pname not in allowed:
-                ctx.error((*path, "params", pname), "unknown-param", f"'{pname}' is not a parameter of {mtype} ({estimator.path.rsplit('.', 1)[-1]})", did_you_mean(pname, allowed, fallback_list=False), key=True)
+                ctx.error(
+                    (*path, "params", pname),
+                    "unknown-param",
+                    f"'{pname}' is not a parameter of {mtype} ({estimator.path.rsplit('.', 1)[-1]})",
+                    did_you_mean(pname, allowed, fallback_list=False),
+                    key=True,
+                )
         search = model.get("search")
         if isinstance(search, dict):
             _check_search(ctx, (*path, "search"), search, allowed, mtype, params)
 
 
-def _check_search(ctx: Context, path: JsonPath, search: dict[str, Any], allowed: frozenset[str], mtype: str, params: dict[str, Any]) -> None:
+def _check_search(
+    ctx: Context,
+    path: JsonPath,
+    search: dict[str, Any],
+    allowed: frozenset[str],
+    mtype: str,
+    params: dict[str, Any],
+) -> None:
     method = search.get("method", "random")
     for pname, space in _dict(search.get("space")).items():
         p = (*path, "space", pname)
         if pname not in allowed:
-            ctx.error(p, "unknown-param", f"'{pname}' is not a parameter of {mtype}", did_you_mean(pname, allowed, fallback_list=False), key=True)
+            ctx.error(
+                p,
+                "unknown-param",
+                f"'{pname}' is not a parameter of {mtype}",
+                did_you_mean(pname, allowed, fallback_list=False),
+                key=True,
+            )
         if pname in params:
-            ctx.error(p, "search-space", f"'{pname}' is both fixed in `params` and searched", "remove it from one of them", key=True)
+            ctx.error(
+                p,
+                "search-space",
+                f"'{pname}' is both fixed in `params` and searched",
+                "remove it from one of them",
+                key=True,
+            )
         if isinstance(space, dict):
             lo, hi = space.get("low"), space.get("high")
             if method == "grid":
-                ctx.error(p, "search-space", f"a grid search needs a list of values for '{pname}'. Got a range instead.", "list the values, or use method: random")
+                ctx.error(
+                    p,
+                    "search-space",
+                    f"a grid search needs a list of values for '{pname}'. Got a range instead.",
+                    "list the values, or use method: random",
+                )
             if _num(lo) and _num(hi) and lo > hi:
-                ctx.error(p, "search-space", f"low must be <= high. Got low {lo} > high {hi} instead.")
+                ctx.error(
+                    p, "search-space", f"low must be <= high. Got low {lo} > high {hi} instead."
+                )
             if space.get("log") and _num(lo) and lo <= 0:
-                ctx.error((*p, "low"), "search-space", f"a log range needs low > 0. Got {lo} instead.")
+                ctx.error(
+                    (*p, "low"), "search-space", f"a log range needs low > 0. Got {lo} instead."
+                )
     space = _dict(search.get("space"))
     if method == "grid":
         if "trials" in search:
-            ctx.warn((*path, "trials"), "search-space", "a grid search tries every combination; `trials` is ignored", "remove `trials`, or use method: random", key=True)
+            ctx.warn(
+                (*path, "trials"),
+                "search-space",
+                "a grid search tries every combination; `trials` is ignored",
+                "remove `trials`, or use method: random",
+                key=True,
+            )
         size = 1
         for values in space.values():
             size *= len(values) if isinstance(values, list) else 1
         if size > MAX_GRID:
-            ctx.error((*path, "space"), "search-space", f"the grid has {size:,} combinations; the limit is {MAX_GRID:,}", "use method: random with `trials`", key=True)
+            ctx.error(
+                (*path, "space"),
+                "search-space",
+                f"the grid has {size:,} combinations; the limit is {MAX_GRID:,}",
+                "use method: random with `trials`",
+                key=True,
+            )
     cv = search.get("cv", 3)
     if cv == "valid":
         split = _dict(_dict(ctx.data.get("data")).get("split"))
         if split.get("valid") is None:
-            ctx.error((*path, "cv"), "search-space", "cv: valid scores on the valid split, but data.split has no `valid` fraction", "add e.g. `valid: 0.1` to data.split, or use k-fold (cv: 3)")
+            ctx.error(
+                (*path, "cv"),
+                "search-space",
+                "cv: valid scores on the valid split, but data.split has no `valid` fraction",
+                "add e.g. `valid: 0.1` to data.split, or use k-fold (cv: 3)",
+            )
 
 
 MAX_GRID = 1000  # as mlspec.compile.search.MAX_TRIALS: every trial is a step
@@ -558,7 +853,9 @@ MAX_GRID = 1000  # as mlspec.compile.search.MAX_TRIALS: every trial is a step
 def _check_leakage(ctx: Context, name: str, obj: dict[str, Any], targets: dict[str, str]) -> None:
     """A target is never a feature, directly or read by an expression."""
     used = obj.get("features")
-    names = [f for f in used if isinstance(f, str)] if isinstance(used, list) else list(ctx.features)
+    names = (
+        [f for f in used if isinstance(f, str)] if isinstance(used, list) else list(ctx.features)
+    )
     target = obj.get("target")
     if not isinstance(target, str):
         return
@@ -567,8 +864,17 @@ def _check_leakage(ctx: Context, name: str, obj: dict[str, Any], targets: dict[s
         if fname == target or target in reads:
             idx = _feature_index(ctx, fname)
             how = "is" if fname == target else "reads"
-            path = ("features", idx, "name" if fname == target else "expr") if idx is not None else ("objectives", name, "target")
-            ctx.error(path, "target-leak", f"feature '{fname}' {how} the target '{target}' of objective '{name}'", "a target is never a feature: remove it from the features, or list the objective's own `features`")
+            path = (
+                ("features", idx, "name" if fname == target else "expr")
+                if idx is not None
+                else ("objectives", name, "target")
+            )
+            ctx.error(
+                path,
+                "target-leak",
+                f"feature '{fname}' {how} the target '{target}' of objective '{name}'",
+                "a target is never a feature: remove it from the features, or list the objective's own `features`",
+            )
 
 
 def _feature_index(ctx: Context, name: str) -> int | None:
@@ -582,9 +888,13 @@ def _feature_index(ctx: Context, name: str) -> int | None:
 def problem_fits_objectives(ctx: Context) -> None:
     task = _dict(ctx.data.get("problem")).get("task")
     if task in ("binary", "multiclass", "regression") and len(ctx.objectives) == 1:
-        (name, obj), = ctx.objectives.items()
+        ((name, obj),) = ctx.objectives.items()
         if _task(obj) is not None and obj.get("task") != task:
-            ctx.error(("problem", "task"), "problem-task", f"problem.task is {task}, but its only objective '{name}' is {obj.get('task')}")
+            ctx.error(
+                ("problem", "task"),
+                "problem-task",
+                f"problem.task is {task}, but its only objective '{name}' is {obj.get('task')}",
+            )
 
 
 # ---------------------------------------------------------------- combine
@@ -596,44 +906,106 @@ def combine_is_sound(ctx: Context) -> None:
     names = list(ctx.objectives)
     if not isinstance(combine, dict):
         if len(names) > 1 and "combine" not in ctx.data:
-            ctx.error(("objectives",), "combine-missing", f"{len(names)} objectives need `combine.weights` to make one score", "add `combine: {weights: {" + ", ".join(f"{n}: 0.5" for n in names[:2]) + "}}`", key=True)
+            ctx.error(
+                ("objectives",),
+                "combine-missing",
+                f"{len(names)} objectives need `combine.weights` to make one score",
+                "add `combine: {weights: {" + ", ".join(f"{n}: 0.5" for n in names[:2]) + "}}`",
+                key=True,
+            )
         return
     weights = _dict(combine.get("weights"))
     for obj_name, w in weights.items():
         path = ("combine", "weights", obj_name)
         if obj_name not in ctx.objectives:
-            ctx.error(path, "unknown-objective", f"combine weight for unknown objective '{obj_name}'", did_you_mean(obj_name, names), key=True)
+            ctx.error(
+                path,
+                "unknown-objective",
+                f"combine weight for unknown objective '{obj_name}'",
+                did_you_mean(obj_name, names),
+                key=True,
+            )
         if _num(w) and w < 0:
             ctx.error(path, "weight", f"weight of '{obj_name}' must be >= 0. Got {w} instead.")
     numeric = [w for w in weights.values() if _num(w)]
     if weights and len(numeric) == len(weights) and all(w == 0 for w in numeric):
-        ctx.error(("combine", "weights"), "weight", "the weights must not all be 0", "give at least one objective a positive weight", key=True)
+        ctx.error(
+            ("combine", "weights"),
+            "weight",
+            "the weights must not all be 0",
+            "give at least one objective a positive weight",
+            key=True,
+        )
     if weights:
         for obj_name in names:
             if obj_name not in weights:
-                ctx.error(("combine", "weights"), "missing-weight", f"objective '{obj_name}' has no weight in combine.weights", "give it one (0 leaves it out of the final score)", key=True)
+                ctx.error(
+                    ("combine", "weights"),
+                    "missing-weight",
+                    f"objective '{obj_name}' has no weight in combine.weights",
+                    "give it one (0 leaves it out of the final score)",
+                    key=True,
+                )
     for obj_name, how in _dict(combine.get("scale")).items():
         path = ("combine", "scale", obj_name)
         if obj_name not in ctx.objectives:
-            ctx.error(path, "unknown-objective", f"combine scale for unknown objective '{obj_name}'", did_you_mean(obj_name, names), key=True)
+            ctx.error(
+                path,
+                "unknown-objective",
+                f"combine scale for unknown objective '{obj_name}'",
+                did_you_mean(obj_name, names),
+                key=True,
+            )
         elif how == "probability" and ctx.objectives[obj_name].get("task") == "regression":
-            ctx.error(path, "combine-scale", f"objective '{obj_name}' is a regression; its score is no probability", "use rank or minmax")
+            ctx.error(
+                path,
+                "combine-scale",
+                f"objective '{obj_name}' is a regression; its score is no probability",
+                "use rank or minmax",
+            )
     target = combine.get("target")
     ctx.check_column(("combine", "target"), target, "combine target")
-    targets = sorted({o.get("target") for o in ctx.objectives.values() if isinstance(o.get("target"), str)})
+    targets = sorted(
+        {o.get("target") for o in ctx.objectives.values() if isinstance(o.get("target"), str)}
+    )
     known = ctx.columns is None or target in ctx.columns  # else unknown-column says it better
     if isinstance(target, str) and targets and target not in targets and known:
-        ctx.error(("combine", "target"), "combine-target", f"combine.target '{target}' is not the target of any objective", "the combined score is evaluated against an objective's target: " + ", ".join(targets))
+        ctx.error(
+            ("combine", "target"),
+            "combine-target",
+            f"combine.target '{target}' is not the target of any objective",
+            "the combined score is evaluated against an objective's target: " + ", ".join(targets),
+        )
     for i, m in enumerate(_list(combine.get("metrics"))):
         if isinstance(m, str) and m not in COMBINED_METRICS:
-            ctx.error(("combine", "metrics", i), "metric-task", f"metric '{m}' does not apply to a combined score", "combined-score metrics: " + ", ".join(sorted(COMBINED_METRICS)))
+            ctx.error(
+                ("combine", "metrics", i),
+                "metric-task",
+                f"metric '{m}' does not apply to a combined score",
+                "combined-score metrics: " + ", ".join(sorted(COMBINED_METRICS)),
+            )
     if _list(combine.get("metrics")) and target is None:
-        ctx.error(("combine", "metrics"), "combine-target", "combined-score metrics need a `combine.target` column", key=True)
+        ctx.error(
+            ("combine", "metrics"),
+            "combine-target",
+            "combined-score metrics need a `combine.target` column",
+            key=True,
+        )
     for metric in _dict(combine.get("gate")):
         given = [m for m in _list(combine.get("metrics")) if isinstance(m, str)]
         if metric not in given:
-            hint = "add it to combine.metrics" if metric in COMBINED_METRICS else did_you_mean(metric, given)
-            ctx.error(("combine", "gate", metric), "gate-metric", f"gate on '{metric}', which combine.metrics does not list", hint, key=True)
+            hint = (
+                "add it to combine.metrics"
+                if metric in COMBINED_METRICS
+                else did_you_mean(metric, given)
+            )
+            ctx.error(
+                ("combine", "gate", metric),
+                "gate-metric",
+                f"gate on '{metric}', which combine.metrics does not list",
+                hint,
+                key=True,
+            )
 
 
 # ---------------------------------------------------------------- deployment, monitors
@@ -647,7 +1019,13 @@ def deployment_is_sound(ctx: Context) -> None:
     target = dep.get("target")
     for other in ("batch", "rest", "ray_serve"):
         if other in dep and other != target and isinstance(target, str):
-            ctx.error(("deployment", other), "deployment-option", f"options for '{other}' given, but the target is '{target}'", f"set target: {other}, or remove the `{other}` options", key=True)
+            ctx.error(
+                ("deployment", other),
+                "deployment-option",
+                f"options for '{other}' given, but the target is '{target}'",
+                f"set target: {other}, or remove the `{other}` options",
+                key=True,
+            )
 
 
 @check
@@ -666,29 +1044,65 @@ def monitors_are_sound(ctx: Context) -> None:
         metric = mon.get("metric")
         if kind == "data_drift":
             if not columns:
-                ctx.error(path, "monitor-option", f"data_drift monitor '{name}' needs `columns` to watch")
+                ctx.error(
+                    path, "monitor-option", f"data_drift monitor '{name}' needs `columns` to watch"
+                )
             for j, col in enumerate(columns):
                 if isinstance(col, str) and col not in ctx.features:
                     if ctx.columns is None:
                         continue
-                    ctx.check_column((*path, "columns", j), col, "monitored column", extra=ctx.features)
+                    ctx.check_column(
+                        (*path, "columns", j), col, "monitored column", extra=ctx.features
+                    )
         elif columns:
-            ctx.error((*path, "columns"), "monitor-option", f"`columns` applies to data_drift monitors; '{name}' is {kind}", key=True)
+            ctx.error(
+                (*path, "columns"),
+                "monitor-option",
+                f"`columns` applies to data_drift monitors; '{name}' is {kind}",
+                key=True,
+            )
         if isinstance(objective, str) and objective not in ctx.objectives:
-            ctx.error((*path, "objective"), "unknown-objective", f"monitor '{name}' watches unknown objective '{objective}'", did_you_mean(objective, names))
+            ctx.error(
+                (*path, "objective"),
+                "unknown-objective",
+                f"monitor '{name}' watches unknown objective '{objective}'",
+                did_you_mean(objective, names),
+            )
         if kind == "performance":
             if objective is None:
-                ctx.error(path, "monitor-option", f"performance monitor '{name}' needs an `objective`")
+                ctx.error(
+                    path, "monitor-option", f"performance monitor '{name}' needs an `objective`"
+                )
             if metric is None:
                 ctx.error(path, "monitor-option", f"performance monitor '{name}' needs a `metric`")
             obj = ctx.objectives.get(objective) if isinstance(objective, str) else None
             if obj is not None and isinstance(metric, str) and metric in METRICS:
                 task = _task(obj)
                 if task and task not in METRICS[metric].tasks:
-                    ctx.error((*path, "metric"), "metric-task", _metric_task_message(metric, task), _fitting(task))
+                    ctx.error(
+                        (*path, "metric"),
+                        "metric-task",
+                        _metric_task_message(metric, task),
+                        _fitting(task),
+                    )
         elif metric is not None:
-            ctx.error((*path, "metric"), "monitor-option", f"`metric` applies to performance monitors; '{name}' is {kind}", key=True)
+            ctx.error(
+                (*path, "metric"),
+                "monitor-option",
+                f"`metric` applies to performance monitors; '{name}' is {kind}",
+                key=True,
+            )
         if kind == "data_drift" and objective is not None:
-            ctx.error((*path, "objective"), "monitor-option", f"`objective` applies to prediction_drift and performance monitors; '{name}' is data_drift", key=True)
+            ctx.error(
+                (*path, "objective"),
+                "monitor-option",
+                f"`objective` applies to prediction_drift and performance monitors; '{name}' is data_drift",
+                key=True,
+            )
         if kind == "performance" and "test" in mon:
-            ctx.error((*path, "test"), "monitor-option", f"`test` is a drift statistic; performance monitor '{name}' compares its metric with `threshold`", key=True)
+            ctx.error(
+                (*path, "test"),
+                "monitor-option",
+                f"`test` is a drift statistic; performance monitor '{name}' compares its metric with `threshold`",
+                key=True,
+            )

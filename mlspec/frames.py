@@ -1,4 +1,4 @@
-"""Helpers shared by the data steps: dtype tables, did-you-mean hints, safe collects.
+"""Polars helpers shared by steps and scoring: dtypes, column checks, error wording.
 
 Constraints are data: which physical polars dtypes satisfy a logical dtype of the spec
 (``int``, ``float``, ``str``, ...) is one table, read by `load` (declared columns), `check`
@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from mlspec.steps.api import StepError
+from mlspec.contract.api import StepError
 
 # --------------------------------------------------------------------------------------
 # dtype groups and the logical dtypes of the spec

@@ -34,8 +34,8 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from mlspec.steps.api import ArtifactReader, StepError
-from mlspec.steps.frames import (
+from mlspec.contract.api import ArtifactReader, StepError
+from mlspec.frames import (
     FLOAT,
     INTEGER,
     NUMERIC_FEATURE_SOURCES,
@@ -103,7 +103,9 @@ def load(
     return read_rows(data, columns, parts, only), parts
 
 
-def read_rows(data: ArtifactReader, columns: list[str], parts: np.ndarray, only: int | None) -> pl.DataFrame:
+def read_rows(
+    data: ArtifactReader, columns: list[str], parts: np.ndarray, only: int | None
+) -> pl.DataFrame:
     """`columns` of the features table; with `only`, the rows whose split is `only`, filtered
     as they are read. StepError when the split and the table have different lengths."""
     lf = data.scan().select(columns)
@@ -164,7 +166,9 @@ def matrix(df: pl.DataFrame, features: Sequence[dict[str, Any]]) -> np.ndarray:
     return out
 
 
-def _numeric_block(X: np.ndarray, features: Sequence[dict[str, Any]]) -> tuple[list[int], np.ndarray]:
+def _numeric_block(
+    X: np.ndarray, features: Sequence[dict[str, Any]]
+) -> tuple[list[int], np.ndarray]:
     """The numeric features' positions and their columns as one float64 matrix (no copy for
     an all-numeric float64 matrix, the usual case)."""
     numeric = [j for j, f in enumerate(features) if kind(f) == NUMERIC]
@@ -185,7 +189,9 @@ def check_values(
     if not numeric or np.isfinite(block).all():
         return
     n_inf, n_nan = np.isinf(block).sum(axis=0), np.isnan(block).sum(axis=0)
-    infinite = [f"'{features[j]['name']}' ({n})" for j, n in zip(numeric, n_inf.tolist(), strict=True) if n]
+    infinite = [
+        f"'{features[j]['name']}' ({n})" for j, n in zip(numeric, n_inf.tolist(), strict=True) if n
+    ]
     missing = [
         f"'{features[j]['name']}' ({n} of {block.shape[0]})"
         for j, n in zip(numeric, n_nan.tolist(), strict=True)
@@ -443,3 +449,17 @@ def _check_classes(task: str, name: str, classes: list[Any], what: str) -> None:
             f"a multiclass target must have at least 3 classes. Got {n} in '{name}' instead: {_describe_classes(classes)}.",
             hint="use task: binary",
         )
+
+
+def nan_ok(pipeline: Any) -> bool:
+    """Can the pipeline's final estimator take NaN (scikit-learn's allow_nan tag)? A dummy
+    model fits on the target alone, so NaN in its input is harmless."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.utils import get_tags
+
+    est = pipeline[-1]
+    inner = getattr(est, "estimator", None)  # CalibratedClassifierCV: the wrapped model
+    est = est if inner is None else inner
+    if isinstance(est, DummyClassifier | DummyRegressor):
+        return True
+    return bool(get_tags(est).input_tags.allow_nan)

@@ -162,7 +162,9 @@ class Document:
         """A diagnostic at `path`; `offset` moves the caret inside a one-line scalar."""
         m = self.mark(path, key=key)
         col, span = m.col, m.span
-        if offset is not None and m.verbatim:  # otherwise (escapes, folded or block text) keep the start
+        if (
+            offset is not None and m.verbatim
+        ):  # otherwise (escapes, folded or block text) keep the start
             col += offset + (1 if m.style in ("'", '"') else 0)
             span = 1
         return Diagnostic(self.file, m.line, col, code, message, hint, severity, span)  # type: ignore[arg-type]
@@ -217,7 +219,9 @@ class _Builder:
 
     def fail(self, node: Node, code: str, message: str, hint: str | None = None) -> _LoadError:
         m = _mark(node, self.lines)
-        return _LoadError(Diagnostic(self.file, m.line, m.col, code, message, hint, "error", m.span))
+        return _LoadError(
+            Diagnostic(self.file, m.line, m.col, code, message, hint, "error", m.span)
+        )
 
     def build(self, node: Node, path: JsonPath) -> Any:
         self.visited += 1
@@ -231,7 +235,9 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise self.fail(node, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
         if id(node) in self.active:
-            raise self.fail(node, "yaml-recursive-alias", "the node anchored here contains an alias to itself")
+            raise self.fail(
+                node, "yaml-recursive-alias", "the node anchored here contains an alias to itself"
+            )
         self.marks[path] = _mark(node, self.lines)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
@@ -308,9 +314,15 @@ class _Builder:
         out: dict[str, Any] = {}
         for source in sources:
             if not isinstance(source, MappingNode):
-                raise self.fail(source, "yaml-merge", "a '<<' merge takes a mapping or a list of mappings")
+                raise self.fail(
+                    source, "yaml-merge", "a '<<' merge takes a mapping or a list of mappings"
+                )
             if id(source) in self.active:
-                raise self.fail(source, "yaml-recursive-alias", "the mapping anchored here merges itself with '<<'")
+                raise self.fail(
+                    source,
+                    "yaml-recursive-alias",
+                    "the mapping anchored here merges itself with '<<'",
+                )
             self.check_tag(source, _STD + "map")
             self.active.add(id(source))
             try:
@@ -360,7 +372,11 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
                 context = f" ({exc.context})" if exc.context else ""
                 message = f"{exc.problem or 'invalid YAML'}{context}"
                 start = exc.context_mark
-                if start is not None and exc.context and (start.line, start.column) != (line - 1, col - 1):
+                if (
+                    start is not None
+                    and exc.context
+                    and (start.line, start.column) != (line - 1, col - 1)
+                ):
                     what = re.sub(r"^while (parsing|scanning) ", "", exc.context)
                     hint = f"{what} started at line {start.line + 1}, column {start.column + 1}"
             return None, [Diagnostic(file, line, col, "yaml-syntax", message, hint)]
@@ -368,12 +384,16 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
             line, col = _position(text, exc.position)
             char = chr(exc.character) if isinstance(exc.character, int) else exc.character
             return None, [
-                Diagnostic(file, line, col, "yaml-syntax", f"character {char!r} is not allowed in YAML")
+                Diagnostic(
+                    file, line, col, "yaml-syntax", f"character {char!r} is not allowed in YAML"
+                )
             ]
         except yaml.YAMLError as exc:
             return None, [Diagnostic(file, 1, 1, "yaml-syntax", str(exc).splitlines()[0])]
         except RecursionError:
-            return None, [Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
+            return None, [
+                Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+            ]
     finally:
         if loader is not None:
             loader.dispose()
@@ -385,14 +405,19 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
     except _LoadError as exc:
         return None, [exc.diagnostic]
     except RecursionError:
-        return None, [Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
+        return None, [
+            Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+        ]
     if data is None:  # an empty document ('---' alone, or only 'null')
         return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", _EMPTY_HINT)]
     if not isinstance(data, dict):
         m = builder.marks[()]
         return None, [
             Diagnostic(
-                file, m.line, m.col, "spec-not-mapping",
+                file,
+                m.line,
+                m.col,
+                "spec-not-mapping",
                 f"the spec must be a mapping of sections (mlspec, name, data, ...). Got {_kind(data)} instead.",
             )
         ]
@@ -443,7 +468,10 @@ def decode(raw: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
         line, col = _position(good, len(good))
         return None, [
             Diagnostic(
-                file, line, col, "spec-encoding",
+                file,
+                line,
+                col,
+                "spec-encoding",
                 f"the spec must be UTF-8. Got byte 0x{body[exc.start]:02x} instead.",
                 "save the file as UTF-8",
             )
@@ -464,17 +492,29 @@ def read_text(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
     try:
         p = Path(path)
         if p.is_dir():
-            return None, [Diagnostic(file, 0, 0, "spec-not-found", "is a directory, not a spec file")]
+            return None, [
+                Diagnostic(file, 0, 0, "spec-not-found", "is a directory, not a spec file")
+            ]
         size = p.stat().st_size
         if size > MAX_BYTES:
             return None, [
-                Diagnostic(file, 0, 0, "spec-too-large", f"the spec is {size:,} bytes; the limit is {MAX_BYTES:,}")
+                Diagnostic(
+                    file,
+                    0,
+                    0,
+                    "spec-too-large",
+                    f"the spec is {size:,} bytes; the limit is {MAX_BYTES:,}",
+                )
             ]
         raw = p.read_bytes()
     except FileNotFoundError:
         return None, [Diagnostic(file, 0, 0, "spec-not-found", "no such file", "check the path")]
     except OSError as exc:
-        return None, [Diagnostic(file, 0, 0, "spec-unreadable", f"cannot read the file: {exc.strerror or exc}")]
+        return None, [
+            Diagnostic(
+                file, 0, 0, "spec-unreadable", f"cannot read the file: {exc.strerror or exc}"
+            )
+        ]
     return decode(raw, file)
 
 

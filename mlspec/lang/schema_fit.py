@@ -3,7 +3,7 @@
 Every `mlspec run`, `plan` and `diff` validates its spec first, and importing jsonschema
 (attrs, referencing, the bundled metaschemas) costs ~85 ms: a tenth of a 1M-row data run.
 Almost every spec fits, so the front end asks this predicate first and calls jsonschema only
-when the answer is no, to find and word every error (`mlspec.spec.schema.check_schema`).
+when the answer is no, to find and word every error (`mlspec.lang.schema.check_schema`).
 jsonschema stays the only source of diagnostics; this module never explains anything.
 
 It compiles the schema once into nested closures and knows exactly the keywords that
@@ -24,7 +24,19 @@ from typing import Any
 Check = Callable[[Any], bool]
 
 # Keywords that only annotate: they never make a document invalid.
-_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "$defs", "title", "description", "default", "examples", "deprecated"})
+_ANNOTATIONS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+    }
+)
 
 
 class Unsupported(Exception):
@@ -198,14 +210,18 @@ class _Compiler:
     # -- objects
     def kw_properties(self, arg: dict[str, Any], node: dict) -> Check:
         subs = {k: self.compile(s) for k, s in arg.items()}
-        return lambda v: not isinstance(v, dict) or all(subs[k](x) for k, x in v.items() if k in subs)
+        return lambda v: (
+            not isinstance(v, dict) or all(subs[k](x) for k, x in v.items() if k in subs)
+        )
 
     def kw_additionalProperties(self, arg: Any, node: dict) -> Check:
         if "patternProperties" in node:
             raise Unsupported("patternProperties")
         known = frozenset(node.get("properties", ()))
         sub = self.compile(arg)
-        return lambda v: not isinstance(v, dict) or all(sub(x) for k, x in v.items() if k not in known)
+        return lambda v: (
+            not isinstance(v, dict) or all(sub(x) for k, x in v.items() if k not in known)
+        )
 
     def kw_required(self, arg: list[str], node: dict) -> Check:
         return lambda v: not isinstance(v, dict) or all(k in v for k in arg)

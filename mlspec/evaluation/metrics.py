@@ -1,6 +1,6 @@
 """The one metric table: how each metric is computed, which way is better, which tasks fit.
 
-`mlspec/spec/metrics_table.py` is the static copy that `validate` reads without numpy; a
+`mlspec/lang/metrics_table.py` is the static copy that `validate` reads without numpy; a
 test keeps names, tasks and directions of the two equal.
 
 Every metric is computed from *weighted sums over rows*, with one weight row per bootstrap
@@ -55,7 +55,9 @@ class Value:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value} if self.reason is None else {"value": None, "reason": self.reason}
+        return (
+            {"value": self.value} if self.reason is None else {"value": None, "reason": self.reason}
+        )
 
 
 # ----------------------------------------------------------------------------- rows
@@ -72,7 +74,9 @@ class Rows:
     proba: np.ndarray | None = None  # (n, K) float64
     classes: tuple[Any, ...] = ()
     what: str = "the test split"  # how reasons name these rows
-    by_score: bool = False  # rows are sorted by descending score (the bootstrap's order for rank metrics)
+    by_score: bool = (
+        False  # rows are sorted by descending score (the bootstrap's order for rank metrics)
+    )
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -94,7 +98,9 @@ class Rows:
         else:
             y = np.asarray(y_true).ravel().astype(np.int64)
         if y.shape != score.shape:
-            raise ValueError(f"y_true and score must have the same length. Got {len(y)} and {len(score)} instead.")
+            raise ValueError(
+                f"y_true and score must have the same length. Got {len(y)} and {len(score)} instead."
+            )
         lab = None if label is None else np.asarray(label).ravel().astype(np.int64)
         pr = None if proba is None else np.asarray(proba, dtype=np.float64).reshape(len(y), -1)
         if task == "binary" and not classes:
@@ -111,7 +117,16 @@ class Rows:
         def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[index]
 
-        return Rows(self.task, self.y[index], self.score[index], pick(self.label), pick(self.proba), self.classes, what or self.what, by_score)
+        return Rows(
+            self.task,
+            self.y[index],
+            self.score[index],
+            pick(self.label),
+            pick(self.proba),
+            self.classes,
+            what or self.what,
+            by_score,
+        )
 
     def for_bootstrap(self, names: Sequence[str]) -> Rows:
         """The same rows, sorted by descending score when a rank metric is among `names`, so
@@ -216,7 +231,9 @@ class Sample:
     weights in score order (`by_class`).
     """
 
-    def __init__(self, rows: Rows, w: np.ndarray | None = None, quantities: Sequence[str] = ()) -> None:
+    def __init__(
+        self, rows: Rows, w: np.ndarray | None = None, quantities: Sequence[str] = ()
+    ) -> None:
         self.rows = rows
         self.w = np.ones((1, rows.n)) if w is None else w
         self._wanted = list(dict.fromkeys(quantities))
@@ -236,7 +253,9 @@ class Sample:
             if name not in names:
                 names.append(name)
             key = "matrix_" + " ".join(names)
-            q = self.rows.cached(key, lambda: np.column_stack([self.rows.quantity(q) for q in names]))
+            q = self.rows.cached(
+                key, lambda: np.column_stack([self.rows.quantity(q) for q in names])
+            )
             with _one_blas_thread():
                 sums = self.w @ q
             self._sums.update({q: sums[:, j] for j, q in enumerate(names)})
@@ -286,7 +305,11 @@ def _score_groups(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
     def make() -> tuple[np.ndarray, np.ndarray]:
         order = np.arange(rows.n) if rows.by_score else np.argsort(-rows.score, kind="stable")
         s = rows.score[order]
-        starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1]))) if rows.n else np.zeros(0, np.int64)
+        starts = (
+            np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+            if rows.n
+            else np.zeros(0, np.int64)
+        )
         return order, starts
 
     return rows.cached("groups", make)
@@ -330,8 +353,16 @@ def _rank_index(rows: Rows) -> RankIndex:
         above, level = before[starts[g]], before[ends[g]]
         hit = np.unique(group[positive])
         return RankIndex(
-            order[positive], order[~positive], above, level, np.flatnonzero(level > above),
-            len(starts), hit, before[starts[hit]], before[ends[hit]], ends[hit] - before[ends[hit]],
+            order[positive],
+            order[~positive],
+            above,
+            level,
+            np.flatnonzero(level > above),
+            len(starts),
+            hit,
+            before[starts[hit]],
+            before[ends[hit]],
+            ends[hit] - before[ends[hit]],
         )
 
     return rows.cached("rank_index", make)
@@ -408,7 +439,11 @@ def brier(s: Sample) -> np.ndarray:
 def macro_f1(s: Sample) -> np.ndarray:
     """F1 per class averaged over the classes present in y_true or the labels (sklearn's)."""
     rows = s.rows
-    k = max(len(rows.classes), int(rows.y.max(initial=-1)) + 1, int(rows.need_label().max(initial=-1)) + 1)
+    k = max(
+        len(rows.classes),
+        int(rows.y.max(initial=-1)) + 1,
+        int(rows.need_label().max(initial=-1)) + 1,
+    )
     cell = rows.y * k + rows.need_label()  # confusion-matrix cell of each row
     b = s.w.shape[0]
     keys = (cell[None, :] + (np.arange(b) * k * k)[:, None]).ravel()
@@ -419,7 +454,9 @@ def macro_f1(s: Sample) -> np.ndarray:
     den = 2 * tp + fp + fn
     per_class = _ratio(2 * tp, den)
     present = den > 0
-    return _ratio(np.where(present, per_class, 0.0).sum(axis=1), present.sum(axis=1).astype(np.float64))
+    return _ratio(
+        np.where(present, per_class, 0.0).sum(axis=1), present.sum(axis=1).astype(np.float64)
+    )
 
 
 # ----------------------------------------------------------------------------- regression
@@ -464,7 +501,11 @@ def _no_positives(rows: Rows) -> str | None:
 
 
 def _no_predicted(rows: Rows) -> str | None:
-    return None if (rows.need_label() == 1).any() else f"the model predicts no positive row in {rows.what}"
+    return (
+        None
+        if (rows.need_label() == 1).any()
+        else f"the model predicts no positive row in {rows.what}"
+    )
 
 
 def _no_f1(rows: Rows) -> str | None:
@@ -479,7 +520,9 @@ def _constant_target(rows: Rows) -> str | None:
 
 def _zero_target(rows: Rows) -> str | None:
     zeros = int((rows.y == 0).sum())
-    return f"the target is 0 in {zeros} row(s) of {rows.what}; MAPE divides by it" if zeros else None
+    return (
+        f"the target is 0 in {zeros} row(s) of {rows.what}; MAPE divides by it" if zeros else None
+    )
 
 
 # ----------------------------------------------------------------------------- the table
@@ -501,7 +544,14 @@ class Metric:
     needs: tuple[str, ...] = ()  # QUANTITIES it sums (summed together for all metrics)
     undefined: Reason = _always  # why these rows have no value, or None
 
-    def __call__(self, y_true: Any, score: Any, label: Any = None, proba: Any = None, classes: Sequence[Any] = ()) -> float:
+    def __call__(
+        self,
+        y_true: Any,
+        score: Any,
+        label: Any = None,
+        proba: Any = None,
+        classes: Sequence[Any] = (),
+    ) -> float:
         """The metric on arrays; raises `Undefined` where `compute` returns a reason."""
         v = compute(self.name, y_true, score, label, proba, classes)
         if v.value is None:
@@ -509,7 +559,9 @@ class Metric:
         return v.value
 
 
-def _m(name: str, batch: Batch, higher: bool, tasks: str, needs: str = "", undefined: Reason = _always) -> Metric:
+def _m(
+    name: str, batch: Batch, higher: bool, tasks: str, needs: str = "", undefined: Reason = _always
+) -> Metric:
     return Metric(name, batch, higher, frozenset(tasks.split()), tuple(needs.split()), undefined)
 
 
@@ -542,7 +594,9 @@ FAIRNESS: dict[str, tuple[bool, frozenset[str]]] = {
 
 def _infer_task(m: Metric, classes: Sequence[Any], proba: Any) -> str:
     """The task of a metric called on bare arrays: multiclass when more than two classes show."""
-    many = len(classes) > 2 or (proba is not None and np.ndim(proba) == 2 and np.shape(proba)[1] > 2)
+    many = len(classes) > 2 or (
+        proba is not None and np.ndim(proba) == 2 and np.shape(proba)[1] > 2
+    )
     if many and "multiclass" in m.tasks:
         return "multiclass"
     return next(t for t in TASKS if t in m.tasks)
@@ -553,7 +607,9 @@ def metric(name: str, task: str | None = None) -> Metric:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}. Got {name!r} instead.")
     m = METRICS[name]
     if task is not None and task not in m.tasks:
-        raise ValueError(f"metric {name!r} must be used with a {' or '.join(sorted(m.tasks))} task. Got {task!r} instead.")
+        raise ValueError(
+            f"metric {name!r} must be used with a {' or '.join(sorted(m.tasks))} task. Got {task!r} instead."
+        )
     return m
 
 
@@ -566,7 +622,9 @@ def reason(name: str, rows: Rows) -> str | None:
 
 def values(names: Sequence[str], rows: Rows) -> dict[str, Value]:
     """Each metric on every row (weights 1), sharing one pass over the rows."""
-    sample = Sample(rows, None, [q for n in names if reason(n, rows) is None for q in METRICS[n].needs])
+    sample = Sample(
+        rows, None, [q for n in names if reason(n, rows) is None for q in METRICS[n].needs]
+    )
     out: dict[str, Value] = {}
     for name in names:
         why = reason(name, rows)
@@ -574,7 +632,9 @@ def values(names: Sequence[str], rows: Rows) -> dict[str, Value]:
             out[name] = Value(None, why)
             continue
         v = float(METRICS[name].batch(sample)[0])
-        out[name] = Value(v) if np.isfinite(v) else Value(None, f"not a finite number on {rows.what}")
+        out[name] = (
+            Value(v) if np.isfinite(v) else Value(None, f"not a finite number on {rows.what}")
+        )
     return out
 
 
@@ -605,7 +665,9 @@ def encode(values: Any, classes: Sequence[Any]) -> np.ndarray:
     try:
         return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
     except KeyError as exc:
-        raise ValueError(f"class must be one of {list(classes)}. Got {exc.args[0]!r} instead.") from None
+        raise ValueError(
+            f"class must be one of {list(classes)}. Got {exc.args[0]!r} instead."
+        ) from None
 
 
 # ----------------------------------------------------------------------------- bootstrap
@@ -646,7 +708,14 @@ def _drawn_ahead(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
             yield chunk
 
 
-def bootstrap(rows: Rows, names: Sequence[str], resamples: int, seed: int, level: float = 0.95, threads: int = 1) -> dict[str, tuple[float | None, float | None]]:
+def bootstrap(
+    rows: Rows,
+    names: Sequence[str],
+    resamples: int,
+    seed: int,
+    level: float = 0.95,
+    threads: int = 1,
+) -> dict[str, tuple[float | None, float | None]]:
     """Percentile confidence interval (low, high) of each metric, all on the same resamples.
 
     Resamples where a metric has no value (one class drawn) are left out of its interval;
@@ -726,5 +795,9 @@ def equalized_odds_difference(y_true: Any, label: Any, groups: Any) -> float | N
     None when no group has either rate.
     """
     rates = group_rates(y_true, label, groups)
-    spreads = [s for s in (_spread([r["tpr"] for r in rates]), _spread([r["fpr"] for r in rates])) if s is not None]
+    spreads = [
+        s
+        for s in (_spread([r["tpr"] for r in rates]), _spread([r["fpr"] for r in rates]))
+        if s is not None
+    ]
     return max(spreads) if spreads else None

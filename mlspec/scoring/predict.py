@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from mlspec.models.estimators import nan_ok
-from mlspec.models.preprocess import check_values, unseen
+from mlspec.scoring.preprocess import check_values, nan_ok, unseen
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def predict(
         check_values(
             X,
             meta["features"],
-            nan_ok=nan_ok(meta["type"], pipeline),
+            nan_ok=nan_ok(pipeline),
             model=meta["type"],
             what=what,
         )

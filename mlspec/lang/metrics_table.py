@@ -44,8 +44,18 @@ METRICS: dict[str, Metric] = {
 FAIRNESS_METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        _m("demographic_parity_difference", "binary", False, "largest gap in selection rate between groups"),
-        _m("equalized_odds_difference", "binary", False, "largest gap in true- or false-positive rate between groups"),
+        _m(
+            "demographic_parity_difference",
+            "binary",
+            False,
+            "largest gap in selection rate between groups",
+        ),
+        _m(
+            "equalized_odds_difference",
+            "binary",
+            False,
+            "largest gap in true- or false-positive rate between groups",
+        ),
     )
 }
 

@@ -1,0 +1,1 @@
+"""The step contract: what a step function sees (context, inputs, output, errors)."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics with one definition everywhere (search, evaluate, combine, gate)."""

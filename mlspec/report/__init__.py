@@ -1,0 +1,1 @@
+"""The HTML evaluation report: page layout and inline SVG charts (no script, no network)."""
