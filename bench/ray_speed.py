@@ -85,7 +85,7 @@ def step_overhead(ray: object, tmp: Path, n: int = 20) -> list[float]:
             f"noop.{i}",
             ray_steps.KIND,
             fp,
-            {"action": "noop", "value": i},
+            ray_steps.TestRayParams(action="noop", value=i),
             {},
             str(tmp / "noop-store"),
             str(tmp),

@@ -59,6 +59,18 @@ def run_json(*args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+SLOW_PATHS = ("integration", "test_fuzz.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end runs and the fuzzers are `slow`: `pytest -m "not slow"` is the edit-test
+    loop (unit tests and the spec conformance suite); CI runs everything."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts[0] in SLOW_PATHS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both examples with data, made once per session (read-only use: copy before editing)."""

@@ -6,17 +6,29 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlspec.contract.api import StepError
+from mlspec.contract.params import Params
 from mlspec.steps.kinds import KINDS, StepKind, register
 
 KIND = "test_ray"
 
 
+@dataclass(frozen=True)
+class TestRayParams(Params):
+    action: str
+    """What the step does: one of `ACTIONS`."""
+    marker: str | None = None
+    """A file recording each attempt (crash_once, user_error)."""
+    value: Any = None
+    """Written to the output."""
+
+
 def _attempt(ctx: Any) -> Path:
-    marker = Path(ctx.params["marker"])
+    marker = Path(ctx.params.marker)
     with marker.with_suffix(".attempts").open("a") as f:
         f.write(f"{os.getpid()}\n")
     return marker
@@ -28,7 +40,7 @@ def crash_once(ctx: Any) -> None:
     if not marker.exists():
         marker.write_text("the first attempt killed its worker\n")
         os.kill(os.getpid(), signal.SIGKILL)
-    ctx.output.write_json({"value": ctx.params["value"]}, "out")
+    ctx.output.write_json({"value": ctx.params.value}, "out")
 
 
 def user_error(ctx: Any) -> None:
@@ -39,7 +51,7 @@ def user_error(ctx: Any) -> None:
 
 def noop(ctx: Any) -> None:
     """An empty step, to measure a backend's fixed cost per step."""
-    ctx.output.write_json({"value": ctx.params.get("value")}, "out")
+    ctx.output.write_json({"value": ctx.params.value}, "out")
 
 
 ACTIONS: dict[str, Callable[[Any], None]] = {
@@ -50,10 +62,10 @@ ACTIONS: dict[str, Callable[[Any], None]] = {
 
 
 def run(ctx: Any) -> None:
-    ACTIONS[ctx.params["action"]](ctx)
+    ACTIONS[ctx.params.action](ctx)
 
 
 def setup() -> None:
     """Register the kind in this process (the test process or a Ray worker)."""
     if KIND not in KINDS:
-        register(StepKind(KIND, __name__, ("contract/api.py",)))
+        register(StepKind(KIND, __name__), TestRayParams)

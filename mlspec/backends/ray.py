@@ -70,7 +70,7 @@ class RayBackend:
             "num_cpus": task.resources.get("num_cpus") or 1,
             "max_retries": self.max_retries,  # system failures only: run_task returns user errors
             "retry_exceptions": False,
-            "runtime_env": {"env_vars": worker_env(task.threads)},
+            "runtime_env": {"env_vars": worker_env(self.threads)},
         }
         if task.resources.get("memory"):
             options["memory"] = int(task.resources["memory"])

@@ -1,6 +1,6 @@
 """Fingerprints: a step's identity as a hash whose parts are kept, so every "why" has an answer.
 
-A fingerprint hashes the step's kind and code version, its params, the spec slices it reads,
+A fingerprint hashes the step's kind and code version, its typed params' identity fields,
 its upstream fingerprints, the content of the data files it reads and the versions of the
 libraries that shape its output (Hamilton's cache key, plus data). Equal fingerprint means
 equal artifact, so the step is skipped. `explain` compares the parts with the last recorded
@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlspec.compile.jsondiff import display_path, semantic_diff
+from mlspec.compile.jsondiff import PathPart, display_path, semantic_diff
 from mlspec.compile.node import Step
 from mlspec.compile.plan import Plan
+from mlspec.contract.params import key_text
 from mlspec.steps.kinds import KINDS, code_version, library_version
 from mlspec.store.hashing import file_digest
 
-FINGERPRINT_VERSION = 2  # 2: data files hashed with BLAKE3
+FINGERPRINT_VERSION = 3  # 3: params are the kind's typed params; inputs may be column slices
 
 
 def canonical_json(value: Any) -> str:
@@ -36,14 +37,9 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
-def identity(params: Any) -> Any:
-    """Params without their `where` entries: a spec location (``spec.yaml:12:7``) is for
-    messages, not identity, so reformatting a spec or moving the project reruns nothing."""
-    if isinstance(params, dict):
-        return {k: identity(v) for k, v in params.items() if k != "where"}
-    if isinstance(params, list):
-        return [identity(v) for v in params]
-    return params
+# Parts kept for messages, not hashed: where params came from, and what readers of single
+# columns depend on.
+_UNHASHED = ("sources", "columns")
 
 
 @dataclass(frozen=True)
@@ -55,30 +51,68 @@ class Fingerprint:
     def short(self) -> str:
         return self.digest[:12]
 
+    def of_columns(self, columns: tuple[str, ...]) -> str:
+        """The identity of some of this step's output columns: what a reader of only those
+        columns depends on. Steps without per-column identity give their whole digest."""
+        per_column = self.parts.get("columns")
+        if per_column is None:
+            return self.digest
+        return digest(
+            {
+                "rows": per_column["rows"],
+                "columns": {c: per_column["each"].get(c, "missing") for c in columns},
+            }
+        )
+
 
 def fingerprint_step(
     step: Step, upstream: dict[str, str], file_hash: Callable[[str], str]
 ) -> Fingerprint:
     kind = KINDS[step.kind]
-    parts = {
+    parts: dict[str, Any] = {
         "v": FINGERPRINT_VERSION,
         "kind": step.kind,
         "code": code_version(step.kind),
-        "params": digest(identity(step.params)),
-        "reads": step.reads,
+        "params": step.params.identity(),
         "upstream": upstream,
         "files": {rel: file_hash(rel) for rel in step.files},
         "libraries": {lib: library_version(lib) for lib in kind.libraries},
     }
-    return Fingerprint(digest(parts), parts)
+    hashed = dict(parts)
+    parts["sources"] = dict(step.sources)
+    column_parts = getattr(step.params, "column_parts", None)
+    if column_parts is not None:
+        # What fixes the rows (everything but the column definitions), then each column.
+        rows = digest({k: v for k, v in hashed.items() if k != "params"})
+        parts["columns"] = {
+            "rows": rows,
+            "each": {
+                c: digest({"rows": rows, "column": c, "def": d}) for c, d in column_parts().items()
+            },
+        }
+    return Fingerprint(digest(hashed), parts)
 
 
 def fingerprint_plan(plan: Plan, file_hash: Callable[[str], str]) -> dict[str, Fingerprint]:
     """Fingerprints of every step, upstream first."""
     out: dict[str, Fingerprint] = {}
     for step in plan.steps():
-        upstream = {name: out[sid].digest for name, sid in sorted(step.inputs.items())}
-        out[step.id] = fingerprint_step(step, upstream, file_hash)
+        out[step.id] = fingerprint_step(step, upstream_digests(step, out), file_hash)
+    return out
+
+
+def step_labels(step: Step) -> dict[str, str]:
+    """Input key text -> the upstream step id, to name an upstream in a reason."""
+    return {key_text(k): sid for k, sid in step.inputs.items()}
+
+
+def upstream_digests(step: Step, done: dict[str, Fingerprint]) -> dict[str, str]:
+    """Input key -> the identity of what the step reads from it (whole artifact or columns)."""
+    out: dict[str, str] = {}
+    for key, sid in sorted(step.inputs.items()):
+        cols = step.columns.get(key)
+        fp = done[sid]
+        out[key_text(key)] = fp.digest if cols is None else fp.of_columns(cols)
     return out
 
 
@@ -99,9 +133,33 @@ def file_hasher(root: Path, cache: Callable[[Path], str] | None = None) -> Calla
 
 
 def diff_paths(old: Any, new: Any) -> list[str]:
-    """Spec paths at which two JSON values differ (``features[2].expr changed``), by index:
-    a step's reads are compared slice by slice, as the fingerprint hashed them."""
-    return [f"{display_path(p)} {kind}" for p, kind in semantic_diff(old, new, by_name=False)]
+    """Paths at which two JSON values differ (``features[hour].expr changed``)."""
+    return [f"{display_path(p)} {kind}" for p, kind in semantic_diff(old, new)]
+
+
+def _spec_path(path: tuple[PathPart, ...], sources: dict[str, str]) -> str:
+    """A params path as the spec path it came from: the longest field prefix with a recorded
+    source, then the rest of the path (``objective.features[x].scale`` -> ``features[x].scale``)."""
+    for n in range(len(path), 0, -1):
+        head = display_path(path[:n])
+        if head in sources:
+            rest = display_path(path[n:]) if n < len(path) else ""
+            if rest and not rest.startswith("["):
+                rest = "." + rest
+            return sources[head] + (rest if rest != "(spec)" else "")
+    return "step parameter " + display_path(path)
+
+
+def param_reasons(old: Any, new: Any, sources: dict[str, str]) -> list[str]:
+    reasons: list[str] = []
+    for path, kind in semantic_diff(old, new):
+        where = _spec_path(path, sources)
+        text = (
+            f"{where} {kind}" if where.startswith("step parameter") else f"spec path {where} {kind}"
+        )
+        if text not in reasons:
+            reasons.append(text)
+    return reasons
 
 
 def explain(
@@ -112,10 +170,11 @@ def explain(
     """Why a step's fingerprint differs from its last recorded one, most specific first."""
     if previous is None:
         return ["never run"]
-    reasons: list[str] = []
-    reasons += [
-        "spec path " + p for p in diff_paths(previous.get("reads", {}), current.get("reads", {}))
-    ]
+    if previous.get("v") != current.get("v"):
+        return ["fingerprint format changed"]
+    reasons = param_reasons(
+        previous.get("params", {}), current.get("params", {}), current.get("sources", {})
+    )
     old_files, new_files = previous.get("files", {}), current.get("files", {})
     for rel in sorted(set(old_files) | set(new_files)):
         if rel not in old_files:
@@ -137,8 +196,4 @@ def explain(
         if old_up.get(name) != new_up.get(name):
             label = (step_names or {}).get(name, name)
             reasons.append(f"upstream {label} changed")
-    if not reasons and previous.get("params") != current.get("params"):
-        reasons.append("step parameters changed")
-    if not reasons and previous.get("v") != current.get("v"):
-        reasons.append("fingerprint format changed")
     return reasons or ["artifact missing from the store"]

@@ -9,25 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+InputKey = tuple[str, ...]
+
 
 @dataclass(frozen=True)
 class Step:
-    """What to run (kind + params), on what (inputs), and which spec paths it reads.
+    """What to run (kind + params), on what (inputs), and where its params came from.
 
-    - `inputs`: local name -> upstream step id; the step reads those steps' artifacts.
-    - `params`: JSON-able values passed to the step function; part of the fingerprint.
-    - `reads`: spec path (e.g. ``features[2].expr``'s parent ``features``) -> the value it
-      had; part of the fingerprint and the answer to "why will this step run?".
+    - `params`: the kind's params object (`mlspec/steps/params.py`): everything the step
+      function receives; its identity fields are the fingerprint's params.
+    - `inputs`: structured key (``("eval", "quality", "gbt")``) -> upstream step id.
+    - `columns`: for an input whose upstream has per-column identity (the features table),
+      the columns this step reads; its fingerprint depends on those columns only.
+    - `sources`: params field path (``seed``, ``objective.features``) -> the spec path it came
+      from (``execution.seed``): how `plan` says why a step reruns in the spec's own terms.
     - `files`: data files the step reads, relative to the spec's folder; their content
       hashes are part of the fingerprint.
-    - `resources`: what the step needs where it runs (num_cpus, memory_gb).
+    - `resources`: what the step needs where it runs (num_cpus, memory_gb): a scheduling
+      hint for Ray or a batch queue, not part of the step's identity.
     """
 
     id: str
     kind: str
-    inputs: dict[str, str] = field(default_factory=dict)
-    params: dict[str, Any] = field(default_factory=dict)
-    reads: dict[str, Any] = field(default_factory=dict)
+    params: Any
+    inputs: dict[InputKey, str] = field(default_factory=dict)
+    columns: dict[InputKey, tuple[str, ...]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
     resources: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -36,3 +43,7 @@ class Step:
     def group(self) -> str:
         """The first part of the id (`train` for `train.quality.gbt`), for grouping in graphs."""
         return self.id.split(".", 1)[0]
+
+    def upstream(self) -> list[str]:
+        """The ids of the steps this one reads, sorted, each once."""
+        return sorted(set(self.inputs.values()))

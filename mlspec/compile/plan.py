@@ -43,7 +43,7 @@ class Plan:
             for name, upstream in step.inputs.items():
                 if upstream not in by_id:
                     raise PlanError(
-                        f"step '{step.id}' reads input '{name}' from '{upstream}', which is not a step"
+                        f"step '{step.id}' reads input '{'/'.join(name)}' from '{upstream}', which is not a step"
                     )
                 children[upstream].add(step.id)
         return cls(by_id, children, _lexicographic_order(by_id, children))
@@ -80,7 +80,7 @@ class Plan:
 
     @cached_property
     def graph(self) -> nx.DiGraph:
-        """The plan as a networkx DiGraph (nodes carry `step`, edges the input `name`)."""
+        """The plan as a networkx DiGraph (nodes carry `step`, edges the input key as `name`)."""
         import networkx as nx
 
         graph = nx.DiGraph()
@@ -88,7 +88,7 @@ class Plan:
             graph.add_node(sid, step=self._steps[sid])
         for step in self._steps.values():
             for name, upstream in step.inputs.items():
-                graph.add_edge(upstream, step.id, name=name)
+                graph.add_edge(upstream, step.id, name="/".join(name))
         return graph
 
     def select(self, patterns: Iterable[str]) -> set[str]:

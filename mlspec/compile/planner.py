@@ -7,13 +7,45 @@ split, so later stages attach without knowing how earlier ones were built.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlspec.compile.node import Step
-from mlspec.compile.plan import Plan
+from mlspec.compile.node import InputKey, Step
+from mlspec.compile.plan import Plan, PlanError
 from mlspec.lang.spec import Spec
+from mlspec.steps.params import (
+    CheckParams,
+    CombineParams,
+    EvaluateParams,
+    FeaturesParams,
+    GateParams,
+    JoinParams,
+    LoadParams,
+    PackageParams,
+    ProfileParams,
+    ReportParams,
+    SelectParams,
+    SplitParams,
+    TrainParams,
+    TrialParams,
+)
+
+Inputs = dict[InputKey, str]
+
+
+def inputs(*groups: Mapping[InputKey, str]) -> Inputs:
+    """One step's inputs from several groups; a key given twice is a planner bug, refused
+    here, when the plan is built (as Kedro refuses two nodes writing one output)."""
+    out: Inputs = {}
+    for group in groups:
+        for key, step_id in group.items():
+            if any("/" in part for part in key):
+                raise PlanError(f"input key {key!r} of step input {step_id}: a part holds '/'")
+            if key in out and out[key] != step_id:
+                raise PlanError(f"input {'/'.join(key)} is given twice ({out[key]} and {step_id})")
+            out[key] = step_id
+    return out
 
 
 @dataclass
@@ -22,22 +54,24 @@ class PlanBuilder:
     steps: list[Step] = field(default_factory=list)
     # Well-known steps that later stages read from.
     table: str | None = None  # the joined table (or the only source's load step)
-    checks: dict[str, str] = field(
-        default_factory=dict
-    )  # checks that must pass before `table` is used
+    checks: Inputs = field(default_factory=dict)  # checks that must pass before `table` is used
     features: str | None = None
     split: str | None = None
-    trains: dict[tuple[str, str], str] = field(
-        default_factory=dict
-    )  # (objective, model) -> train step
+    trains: dict[tuple[str, str], str] = field(default_factory=dict)  # (objective, model) -> train
     evaluations: dict[str, dict[str, str]] = field(
         default_factory=dict
-    )  # objective -> model -> evaluate step
+    )  # objective -> model -> evaluate
     selects: dict[str, str] = field(default_factory=dict)  # objective -> select step
 
     def add(self, step: Step) -> Step:
         self.steps.append(step)
         return step
+
+    def seed(self) -> int:
+        return int(self.spec.execution.get("seed", 0))
+
+    def threads(self) -> int:
+        return int(self.spec.execution.get("threads", 1))
 
 
 Stage = Callable[[PlanBuilder], None]
@@ -56,34 +90,34 @@ def compile_plan(spec: Spec) -> Plan:
     return Plan.from_steps(builder.steps)
 
 
-def _source_slice(raw_source: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in raw_source.items() if k != "checks"}
-
-
 @stage
 def data_stage(b: PlanBuilder) -> None:
     spec = b.spec
     loads: dict[str, str] = {}
-    checks: dict[str, str] = {}
+    checks: Inputs = {}
     for name, src in spec.sources.items():
-        raw = spec.raw["data"]["sources"][name]
         base = ("data", "sources", name)
         load = b.add(
             Step(
                 id=f"load.{name}",
                 kind="load",
-                params={
-                    "name": name,
-                    "source": {
+                params=LoadParams(
+                    name=name,
+                    source={
                         "path": src.path,
                         "format": src.format,
                         "query": src.query,
                         "separator": src.separator,
                         "columns": src.columns,
                     },
-                    "where": spec.where((*base, "path")),
+                    external=src.external,
+                    where=spec.where((*base, "path")),
+                ),
+                sources={
+                    "name": f"data.sources.{name}",
+                    "source": f"data.sources.{name}",
+                    "external": f"data.sources.{name}.external",
                 },
-                reads={f"data.sources.{name}": _source_slice(raw)},
                 files=(src.path,),
                 description=f"read {src.format} source '{name}'",
             )
@@ -94,10 +128,10 @@ def data_stage(b: PlanBuilder) -> None:
                 Step(
                     id=f"check.{name}",
                     kind="check",
-                    inputs={"data": load.id},
-                    params={
-                        "name": name,
-                        "checks": [
+                    inputs={("data",): load.id},
+                    params=CheckParams(
+                        name=name,
+                        checks=[
                             {
                                 "column": c.column,
                                 "rules": c.rules,
@@ -106,22 +140,23 @@ def data_stage(b: PlanBuilder) -> None:
                             }
                             for c in src.checks
                         ],
+                    ),
+                    sources={
+                        "name": f"data.sources.{name}",
+                        "checks": f"data.sources.{name}.checks",
                     },
-                    reads={f"data.sources.{name}.checks": raw.get("checks", [])},
                     description=f"check source '{name}'",
                 )
             )
-            checks[name] = chk.id
+            checks[("check", name)] = chk.id
     if spec.joins:
-        inputs = dict(loads)
-        inputs.update({f"check_{n}": cid for n, cid in checks.items()})
         join = b.add(
             Step(
                 id="join",
                 kind="join",
-                inputs=inputs,
-                params={
-                    "joins": [
+                inputs=inputs({("source", n): sid for n, sid in loads.items()}, checks),
+                params=JoinParams(
+                    joins=[
                         {
                             "left": j.left,
                             "right": j.right,
@@ -131,11 +166,11 @@ def data_stage(b: PlanBuilder) -> None:
                         }
                         for j in spec.joins
                     ],
-                    "where": {
+                    where={
                         str(i): spec.where(("data", "joins", i)) for i in range(len(spec.joins))
                     },
-                },
-                reads={"data.joins": spec.raw["data"].get("joins", [])},
+                ),
+                sources={"joins": "data.joins"},
                 description="join the sources",
             )
         )
@@ -143,7 +178,7 @@ def data_stage(b: PlanBuilder) -> None:
     else:
         (only,) = loads
         b.table = loads[only]
-        b.checks = {f"check_{n}": cid for n, cid in checks.items()}
+        b.checks = checks
 
 
 def carry_columns(spec: Spec) -> list[str]:
@@ -166,33 +201,27 @@ def carry_columns(spec: Spec) -> list[str]:
 def features_stage(b: PlanBuilder) -> None:
     spec = b.spec
     assert b.table is not None
-    inputs = {"data": b.table, **b.checks}
     carry = carry_columns(spec)
     step = b.add(
         Step(
             id="features",
             kind="features",
-            inputs=inputs,
-            params={
-                "features": [
+            inputs=inputs({("data",): b.table}, b.checks),
+            params=FeaturesParams(
+                features=[
                     {
                         "name": f.name,
                         "expr": f.expr,
                         "type": f.type,
-                        "encoding": f.encoding,
-                        "impute": f.impute,
-                        "fill_value": f.fill_value,
-                        "scale": f.scale,
                         "where": spec.where(("features", f.index)),
                     }
                     for f in spec.features
                 ],
-                "carry": carry,
-            },
-            reads={
-                "features": spec.raw.get("features", []),
-                "objectives.*.target": sorted({o.target for o in spec.objectives.values()}),
-                "carry": carry,
+                carry=carry,
+            ),
+            sources={
+                "features": "features",
+                "carry": "objectives.*.target/slices/protected, data.split.by, monitors.*.columns",
             },
             description="compute the features",
         )
@@ -205,19 +234,22 @@ def split_stage(b: PlanBuilder) -> None:
     spec = b.spec
     assert b.features is not None
     s = spec.split
+    reads = (s.by,) if s.by and s.method != "random" else ()
     step = b.add(
         Step(
             id="split",
             kind="split",
-            inputs={"data": b.features},
-            params={
-                "method": s.method,
-                "test": s.test,
-                "valid": s.valid,
-                "seed": s.seed,
-                "by": s.by,
-            },
-            reads={"data.split": spec.raw["data"].get("split", {})},
+            inputs={("data",): b.features},
+            columns={("data",): reads},
+            params=SplitParams(
+                method=s.method,
+                test=s.test,
+                valid=s.valid,
+                seed=s.seed,
+                by=s.by,
+                where=spec.where(("data", "split")),
+            ),
+            sources={f: f"data.split.{f}" for f in ("method", "test", "valid", "seed", "by")},
             description=f"{s.method} split",
         )
     )
@@ -266,12 +298,22 @@ def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None)
     return full if keys is None else {k: full[k] for k in keys}
 
 
-def _objective_reads(spec: Spec, name: str, *keys: str) -> dict[str, Any]:
-    raw = spec.raw["objectives"][name]
-    reads = {f"objectives.{name}.{k}": raw.get(k) for k in keys}
-    feats = spec.objectives[name].features
-    reads["features(used)"] = [f for f in spec.raw.get("features", []) if f["name"] in feats]
-    return reads
+def objective_sources(name: str, field: str = "objective") -> dict[str, str]:
+    """Where an objective's params come from: its section, and the top-level features."""
+    return {
+        field: f"objectives.{name}",
+        f"{field}.features": "features",
+        f"{field}.higher_is_better": f"objectives.{name}.select_by",
+    }
+
+
+def objective_columns(spec: Spec, name: str, *, evaluation: bool = False) -> tuple[str, ...]:
+    """The feature-table columns an objective's steps read: decoupling down to the column."""
+    o = spec.objectives[name]
+    cols = [*o.features, o.target]
+    if evaluation:
+        cols += [*o.slices, *o.protected]
+    return tuple(dict.fromkeys(cols))
 
 
 BASELINE = "baseline"
@@ -284,40 +326,26 @@ def models_stage(b: PlanBuilder) -> None:
 
     spec = b.spec
     assert b.features is not None and b.split is not None
-    data = {"data": b.features, "split": b.split}
+    data = {("data",): b.features, ("split",): b.split}
+    run_sources = {"seed": "execution.seed", "threads": "execution.threads"}
     for name, o in spec.objectives.items():
+        fit_cols = {("data",): objective_columns(spec, name)}
+        eval_cols = {("data",): objective_columns(spec, name, evaluation=True)}
         obj = objective_params(spec, name)
         evaluation = spec.objectives[name].evaluation
         train_obj = objective_params(spec, name, TRAIN_KEYS)
-        models = [
-            (
-                m.name,
-                m.type,
-                m.params,
-                m.search,
-                m.resources,
-                spec.raw["objectives"][name]["models"][i],
-            )
-            for i, m in enumerate(o.models)
-        ]
+        models = [(m.name, m.type, m.params, m.search, m.resources) for m in o.models]
         if o.baseline:
             dummy = {"strategy": "prior"} if o.task != "regression" else {"strategy": "mean"}
-            models.append(
-                (
-                    BASELINE,
-                    "dummy",
-                    dummy,
-                    None,
-                    {},
-                    {"name": BASELINE, "type": "dummy", "params": dummy},
-                )
-            )
+            models.append((BASELINE, "dummy", dummy, None, {}))
         evals: dict[str, str] = {}
-        for model_name, mtype, mparams, search, resources, raw_model in models:
+        for model_name, mtype, mparams, search, resources in models:
             model = {"name": model_name, "type": mtype, "params": mparams}
-            reads = _objective_reads(spec, name, "task", "target", "select_by")
-            reads[f"objectives.{name}.models[{model_name}]"] = raw_model
-            inputs = dict(data)
+            model_path = f"objectives.{name}.models[{model_name}]"
+            if model_name == BASELINE:
+                model_path = f"objectives.{name}.baseline"
+            fit_sources = {**objective_sources(name), "model": model_path, **run_sources}
+            trial_inputs: Inputs = {}
             search_params = None
             if search:
                 search_params = {k: search.get(k) for k in ("method", "cv", "seed")}
@@ -327,25 +355,39 @@ def models_stage(b: PlanBuilder) -> None:
                             id=f"trial.{name}.{model_name}.{k}",
                             kind="trial",
                             inputs=dict(data),
-                            params={
-                                "objective": train_obj,
-                                "model": model,
-                                "trial": {"index": k, "params": trial_params},
-                                "search": search_params,
+                            columns=fit_cols,
+                            params=TrialParams(
+                                objective=train_obj,
+                                model=model,
+                                trial={"index": k, "params": trial_params},
+                                search=search_params,
+                                seed=b.seed(),
+                                threads=b.threads(),
+                            ),
+                            sources={
+                                **fit_sources,
+                                "trial": f"{model_path}.search",
+                                "search": f"{model_path}.search",
                             },
-                            reads=reads,
                             resources=resources,
                             description=f"search trial {k} of {name}/{model_name}",
                         )
                     )
-                    inputs[f"trial_{k}"] = t.id
+                    trial_inputs[("trial", str(k))] = t.id
             train = b.add(
                 Step(
                     id=f"train.{name}.{model_name}",
                     kind="train",
-                    inputs=inputs,
-                    params={"objective": train_obj, "model": model, "search": search_params},
-                    reads=reads,
+                    inputs=inputs(data, trial_inputs),
+                    columns=fit_cols,
+                    params=TrainParams(
+                        objective=train_obj,
+                        model=model,
+                        search=search_params,
+                        seed=b.seed(),
+                        threads=b.threads(),
+                    ),
+                    sources={**fit_sources, "search": f"{model_path}.search"},
                     resources=resources,
                     description=f"fit {mtype} for {name}",
                 )
@@ -354,27 +396,23 @@ def models_stage(b: PlanBuilder) -> None:
                 Step(
                     id=f"evaluate.{name}.{model_name}",
                     kind="evaluate",
-                    inputs={"model": train.id, **data},
-                    params={
-                        "objective": obj,
-                        "model_name": model_name,
-                        "bootstrap": {
-                            "n": evaluation["bootstrap"],
-                            "seed": spec.execution.get("seed", 0),
-                        },
-                        "importance": evaluation["importance"],
-                    },
-                    reads=_objective_reads(
-                        spec,
-                        name,
-                        "task",
-                        "target",
-                        "metrics",
-                        "threshold",
-                        "slices",
-                        "fairness",
-                        "evaluation",
+                    inputs=inputs({("model",): train.id}, data),
+                    columns=eval_cols,
+                    params=EvaluateParams(
+                        objective=obj,
+                        model_name=model_name,
+                        bootstrap=int(evaluation["bootstrap"]),
+                        importance=bool(evaluation["importance"]),
+                        seed=b.seed(),
+                        threads=b.threads(),
                     ),
+                    sources={
+                        **objective_sources(name),
+                        "model_name": model_path,
+                        "bootstrap": f"objectives.{name}.evaluation.bootstrap",
+                        "importance": f"objectives.{name}.evaluation.importance",
+                        **run_sources,
+                    },
                     description=f"evaluate {name}/{model_name} on the test split",
                 )
             )
@@ -384,13 +422,17 @@ def models_stage(b: PlanBuilder) -> None:
             Step(
                 id=f"select.{name}",
                 kind="select",
-                inputs={f"eval_{m}": e for m, e in evals.items()},
-                params={
-                    "objective": obj,
-                    "candidates": [m.name for m in o.models],
-                    "baseline": BASELINE if o.baseline else None,
+                inputs=inputs({("eval", m): e for m, e in evals.items()}),
+                params=SelectParams(
+                    objective=obj,
+                    candidates=[m.name for m in o.models],
+                    baseline=BASELINE if o.baseline else None,
+                ),
+                sources={
+                    **objective_sources(name),
+                    "candidates": f"objectives.{name}.models",
+                    "baseline": f"objectives.{name}.baseline",
                 },
-                reads=_objective_reads(spec, name, "select_by", "metrics", "baseline"),
                 description=f"pick the best model for {name}",
             )
         )
@@ -414,26 +456,29 @@ def system_stage(b: PlanBuilder) -> None:
     """combine, gate, profile, package and report: the system around the objectives."""
     spec = b.spec
     evals = {
-        f"eval_{o}_{m}": sid for o, by_model in b.evaluations.items() for m, sid in by_model.items()
+        ("eval", o, m): sid for o, by_model in b.evaluations.items() for m, sid in by_model.items()
     }
-    selects = {f"select_{o}": sid for o, sid in b.selects.items()}
-    combine_raw = spec.raw.get("combine")
+    selects = {("select", o): sid for o, sid in b.selects.items()}
     combine = b.add(
         Step(
             id="combine",
             kind="combine",
-            inputs={**selects, **evals},
-            params={
-                "weights": spec.weights(),
-                "scale": _scale(spec),
-                "tasks": {n: o.task for n, o in spec.objectives.items()},
-                "target": (spec.combine or {}).get("target"),
-                "targets": {n: o.target for n, o in spec.objectives.items()},
-                "metrics": list((spec.combine or {}).get("metrics", [])),
-            },
-            reads={
-                "combine": combine_raw,
-                "objectives.*.task": {n: o.task for n, o in spec.objectives.items()},
+            inputs=inputs(selects, evals),
+            params=CombineParams(
+                weights=spec.weights(),
+                scale=_scale(spec),
+                tasks={n: o.task for n, o in spec.objectives.items()},
+                target=(spec.combine or {}).get("target"),
+                targets={n: o.target for n, o in spec.objectives.items()},
+                metrics=list((spec.combine or {}).get("metrics", [])),
+            ),
+            sources={
+                "weights": "combine.weights",
+                "scale": "combine.scale",
+                "tasks": "objectives.*.task",
+                "target": "combine.target",
+                "targets": "objectives.*.target",
+                "metrics": "combine.metrics",
             },
             description="weight the objectives' scores into one",
         )
@@ -442,62 +487,56 @@ def system_stage(b: PlanBuilder) -> None:
         Step(
             id="gate",
             kind="gate",
-            inputs={**selects, **evals, "combine": combine.id},
-            params={
-                "objectives": {
+            inputs=inputs(selects, evals, {("combine",): combine.id}),
+            params=GateParams(
+                objectives={
                     n: {"gate": o.gate, "task": o.task} for n, o in spec.objectives.items()
                 },
-                "combine_gate": (spec.combine or {}).get("gate", {}),
-            },
-            reads={
-                **{
-                    f"objectives.{n}.gate": spec.raw["objectives"][n].get("gate", {})
-                    for n in spec.objectives
-                },
-                "combine.gate": (combine_raw or {}).get("gate", {}),
-            },
+                combine_gate=(spec.combine or {}).get("gate", {}),
+            ),
+            sources={"objectives": "objectives.*.gate", "combine_gate": "combine.gate"},
             description="check the thresholds",
         )
     )
     assert b.features is not None and b.split is not None
+    watched = [
+        c for m in spec.monitors if m.get("type") == "data_drift" for c in m.get("columns") or []
+    ]
     profile = b.add(
         Step(
             id="profile",
             kind="profile",
-            inputs={"data": b.features, "split": b.split, "combine": combine.id},
-            params={
-                "monitors": list(spec.monitors),
-                "features": _feature_params(spec, tuple(f.name for f in spec.features)),
-            },
-            reads={"monitors": spec.raw.get("monitors", [])},
+            inputs={("data",): b.features, ("split",): b.split, ("combine",): combine.id},
+            columns={("data",): tuple(dict.fromkeys(watched))},
+            params=ProfileParams(
+                monitors=list(spec.monitors),
+                features=_feature_params(spec, tuple(f.name for f in spec.features)),
+            ),
+            sources={"monitors": "monitors", "features": "features"},
             description="reference distributions for the monitors",
         )
     )
-    trains = {f"train_{o}_{m}": sid for (o, m), sid in b.trains.items()}
-    package = b.add(
+    trains = {("train", o, m): sid for (o, m), sid in b.trains.items()}
+    b.add(
         Step(
             id="package",
             kind="package",
-            inputs={
-                "gate": gate.id,
-                "combine": combine.id,
-                "profile": profile.id,
-                **selects,
-                **trains,
-            },
-            params={
-                "name": spec.name,
-                "weights": spec.weights(),
-                "objectives": {n: objective_params(spec, n) for n in spec.objectives},
-                "features": [
-                    {"name": f.name, "expr": f.expr, "type": f.type} for f in spec.features
-                ],
-                "deployment": spec.deployment,
-            },
-            reads={
-                "name": spec.name,
-                "deployment": spec.raw.get("deployment"),
-                "features": spec.raw.get("features", []),
+            inputs=inputs(
+                {("gate",): gate.id, ("combine",): combine.id, ("profile",): profile.id},
+                selects,
+                trains,
+            ),
+            params=PackageParams(
+                name=spec.name,
+                weights=spec.weights(),
+                objectives={n: objective_params(spec, n) for n in spec.objectives},
+                deployment=spec.deployment,
+            ),
+            sources={
+                "name": "name",
+                "weights": "combine.weights",
+                "objectives": "objectives",
+                "deployment": "deployment",
             },
             description="bundle the selected models for deployment",
         )
@@ -506,25 +545,23 @@ def system_stage(b: PlanBuilder) -> None:
         Step(
             id="report",
             kind="report",
-            inputs={
-                **selects,
-                **evals,
-                "combine": combine.id,
-                "gate": gate.id,
-                "profile": profile.id,
-            },
-            params={
-                "name": spec.name,
-                "description": spec.raw.get("description", ""),
-                "problem": spec.problem,
-                "objectives": {n: objective_params(spec, n) for n in spec.objectives},
-            },
-            reads={
-                "name": spec.name,
-                "description": spec.raw.get("description", ""),
-                "problem": spec.raw.get("problem"),
+            inputs=inputs(
+                selects,
+                evals,
+                {("combine",): combine.id, ("gate",): gate.id, ("profile",): profile.id},
+            ),
+            params=ReportParams(
+                name=spec.name,
+                description=spec.raw.get("description", ""),
+                problem=spec.problem,
+                objectives={n: objective_params(spec, n) for n in spec.objectives},
+            ),
+            sources={
+                "name": "name",
+                "description": "description",
+                "problem": "problem",
+                "objectives": "objectives",
             },
             description="the evaluation report (HTML)",
         )
     )
-    del package

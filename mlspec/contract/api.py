@@ -67,13 +67,17 @@ class ArtifactWriter(Protocol):
 
 
 class StepContext(Protocol):
+    """What a step function receives. `params` is its kind's params object
+    (`mlspec/steps/params.py`): seed and thread count included, nothing else reaches it.
+    Inputs are addressed by structured key: ``ctx.input("data")``,
+    ``ctx.input("eval", objective, model)``, or a group at once with ``ctx.inputs("eval")``."""
+
     step_id: str
-    params: dict[str, Any]
+    params: Any
     spec_root: Path
     output: ArtifactWriter
     log: logging.Logger
-    seed: int
-    threads: int
 
-    def input(self, name: str) -> ArtifactReader: ...
+    def input(self, *key: str) -> ArtifactReader: ...
+    def inputs(self, group: str) -> dict[tuple[str, ...], ArtifactReader]: ...
     def warn(self, message: str) -> None: ...

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlspec.compile.fingerprint import Fingerprint, explain, fingerprint_plan
+from mlspec.compile.fingerprint import Fingerprint, explain, fingerprint_plan, step_labels
 from mlspec.compile.jsondiff import Named, PathPart, display_path, semantic_diff
 from mlspec.compile.plan import Plan
 from mlspec.compile.planner import compile_plan
@@ -188,7 +188,7 @@ def step_actions(
         elif old.digest == fp.digest:
             out.append(StepAction(sid, step.kind, "reuse", (), inputs, old.digest, fp.digest))
         else:
-            reasons = tuple(explain(fp.parts, old.parts, dict(step.inputs)))
+            reasons = tuple(explain(fp.parts, old.parts, step_labels(step)))
             out.append(StepAction(sid, step.kind, "rerun", reasons, inputs, old.digest, fp.digest))
     for sid in bplan.order():
         if sid not in hfps:

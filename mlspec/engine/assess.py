@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec.compile.fingerprint import Fingerprint, explain, file_hasher, fingerprint_plan
+from mlspec.compile.fingerprint import (
+    Fingerprint,
+    explain,
+    file_hasher,
+    fingerprint_plan,
+    step_labels,
+)
 from mlspec.compile.plan import Plan
 from mlspec.compile.planner import compile_plan
 from mlspec.lang.spec import Spec
@@ -64,6 +70,6 @@ def assess(spec: Spec, root: Path) -> Assessment:
         if not cached:
             last = runs.last_step(sid, spec_name=spec.name) if runs else None
             previous = last.parts if last is not None else None
-            reasons = tuple(explain(fp.parts, previous, dict(step.inputs)))
+            reasons = tuple(explain(fp.parts, previous, step_labels(step)))
         statuses[sid] = StepStatus(sid, step.kind, fp, cached, reasons)
     return Assessment(spec, plan, fps, statuses, root)

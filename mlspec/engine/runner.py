@@ -81,8 +81,6 @@ def run_plan(
         argv=argv or [],
     )
     log_dir = root / "logs" / run_id
-    seed = int(spec.execution.get("seed", 0))
-    threads = int(spec.execution.get("threads", 1))
     result = RunResult(run_id, "succeeded")
     started = time.perf_counter()
     done: set[str] = {
@@ -159,12 +157,11 @@ def run_plan(
                     kind=step.kind,
                     fingerprint=fp,
                     params=step.params,
-                    inputs={name: fps[up].digest for name, up in step.inputs.items()},
+                    inputs={key: fps[up].digest for key, up in step.inputs.items()},
+                    columns=dict(step.columns),
                     store_root=str(root),
                     spec_root=str(spec.root),
                     log_path=str(log_dir / f"{sid}.log"),
-                    seed=seed,
-                    threads=threads,
                     force=sid in force,
                     meta={"run_id": run_id},
                     resources=_resources(step.resources),

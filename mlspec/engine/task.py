@@ -17,26 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.contract.api import StepError
-from mlspec.engine.views import open_artifact
+from mlspec.contract.params import InputKey, Params, key_text
+from mlspec.engine.views import ColumnsReader, open_artifact
 
 
 @dataclass(frozen=True)
 class StepTask:
+    """One step to compute: its kind's typed params, and its inputs by artifact fingerprint."""
+
     step_id: str
     kind: str
     fingerprint: str
-    params: dict[str, Any]
-    inputs: dict[str, str]  # local name -> upstream fingerprint
+    params: Params
+    inputs: dict[InputKey, str]  # input key -> upstream artifact fingerprint
     store_root: str
     spec_root: str
     log_path: str
-    seed: int = 0
-    threads: int = 1
+    columns: dict[InputKey, tuple[str, ...]] = field(default_factory=dict)  # readable columns
     force: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
-    resources: dict[str, Any] = field(
-        default_factory=dict
-    )  # num_cpus, memory (bytes): for ray/batch
+    resources: dict[str, Any] = field(default_factory=dict)  # num_cpus, memory (bytes)
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,26 @@ class _Context:
     """The StepContext a step function sees (see mlspec.contract.api)."""
 
     step_id: str
-    params: dict[str, Any]
+    params: Params
     spec_root: Path
     output: Any
     log: logging.Logger
-    seed: int
-    threads: int
-    _inputs: dict[str, str]
+    _inputs: dict[InputKey, str]
+    _columns: dict[InputKey, tuple[str, ...]]
     _store: Any
     warnings: list[str] = field(default_factory=list)
 
-    def input(self, name: str) -> Any:
-        if name not in self._inputs:
-            raise KeyError(
-                f"step {self.step_id} has no input '{name}' (inputs: {', '.join(self._inputs)})"
-            )
-        return open_artifact(self._store, self._inputs[name])
+    def input(self, *key: str) -> Any:
+        if key not in self._inputs:
+            have = ", ".join(key_text(k) for k in self._inputs)
+            raise KeyError(f"step {self.step_id} has no input {key_text(key)} (inputs: {have})")
+        reader = open_artifact(self._store, self._inputs[key])
+        cols = self._columns.get(key)
+        return reader if cols is None else ColumnsReader(reader, cols)
+
+    def inputs(self, group: str) -> dict[InputKey, Any]:
+        """The inputs whose key starts with `group`, by the rest of their key."""
+        return {k[1:]: self.input(*k) for k in sorted(self._inputs) if k[0] == group}
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -149,9 +153,8 @@ def run_task(task: StepTask) -> StepResult:
                 Path(task.spec_root),
                 writer,
                 log,
-                task.seed,
-                task.threads,
                 task.inputs,
+                task.columns,
                 store,
             )
             try:

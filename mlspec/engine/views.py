@@ -96,3 +96,44 @@ def open_artifact(store: ArtifactStore, fp: str) -> Reader | ViewReader:
     """The reader a step gets for an input: views are built, tables are read."""
     reader = store.open(fp)
     return ViewReader(reader, store) if is_view(reader) else reader
+
+
+class ColumnsReader:
+    """An input a step may read some columns of: the columns its fingerprint depends on.
+
+    Reading any other column fails, so a step cannot depend on more than its cache key says.
+    With no columns the frame keeps only its row count (a ``__row__`` index), which is all a
+    random split reads.
+    """
+
+    def __init__(self, reader: Any, columns: tuple[str, ...]) -> None:
+        self._reader = reader
+        self.columns = tuple(columns)
+        self.fingerprint = reader.fingerprint
+
+    def scan(self, name: str = "data") -> pl.LazyFrame:
+        import polars as pl
+
+        lf = self._reader.scan(name)
+        if name != "data":
+            return lf
+        if not self.columns:
+            return lf.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row__"))
+        present = lf.collect_schema()
+        return lf.select([c for c in self.columns if c in present])
+
+    def frame(self, name: str = "data", columns: list[str] | None = None) -> pl.DataFrame:
+        if name != "data":
+            return self._reader.frame(name, columns)
+        wanted = list(self.columns) if columns is None else list(columns)
+        extra = [c for c in wanted if c not in self.columns]
+        if extra:
+            raise KeyError(
+                f"columns {extra} are not among the columns this step declared: {list(self.columns)}"
+            )
+        return self.scan(name).select(wanted).collect()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "path":
+            raise AttributeError("a column slice of an artifact has no file path")
+        return getattr(self._reader, name)

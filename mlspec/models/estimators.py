@@ -40,6 +40,10 @@ from mlspec.frames import closest
 from mlspec.lang.model_types import MODEL_TYPES
 from mlspec.scoring.preprocess import transformer
 
+# Packages estimators are imported from by name (the model table's dotted paths): part of
+# the code closure of every step that builds a model (see steps/kinds.py).
+DYNAMIC_IMPORTS = ("sklearn", "xgboost")
+
 CALIBRATION: dict[str, Any] = {"method": "sigmoid", "cv": 3, "ensemble": False}
 
 

@@ -1,14 +1,6 @@
 """The `check` step: evaluate a source's data checks in one lazy polars query.
 
-params::
-
-    {"name": "posts",
-     "checks": [{"column": "post_id" | null,
-                 "rules": {"not_null": true, "unique": true, "min": 0, "max": 9,
-                           "allowed": [...], "max_null_fraction": 0.05, "dtype": "int",
-                           "rows": {"min": 1000, "max": null}},   # only the rules set
-                 "severity": "error" | "warn",
-                 "where": "spec.yaml:14:11"}]}
+Params: `CheckParams` (`mlspec/steps/params.py`).
 
 Input ``data`` (the source's load step). Output ``report.json``: per check and rule,
 whether it passed, how many rows fail, and up to 5 offending values and row indices.
@@ -40,6 +32,7 @@ from mlspec.frames import (
     require_columns,
     schema_of,
 )
+from mlspec.steps.params import CheckParams
 
 SAMPLES = 5
 _ROW = pl.int_range(pl.len(), dtype=pl.Int64)  # the row index, computed in the query
@@ -289,8 +282,8 @@ def _bounds(rows: dict[str, Any]) -> str:
 
 
 def run(ctx: StepContext) -> None:
-    source: str = ctx.params["name"]
-    checks: list[dict[str, Any]] = list(ctx.params.get("checks") or [])
+    p: CheckParams = ctx.params
+    source, checks = p.name, list(p.checks)
     lf = ctx.input("data").scan()
     schema = schema_of(lf, what=f"reading source '{source}'")
     planned = _plan(checks, schema, source)

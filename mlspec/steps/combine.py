@@ -1,14 +1,8 @@
 """The `combine` step: put every objective's score on a common scale and weight them into one.
 
-params::
+Params: `CombineParams` (`mlspec/steps/params.py`).
 
-    {"weights": {"quality": 0.7, "engagement": 0.3},
-     "scale": {"quality": "probability", "engagement": "rank"},
-     "tasks": {"quality": "binary", "engagement": "binary"},
-     "target": "took" | null, "metrics": ["roc_auc", "pr_auc"],
-     "targets": {"quality": "is_quality", ...}}   # optional: each objective's target column
-
-Inputs ``select_<o>`` and ``eval_<o>_<m>``: only the selected model's test predictions are
+Inputs ``("select", o)`` and ``("eval", o, m)``: only the selected model's test predictions are
 read. All objectives are evaluated on the same test rows; rows are aligned by ``row`` and a
 mismatch is a StepError.
 
@@ -48,6 +42,7 @@ import polars as pl
 from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation import metrics as M
 from mlspec.frames import FLOAT, INTEGER, base
+from mlspec.steps.params import CombineParams
 
 BOOTSTRAP_RESAMPLES = 200
 BOOTSTRAP_SEED = 0
@@ -163,12 +158,12 @@ class Objective:
 
 
 def _read(ctx: StepContext, name: str, task: str) -> Objective:
-    selection = ctx.input(f"select_{name}").json("selection.json")
+    selection = ctx.input("select", name).json("selection.json")
     model = selection.get("selected")
     if not model:
         raise StepError(f"Objective '{name}' has no selected model (selection.json names none).")
     try:
-        ev = ctx.input(f"eval_{name}_{model}")
+        ev = ctx.input("eval", name, model)
     except KeyError:
         raise StepError(
             f"Objective '{name}': the selected model '{model}' has no evaluation among the combine step's inputs."
@@ -256,17 +251,12 @@ def _evaluate(
 
 
 def _target(
-    params: dict[str, Any], objectives: list[Objective]
+    params: CombineParams, objectives: list[Objective]
 ) -> tuple[str | None, pl.Series | None]:
-    column = params.get("target")
+    column = params.target
     if not column:
         return None, None
-    if "targets" not in params:  # a plan from before the planner passed them
-        raise StepError(
-            f"combine.target '{column}' cannot be evaluated: the plan does not give the combine step the objectives' targets.",
-            hint="leave combine.target and combine.metrics out for now; this is a limitation of this mlspec version",
-        )
-    targets: dict[str, str] = params["targets"] or {}
+    targets = params.targets
     owners = sorted(o for o, t in targets.items() if t == column)
     by_name = {o.name: o for o in objectives}
     if not owners or owners[0] not in by_name:
@@ -283,11 +273,9 @@ def _target(
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    weights = {o: float(w) for o, w in p["weights"].items()}
-    scale: dict[str, str] = p.get("scale", {})
-    tasks: dict[str, str] = p.get("tasks", {})
-    wanted: list[str] = list(p.get("metrics") or [])
+    p: CombineParams = ctx.params
+    weights = {o: float(w) for o, w in p.weights.items()}
+    scale, tasks, wanted = p.scale, p.tasks, list(p.metrics)
     names = sorted(weights)
     if not names:
         raise StepError("combine needs at least one objective with a weight.")

@@ -1,12 +1,8 @@
 """The `evaluate` step: how good one model is on the test split, and where and why.
 
-params::
+Params: `EvaluateParams` (`mlspec/steps/params.py`).
 
-    {"objective": {name, task, target, features, metrics, select_by, higher_is_better,
-                   threshold, slices, protected},
-     "model_name": "lr", "bootstrap": {"n": 200, "seed": 0}, "importance": true}
-
-``bootstrap.n`` and ``importance`` come from the objective's ``evaluation`` block: ``n = 0``
+``bootstrap`` and ``importance`` come from the objective's ``evaluation`` block: ``n = 0``
 gives every metric without an interval (low and high null), ``importance: false`` skips
 permutation importance (``reasons.permutation`` says so; the model's own is still reported).
 
@@ -57,6 +53,7 @@ from mlspec.frames import jsonable, label, require_columns
 from mlspec.models import persist
 from mlspec.scoring import preprocess
 from mlspec.scoring.predict import Predictions, predict
+from mlspec.steps.params import EvaluateParams
 from mlspec.steps.split import TEST
 
 LEVEL = 0.95
@@ -476,12 +473,11 @@ def _predictions(
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    objective: dict[str, Any] = p["objective"]
+    p: EvaluateParams = ctx.params
+    objective = p.objective
     task = objective["task"]
-    model_name = p.get("model_name", "?")
-    boot = p.get("bootstrap") or {}
-    resamples, seed = int(boot.get("n", 200)), int(boot.get("seed", ctx.seed))
+    model_name = p.model_name
+    resamples, seed, threads = int(p.bootstrap), int(p.seed), int(p.threads)
     threshold = float(objective.get("threshold") if objective.get("threshold") is not None else 0.5)
     names = list(dict.fromkeys([*objective.get("metrics", []), objective["select_by"]]))
     for m in names:
@@ -497,7 +493,7 @@ def run(ctx: StepContext) -> None:
     y, _ = preprocess.target(frame, objective, classes=classes, what="the test split")
     X = preprocess.matrix(frame, features)
     pred = predict(
-        pipeline, X, task, classes, threshold, meta=meta, threads=ctx.threads, what="the test split"
+        pipeline, X, task, classes, threshold, meta=meta, threads=threads, what="the test split"
     )
     for feature, count in sorted(pred.unseen.items()):
         ctx.warn(
@@ -505,7 +501,7 @@ def run(ctx: StepContext) -> None:
         )
     rows = _rows(task, y, pred, classes)
 
-    metrics = _metrics(rows, names, resamples, seed, ctx.threads)
+    metrics = _metrics(rows, names, resamples, seed, threads)
     fairness: dict[str, Any] = {}
     if task == "binary":
         fairness = _fairness(frame, rows, objective.get("protected", []))
@@ -513,7 +509,7 @@ def run(ctx: StepContext) -> None:
         ctx.warn(
             f"{objective['name']}: fairness metrics need a binary task; the protected columns are not evaluated."
         )
-    if p.get("importance", True):
+    if p.importance:
         permutation, settings, why_not = _permutation(
             pipeline,
             X,
@@ -522,7 +518,7 @@ def run(ctx: StepContext) -> None:
             classes,
             threshold,
             seed,
-            ctx.threads,
+            threads,
         )
     else:
         permutation, settings, why_not = (

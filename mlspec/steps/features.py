@@ -1,11 +1,6 @@
 """The `features` step: compute every feature column, keep the columns carried beside them.
 
-params::
-
-    {"features": [{"name": "log_followers", "expr": "log1p(author_followers)" | null,
-                   "type": "numeric" | "categorical", "encoding": ..., "impute": ...,
-                   "fill_value": ..., "scale": ..., "where": "spec.yaml:60:5"}],
-     "carry": ["is_quality", "clicked", "topic", ...]}   # targets, slices, protected, split.by
+Params: `FeaturesParams` (`mlspec/steps/params.py`).
 
 Input ``data``. Output ``data``: the features in spec order (numeric ones as Float64,
 booleans as 0/1; categorical ones as String, nulls kept), then the carried columns not
@@ -34,6 +29,7 @@ from mlspec.frames import (
 )
 from mlspec.lang.expr import Col, ExprError, columns, parse
 from mlspec.scoring.expressions import to_polars
+from mlspec.steps.params import FeaturesParams
 
 # Feature type -> (dtype the column is cast to, dtypes it may be cast from; None = any flat).
 _TARGETS: dict[str, tuple[pl.DataType, frozenset[type[pl.DataType]] | None]] = {
@@ -165,8 +161,9 @@ def view(params: dict[str, Any], inputs: dict[str, pl.LazyFrame]) -> pl.LazyFram
 
 
 def run(ctx: StepContext) -> None:
-    features: list[dict[str, Any]] = list(ctx.params.get("features") or [])
-    carry: list[str] = list(dict.fromkeys(ctx.params.get("carry") or []))
+    p: FeaturesParams = ctx.params
+    features: list[dict[str, Any]] = list(p.features)
+    carry: list[str] = list(dict.fromkeys(p.carry))
     data = ctx.input("data")
     lf = data.scan()
     schema = lf.collect_schema()

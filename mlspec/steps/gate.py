@@ -1,11 +1,8 @@
 """The `gate` step: check every threshold of the spec against the selected models' metrics.
 
-params::
+Params: `GateParams` (`mlspec/steps/params.py`).
 
-    {"objectives": {"quality": {"gate": {"roc_auc": ">= 0.75"}, "task": "binary"}, ...},
-     "combine_gate": {"roc_auc": ">= 0.7"}}
-
-Inputs ``select_<o>``, ``eval_<o>_<m>`` and ``combine``. An objective's gate reads the
+Inputs ``("select", o)``, ``("eval", o, m)`` and ``("combine",)``. An objective's gate reads the
 metrics.json of its *selected* model; a fairness metric (`FAIRNESS`) is read from that
 file's ``fairness`` section, taking the largest value over the protected columns (the worst
 group gap). The combine gate reads combine.json's ``metrics``.
@@ -28,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
+from mlspec.steps.params import GateParams
 
 FAIRNESS = frozenset({"demographic_parity_difference", "equalized_odds_difference"})
 COMBINE = "combine"
@@ -142,18 +140,18 @@ def describe(result: dict[str, Any]) -> str:
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
+    p: GateParams = ctx.params
     results: list[dict[str, Any]] = []
     selected: dict[str, str] = {}
-    for name in sorted(p.get("objectives") or {}):
-        gate = (p["objectives"][name] or {}).get("gate") or {}
-        model = ctx.input(f"select_{name}").json("selection.json").get("selected")
+    for name in sorted(p.objectives):
+        gate = (p.objectives[name] or {}).get("gate") or {}
+        model = ctx.input("select", name).json("selection.json").get("selected")
         selected[name] = model
         if not gate:
             continue
-        document = ctx.input(f"eval_{name}_{model}").json("metrics.json")
+        document = ctx.input("eval", name, model).json("metrics.json")
         results += [check(name, model, metric, gate[metric], document) for metric in sorted(gate)]
-    combine_gate = p.get("combine_gate") or {}
+    combine_gate = p.combine_gate
     if combine_gate:
         document = ctx.input("combine").json("combine.json")
         results += [

@@ -1,12 +1,8 @@
 """The `join` step: join the loaded sources, in order, into one table.
 
-params::
+Params: `JoinParams` (`mlspec/steps/params.py`).
 
-    {"joins": [{"left": "posts", "right": "clicks", "on": ["post_id"], "how": "left",
-                "suffix": "_right"}, ...],
-     "where": {"0": "spec.yaml:40:7", ...}}   # or a "where" inside each join, or one string
-
-Inputs: one per source, named by the source name (``ctx.input("posts")``). The first join's
+Inputs: one per source, keyed by the source name (``ctx.input("source", "posts")``). The first join's
 ``left`` starts the table; each later ``left`` must already be in it; each ``right`` is
 joined onto it. Keys whose dtypes differ are cast to a common dtype when both are numeric
 or both are text (`_KEY_CASTS`), else StepError. Row order is deterministic: left rows in
@@ -37,6 +33,7 @@ from mlspec.frames import (
     polars_message,
     require_columns,
 )
+from mlspec.steps.params import JoinParams
 
 HOWS = ("inner", "left", "full", "semi", "anti")
 _LOOKUP_KEYS = INTEGER | {pl.String}
@@ -237,11 +234,12 @@ def view(params: dict[str, Any], inputs: dict[str, pl.LazyFrame]) -> pl.LazyFram
 
 
 def run(ctx: StepContext) -> None:
-    joins: list[dict[str, Any]] = list(ctx.params.get("joins") or [])
+    p: JoinParams = ctx.params
+    joins: list[dict[str, Any]] = list(p.joins)
     if not joins:
         raise StepError("The join step needs at least one join.")
     names = _sources(joins)
-    readers = {name: ctx.input(name) for name in names}
+    readers = {name: ctx.input("source", name) for name in names}
     frames = {name: reader.scan() for name, reader in readers.items()}
     rows_in: dict[str, int] = {}
     for name in names:
@@ -250,7 +248,7 @@ def run(ctx: StepContext) -> None:
         )
     duplicates: list[int] = []
     keys: list[pl.DataType] = []
-    table = _table(joins, frames, ctx.params, ctx, duplicates, keys=keys)
+    table = _table(joins, frames, {"where": p.where}, ctx, duplicates, keys=keys)
     lookups = [
         _can_lookup(j, dup, rows_in, names[0], key)
         for j, dup, key in zip(joins, duplicates, keys, strict=True)
@@ -264,7 +262,7 @@ def run(ctx: StepContext) -> None:
         counts = ", ".join(f"{k} {v} rows" for k, v in rows_in.items())
         raise StepError(
             f"The joins produced no rows (inputs: {counts}).",
-            where=_where(ctx.params, 0, joins[0]),
+            where=_where({"where": p.where}, 0, joins[0]),
             hint="no key matched: check that the key columns hold the same values on both sides",
         )
     recipe = views.recipe(

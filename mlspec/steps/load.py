@@ -1,11 +1,6 @@
 """The `load` step: read one data source into a parquet artifact.
 
-params::
-
-    {"name": "posts", "where": "spec.yaml:12:7",
-     "source": {"path": "data/posts.parquet", "format": "parquet", "query": null,
-                "separator": ",", "columns": {"post_id": "int", ...} | null,
-                "external": false}}
+Params: `LoadParams` (`mlspec/steps/params.py`).
 
 Output ``data`` (the table) and metric ``rows``. Paths resolve against ``ctx.spec_root``.
 When ``columns`` is declared, every declared column must exist with a compatible dtype
@@ -35,6 +30,7 @@ from mlspec.frames import (
     polars_message,
     require_columns,
 )
+from mlspec.steps.params import LoadParams
 
 _READ_ERRORS: tuple[type[BaseException], ...] = (
     *POLARS_ERRORS,
@@ -312,10 +308,9 @@ def _reference(
 
 
 def run(ctx: StepContext) -> None:
-    params = ctx.params
-    name: str = params["name"]
-    where: str | None = params.get("where")
-    src: dict[str, Any] = params["source"]
+    p: LoadParams = ctx.params
+    name, where = p.name, p.where
+    src: dict[str, Any] = {**p.source, "external": p.external}
     fmt = src.get("format") or "csv"
 
     path = _resolve(ctx, name, src, where)

@@ -1,10 +1,6 @@
 """The `package` step: bundle the selected models, their scaling and weights for deployment.
 
-params::
-
-    {"name": "feed_ranking", "weights": {o: w},
-     "objectives": {o: objective params (task, target, features, threshold, ...)},
-     "deployment": {"target": "rest", "rest": {...}} | null}
+Params: `PackageParams` (`mlspec/steps/params.py`).
 
 Inputs ``gate``, ``combine``, ``profile``, ``select_<o>`` and ``train_<o>_<m>``. A failed
 gate is a StepError that names every failed threshold and by how much; nothing is bundled.
@@ -31,6 +27,7 @@ from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.steps.gate import describe
+from mlspec.steps.params import PackageParams
 from mlspec.store.artifacts import canonical_json
 from mlspec.store.versions import versions
 
@@ -81,7 +78,7 @@ def _signature(objectives: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
+    p: PackageParams = ctx.params
     gate = ctx.input("gate").json("gate.json")
     if (failure := gate_failure(gate)) is not None:
         raise StepError(
@@ -90,15 +87,15 @@ def run(ctx: StepContext) -> None:
             details={"results": gate.get("results", [])},
         )
     combined = ctx.input("combine").json("combine.json")
-    weights = {o: float(w) for o, w in p["weights"].items()}
-    params_objectives: dict[str, dict[str, Any]] = p.get("objectives") or {}
+    weights = {o: float(w) for o, w in p.weights.items()}
+    params_objectives = p.objectives
     root = ctx.output.path(f"{BUNDLE}/{MANIFEST}").parent
 
     objectives: dict[str, dict[str, Any]] = {}
     for name in sorted(weights):
-        model = ctx.input(f"select_{name}").json("selection.json")["selected"]
+        model = ctx.input("select", name).json("selection.json")["selected"]
         try:
-            train = ctx.input(f"train_{name}_{model}")
+            train = ctx.input("train", name, model)
         except KeyError:
             raise StepError(
                 f"Objective '{name}': the selected model '{model}' has no training artifact among the package step's inputs."
@@ -136,7 +133,7 @@ def run(ctx: StepContext) -> None:
     }
     bundle = {
         "format": BUNDLE_FORMAT,
-        "name": p["name"],
+        "name": p.name,
         "objectives": objectives,
         "weights": weights,
         "combine": {
@@ -145,7 +142,7 @@ def run(ctx: StepContext) -> None:
             "normalized": bool(combined.get("normalized", False)),
         },
         "signature": _signature(objectives),
-        "deployment": p.get("deployment"),
+        "deployment": p.deployment,
         "versions": versions(),
         "metrics": {"objectives": selected_metrics, "combined": combined.get("metrics") or {}},
         "gate": {"passed": True, "results": gate.get("results", [])},

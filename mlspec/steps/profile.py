@@ -1,12 +1,6 @@
 """The `profile` step: the reference distributions that the monitors compare live data with.
 
-params::
-
-    {"monitors": [{"name": "input_drift", "type": "data_drift", "columns": [...], ...},
-                  {"name": "score_drift", "type": "prediction_drift", "objective": null, ...},
-                  {"name": "quality_auc", "type": "performance", "objective": "quality",
-                   "metric": "roc_auc", ...}],
-     "features": [feature params, as in the features step]}
+Params: `ProfileParams` (`mlspec/steps/params.py`).
 
 Inputs ``data`` (the feature table: features, then carried columns), ``split`` and
 ``combine``. Writes ``profile.json``::
@@ -37,6 +31,7 @@ import polars as pl
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.frames import FLOAT, INTEGER, TEXT, base, describe_dtype, label, require_columns
+from mlspec.steps.params import ProfileParams
 
 BINS = 10
 TOP = 50
@@ -141,9 +136,9 @@ def _score_column(monitor: dict[str, Any]) -> str:
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    monitors: list[dict[str, Any]] = list(p.get("monitors") or [])
-    feature_types = {f["name"]: f.get("type", "numeric") for f in p.get("features") or []}
+    p: ProfileParams = ctx.params
+    monitors = list(p.monitors)
+    feature_types = {f["name"]: f.get("type", "numeric") for f in p.features}
     columns, train_rows = _columns(ctx, monitors, feature_types)
 
     scores: dict[str, Any] = {}

@@ -1,11 +1,8 @@
 """The `report` step: one self-contained HTML page that says how good the system is.
 
-params::
+Params: `ReportParams` (`mlspec/steps/params.py`).
 
-    {"name": "feed_ranking", "description": "...", "problem": {goal, business_metric, task},
-     "objectives": {o: objective params (docs/step-contracts.md)}}
-
-Inputs: ``select_<o>``, ``eval_<o>_<m>`` for every model incl. the baseline, ``combine``,
+Inputs: ``("select", o)``, ``("eval", o, m)`` for every model incl. the baseline, ``("combine",)``,
 ``gate``, ``profile``. Output: ``report.html``.
 
 Why one file with inline CSS and inline SVG: it is mailed, attached to a pull request and
@@ -28,6 +25,7 @@ from typing import Any
 from mlspec.contract.api import StepContext
 from mlspec.report import charts
 from mlspec.report.charts import Series, number
+from mlspec.steps.params import ReportParams
 
 BASELINE = "baseline"
 SMALL_SLICE = 30  # rows; a slice metric on fewer rows is mostly noise
@@ -68,10 +66,10 @@ def _str_or_none(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _json(ctx: StepContext, name: str, file: str) -> dict[str, Any] | None:
+def _json(ctx: StepContext, key: tuple[str, ...], file: str) -> dict[str, Any] | None:
     """An input's JSON file, or None when the step or the file is missing or not an object."""
     try:
-        value = ctx.input(name).json(file)
+        value = ctx.input(*key).json(file)
     except (LookupError, FileNotFoundError, ValueError):
         return None
     return value if isinstance(value, dict) else None
@@ -95,15 +93,16 @@ def _models(selection: dict[str, Any] | None) -> list[str]:
 
 def read_inputs(ctx: StepContext) -> Inputs:
     objectives = []
-    for name, params in (ctx.params.get("objectives") or {}).items():
-        selection = _json(ctx, f"select_{name}", "selection.json")
-        evals = {m: _json(ctx, f"eval_{name}_{m}", "metrics.json") for m in _models(selection)}
+    p: ReportParams = ctx.params
+    for name, params in p.objectives.items():
+        selection = _json(ctx, ("select", name), "selection.json")
+        evals = {m: _json(ctx, ("eval", name, m), "metrics.json") for m in _models(selection)}
         objectives.append(Objective(str(name), params or {}, selection, evals))
     return Inputs(
         objectives,
-        _json(ctx, "combine", "combine.json"),
-        _json(ctx, "gate", "gate.json"),
-        _json(ctx, "profile", "profile.json"),
+        _json(ctx, ("combine",), "combine.json"),
+        _json(ctx, ("gate",), "gate.json"),
+        _json(ctx, ("profile",), "profile.json"),
     )
 
 
@@ -118,13 +117,13 @@ def run(ctx: StepContext) -> None:
         )
         if v is None
     ]
-    missing += [f"select_{o.name}" for o in inputs.objectives if o.selection is None]
+    missing += [f"select/{o.name}" for o in inputs.objectives if o.selection is None]
     missing += [
-        f"eval_{o.name}_{m}" for o in inputs.objectives for m, v in o.evals.items() if v is None
+        f"eval/{o.name}/{m}" for o in inputs.objectives for m, v in o.evals.items() if v is None
     ]
     if missing:
         ctx.warn(f"report: not available, shown as such: {', '.join(missing)}")
-    ctx.output.path("report.html").write_bytes(render(ctx.params, inputs).encode("utf-8"))
+    ctx.output.path("report.html").write_bytes(render(ctx.params.to_json(), inputs).encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------- html helpers

@@ -1,11 +1,8 @@
 """The `select` step: pick an objective's best model on the test split, and hold it against the baseline.
 
-params::
+Params: `SelectParams` (`mlspec/steps/params.py`).
 
-    {"objective": {name, select_by, higher_is_better, ...},
-     "candidates": ["lr", "gbt"], "baseline": "baseline" | null}
-
-Inputs ``eval_<m>`` (the evaluate step's ``metrics.json``) for every candidate and the
+Inputs ``("eval", m)`` (the evaluate step's ``metrics.json``) for every candidate and the
 baseline. The best candidate by ``select_by`` wins; ties go to the earlier candidate (the
 order of the spec), and the baseline is never selected: it is the yardstick. A candidate
 whose metric is undefined (e.g. one class in its test split) ranks last.
@@ -27,11 +24,12 @@ import math
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
+from mlspec.steps.params import SelectParams
 
 
 def _entry(ctx: StepContext, model: str, metric: str) -> dict[str, Any]:
     """{model, value, low, high, reason} of `metric` in the model's metrics.json."""
-    document = ctx.input(f"eval_{model}").json("metrics.json")
+    document = ctx.input("eval", model).json("metrics.json")
     entry = (document.get("metrics") or {}).get(metric)
     if not isinstance(entry, dict):
         return {
@@ -68,13 +66,13 @@ def rank(entries: list[dict[str, Any]], higher_is_better: bool) -> list[dict[str
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    objective: dict[str, Any] = p["objective"]
+    p: SelectParams = ctx.params
+    objective = p.objective
     name = objective["name"]
     metric: str = objective["select_by"]
     higher = bool(objective["higher_is_better"])
-    baseline_name: str | None = p.get("baseline")
-    candidates = [m for m in p.get("candidates") or [] if m != baseline_name]
+    baseline_name = p.baseline
+    candidates = [m for m in p.candidates if m != baseline_name]
     if not candidates:
         raise StepError(
             f"Objective '{name}' has no model to select from.",

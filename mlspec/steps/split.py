@@ -1,10 +1,6 @@
 """The `split` step: assign every row to train (0), valid (1) or test (2).
 
-params::
-
-    {"method": "random" | "stratified" | "time" | "group",
-     "test": 0.2, "valid": 0.1 | null, "seed": 7, "by": "is_quality" | null,
-     "where": "spec.yaml:44:5"}          # "where" optional, used in errors
+Params: `SplitParams` (`mlspec/steps/params.py`).
 
 Input ``data``. Output ``data``: one UInt8 column ``split``, row-aligned with the input.
 Deterministic for a given input and seed: every draw is polars' seeded shuffle or sample,
@@ -40,6 +36,7 @@ import polars as pl
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.frames import TEXT, base, collect, describe_dtype, label, require_columns
+from mlspec.steps.params import SplitParams
 
 TRAIN, VALID, TEST = 0, 1, 2
 NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
@@ -254,13 +251,10 @@ def _group(
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    method: str = p.get("method", "random")
-    test = float(p.get("test", 0.2))
-    valid = None if p.get("valid") is None else float(p["valid"])
-    seed = int(p.get("seed", 0))
-    by: str | None = p.get("by")
-    where: str | None = p.get("where")
+    p: SplitParams = ctx.params
+    method, seed, by, where = p.method, int(p.seed), p.by, p.where
+    test = float(p.test)
+    valid = None if p.valid is None else float(p.valid)
 
     if method not in METHODS:
         raise StepError(

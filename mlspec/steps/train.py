@@ -1,10 +1,6 @@
 """The `train` step: fit one model of an objective on the train split and save it.
 
-params::
-
-    {"objective": {name, task, target, features, select_by, higher_is_better},
-     "model": {"name", "type", "params"},
-     "search": {"method", "cv", "seed"} | null}
+Params: `TrainParams` (`mlspec/steps/params.py`).
 
 Inputs ``data`` (features table), ``split``, and with a search ``trial_0`` .. ``trial_<n-1>``
 (each a ``score.json`` of the trial step). The planner does not pass the number of trials,
@@ -12,7 +8,7 @@ so they are read in order until the first missing name.
 
 With a search, the best trial wins (``higher_is_better`` of the objective; ties go to the
 lowest index) and its params update the model's. The model is fitted on the train split
-with ``random_state = ctx.seed`` and ``n_jobs = ctx.threads`` (see `models.estimators`),
+with ``random_state = params.seed`` and ``n_jobs = params.threads`` (see `models.estimators`),
 and saved with `models.persist`: ``model/pipeline.joblib`` (+ ``model/booster.ubj`` for
 XGBoost) and ``model.json``. Metrics ``rows.train``, and ``best_trial`` with a search.
 Library warnings (e.g. no convergence) and constant features are reported with ctx.warn.
@@ -34,18 +30,14 @@ from mlspec.scoring.preprocess import (
     signature,
     target,
 )
+from mlspec.steps.params import TrainParams
 from mlspec.steps.split import TRAIN
 
 
 def trial_scores(ctx: StepContext) -> list[dict[str, Any]]:
-    """The ``score.json`` of inputs trial_0, trial_1, ... in order."""
-    scores: list[dict[str, Any]] = []
-    while True:
-        try:
-            reader = ctx.input(f"trial_{len(scores)}")
-        except KeyError:
-            return scores
-        scores.append(reader.json("score.json"))
+    """The ``score.json`` of the inputs ``("trial", k)``, by trial number."""
+    trials = ctx.inputs("trial")
+    return [trials[k].json("score.json") for k in sorted(trials, key=lambda k: int(k[0]))]
 
 
 def best(scores: list[dict[str, Any]], higher_is_better: bool) -> dict[str, Any]:
@@ -60,15 +52,14 @@ def best(scores: list[dict[str, Any]], higher_is_better: bool) -> dict[str, Any]
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    objective: dict[str, Any] = p["objective"]
-    model: dict[str, Any] = p["model"]
+    p: TrainParams = ctx.params
+    objective, model = p.objective, p.model
     features = objective["features"]
     what = f"fitting {objective['name']}/{model['name']} ({model['type']})"
 
     params = dict(model.get("params") or {})
     searched = None
-    if p.get("search"):
+    if p.search:
         scores = trial_scores(ctx)
         if not scores:
             raise StepError(
@@ -84,7 +75,7 @@ def run(ctx: StepContext) -> None:
             "trials": len(scores),
         }
 
-    resolved = resolve({**model, "params": params}, objective["task"], ctx.seed, ctx.threads)
+    resolved = resolve({**model, "params": params}, objective["task"], p.seed, p.threads)
     for note in resolved.notes():
         ctx.warn(note)
     train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
@@ -103,7 +94,7 @@ def run(ctx: StepContext) -> None:
                 f"{what}: feature '{name}' is constant on the train split; it carries no information."
             )
 
-    fit(pipeline, X, y, threads=ctx.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
+    fit(pipeline, X, y, threads=p.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
     save(ctx.output, pipeline, meta(resolved, objective, classes, signature(X, features), searched))
     ctx.output.metric("rows.train", float(len(y)))
     if searched is not None:

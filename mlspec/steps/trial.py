@@ -1,17 +1,12 @@
 """The `trial` step: score one parameter set of a model's search.
 
-params::
-
-    {"objective": {name, task, target, features, select_by, higher_is_better},
-     "model": {"name", "type", "params"},
-     "trial": {"index": 3, "params": {"max_depth": 4, ...}},
-     "search": {"method": "grid" | "random", "cv": 3 | "valid", "seed": 7}}
+Params: `TrialParams` (`mlspec/steps/params.py`).
 
 Inputs ``data`` (features table) and ``split``. The model's params updated with the trial's
 are fitted and scored with the objective's ``select_by`` metric: by k-fold cross-validation
 on the train split (StratifiedKFold for classifiers, KFold for regression; shuffled with
 the search seed, so every trial of a search sees the same folds), or, with ``cv: valid``,
-fitted on train and scored on the valid split. The model's own seed is ``ctx.seed``.
+fitted on train and scored on the valid split. The model's own seed is ``params.seed`` (`execution.seed`).
 
 Output ``score.json``: {index, params (the trial's), score (mean over folds), folds [...],
 metric, higher_is_better}; metrics ``score`` and ``rows.train``.
@@ -31,6 +26,7 @@ from mlspec.contract.api import StepContext, StepError
 from mlspec.models.estimators import assemble, fit, resolve
 from mlspec.scoring.predict import Predictions, predict
 from mlspec.scoring.preprocess import check_values, load, matrix, nan_ok, rows, target
+from mlspec.steps.params import TrialParams
 from mlspec.steps.split import TRAIN, VALID
 
 # The select_by metrics: (y as class indices or values, predictions, number of classes) -> value.
@@ -77,11 +73,8 @@ def folds(y: np.ndarray, task: str, cv: int, seed: int) -> list[tuple[np.ndarray
 
 
 def run(ctx: StepContext) -> None:
-    p = ctx.params
-    objective: dict[str, Any] = p["objective"]
-    model: dict[str, Any] = p["model"]
-    trial: dict[str, Any] = p["trial"]
-    search: dict[str, Any] = p.get("search") or {}
+    p: TrialParams = ctx.params
+    objective, model, trial, search = p.objective, p.model, p.trial, p.search or {}
     task, features, metric = objective["task"], objective["features"], objective["select_by"]
     if metric not in METRICS:
         raise StepError(f"select_by must be one of {', '.join(METRICS)}. Got '{metric}' instead.")
@@ -89,7 +82,7 @@ def run(ctx: StepContext) -> None:
     what = f"trial {index} of {objective['name']}/{model['name']}"
 
     params = {**(model.get("params") or {}), **(trial.get("params") or {})}
-    resolved = resolve({**model, "params": params}, task, ctx.seed, ctx.threads)
+    resolved = resolve({**model, "params": params}, task, p.seed, p.threads)
     frame, parts = load(ctx.input("data"), ctx.input("split"), objective)
     train = rows(frame, parts, TRAIN)
     X, (y, classes) = matrix(train, features), target(train, objective)
@@ -124,12 +117,12 @@ def run(ctx: StepContext) -> None:
             pipeline,
             Xa,
             ya,
-            threads=ctx.threads,
+            threads=p.threads,
             what=f"{what}, fold {i}",
             warn=lambda m: warnings.setdefault(m),
         )
         value = float(
-            METRICS[metric](yb, predict(pipeline, Xb, task, classes, threads=ctx.threads), k)
+            METRICS[metric](yb, predict(pipeline, Xb, task, classes, threads=p.threads), k)
         )
         if not math.isfinite(value):
             raise StepError(

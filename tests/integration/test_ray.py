@@ -20,7 +20,9 @@ def _task(tmp_path: Path, action: str, **params: Any) -> StepTask:
         step_id=f"test.{action}",
         kind=ray_steps.KIND,
         fingerprint=fp,
-        params={"action": action, "marker": str(tmp_path / f"{action}.marker"), **params},
+        params=ray_steps.TestRayParams(
+            action=action, marker=str(tmp_path / f"{action}.marker"), **params
+        ),
         inputs={},
         store_root=str(tmp_path / "store"),
         spec_root=str(tmp_path),
@@ -29,7 +31,7 @@ def _task(tmp_path: Path, action: str, **params: Any) -> StepTask:
 
 
 def _attempts(task: StepTask) -> int:
-    return len(Path(task.params["marker"]).with_suffix(".attempts").read_text().splitlines())
+    return len(Path(task.params.marker).with_suffix(".attempts").read_text().splitlines())
 
 
 def test_a_killed_worker_is_retried_and_the_step_completes(
@@ -42,7 +44,7 @@ def test_a_killed_worker_is_retried_and_the_step_completes(
     assert ray_session.is_initialized(), "a Ray started by someone else must be left running"
     assert result.ok and not result.cache_hit, result.error
     assert _attempts(task) == 2
-    pids = Path(task.params["marker"]).with_suffix(".attempts").read_text().split()
+    pids = Path(task.params.marker).with_suffix(".attempts").read_text().split()
     assert pids[0] != pids[1], "the retry must run in a new worker"
     manifest = next((tmp_path / "store").glob("objects/*/*/manifest.json"))
     assert manifest.parent.name == task.fingerprint

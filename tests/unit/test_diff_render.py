@@ -41,7 +41,9 @@ def test_markdown_has_summary_details_tables_and_a_mermaid_subgraph() -> None:
     graph = fences[0].content
     assert graph.startswith("flowchart LR") and 'subgraph affected["affected steps"]' in graph
     assert (
-        "s_features --> s_split" in graph and "s_load_posts" not in graph
+        "s_features --> s_train_quality_lr" in graph
+        and "s_load_posts" not in graph
+        and "s_split" not in graph
     )  # reused steps are left out
     assert f"**{d.summary()}**" in text
     cells = [t.content for t in toks if t.type == "inline"]

@@ -8,8 +8,6 @@ categorical feature, a 3-class target and a regression target.
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from mlspec.scoring.preprocess import matrix, signature, target
 from mlspec.steps import train
 from mlspec.store import ArtifactStore
 from mlspec.store.artifacts import Reader
+from tests.unit.steps_fakes import StoreContext
 
 _BC = load_breast_cancer()
 _X = _BC.data
@@ -82,40 +81,6 @@ def objective(
         "higher_is_better": select == "roc_auc",
         **kw,
     }
-
-
-class StoreContext:
-    """A StepContext over a real store: inputs are fingerprints, the output a staging folder."""
-
-    def __init__(
-        self,
-        store: ArtifactStore,
-        params: dict[str, Any],
-        inputs: dict[str, str],
-        *,
-        seed: int = 0,
-        threads: int = 1,
-    ) -> None:
-        self.store = store
-        self.step_id = "test.step"
-        self.params = json.loads(json.dumps(params))  # what a task carries: plain JSON
-        self.spec_root = Path(".")
-        self.output = store.stage(secrets.token_hex(8), self.step_id)
-        self.log = logging.getLogger("mlspec.test.models")
-        self.seed = seed
-        self.threads = threads
-        self.inputs = inputs
-        self.warnings: list[str] = []
-
-    def input(self, name: str) -> Reader:
-        return self.store.open(self.inputs[name])  # KeyError for an unknown input, like the engine
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def commit(self) -> Reader:
-        self.store.commit(self.output)
-        return self.store.open(self.output.fingerprint)
 
 
 def put(

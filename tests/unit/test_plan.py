@@ -14,12 +14,12 @@ from mlspec.compile.plan import Plan, PlanError
 def _plan() -> Plan:
     return Plan.from_steps(
         [
-            Step("split", "split", {"data": "features"}),
-            Step("load.b", "load"),
-            Step("features", "features", {"data": "join"}),
-            Step("load.a", "load"),
-            Step("join", "join", {"a": "load.a", "b": "load.b"}),
-            Step("train.o.m", "train", {"data": "features", "split": "split"}),
+            Step("split", "split", None, {("data",): "features"}),
+            Step("load.b", "load", None),
+            Step("features", "features", None, {("data",): "join"}),
+            Step("load.a", "load", None),
+            Step("join", "join", None, {("a",): "load.a", ("b",): "load.b"}),
+            Step("train.o.m", "train", None, {("data",): "features", ("split",): "split"}),
         ]
     )
 
@@ -46,19 +46,19 @@ def test_a_cycle_is_a_compile_error_that_names_it() -> None:
     with pytest.raises(PlanError, match=r"cycle: b -> c -> a -> b"):
         Plan.from_steps(
             [
-                Step("a", "x", {"i": "c"}),
-                Step("b", "x", {"i": "a"}),
-                Step("c", "x", {"i": "b"}),
-                Step("d", "x", {"i": "c"}),
+                Step("a", "x", None, {("i",): "c"}),
+                Step("b", "x", None, {("i",): "a"}),
+                Step("c", "x", None, {("i",): "b"}),
+                Step("d", "x", None, {("i",): "c"}),
             ]
         )
 
 
 def test_dangling_input_and_duplicate_id() -> None:
     with pytest.raises(PlanError, match="reads input 'i' from 'nowhere', which is not a step"):
-        Plan.from_steps([Step("a", "x", {"i": "nowhere"})])
+        Plan.from_steps([Step("a", "x", None, {("i",): "nowhere"})])
     with pytest.raises(PlanError, match="two steps have the id 'a'"):
-        Plan.from_steps([Step("a", "x"), Step("a", "y")])
+        Plan.from_steps([Step("a", "x", None), Step("a", "y", None)])
 
 
 def test_selection() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import secrets
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,34 +17,7 @@ from mlspec.models import persist
 from mlspec.steps import evaluate, select, train
 from mlspec.store import ArtifactStore
 from mlspec.store.artifacts import Reader
-
-
-class StoreContext:
-    """A StepContext over a real store: inputs are fingerprints, the output a staging folder."""
-
-    def __init__(
-        self, store: ArtifactStore, params: dict[str, Any], inputs: dict[str, str], seed: int = 0
-    ) -> None:
-        self.store = store
-        self.step_id = "test.evaluate"
-        self.params = json.loads(json.dumps(params))  # what a task carries: plain JSON
-        self.spec_root = Path(".")
-        self.output = store.stage(secrets.token_hex(8), self.step_id)
-        self.log = logging.getLogger("mlspec.test.evaluate")
-        self.seed = seed
-        self.threads = 1
-        self.inputs = inputs
-        self.warnings: list[str] = []
-
-    def input(self, name: str) -> Reader:
-        return self.store.open(self.inputs[name])
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def commit(self) -> Reader:
-        self.store.commit(self.output)
-        return self.store.open(self.output.fingerprint)
+from tests.unit.steps_fakes import StoreContext
 
 
 def put(store: ArtifactStore, frame: pl.DataFrame) -> str:
@@ -137,7 +107,8 @@ def run_evaluate(
     params = {
         "objective": objective,
         "model_name": "m",
-        "bootstrap": {"n": n, "seed": seed},
+        "bootstrap": n,
+        "seed": seed,
         "importance": importance,
     }
     ctx = StoreContext(store, params, {"model": model, **inputs})
@@ -363,7 +334,7 @@ def test_a_single_class_test_split_gives_undefined_metrics_not_a_crash(
             "candidates": ["lr"],
             "baseline": None,
         },
-        {"eval_lr": FakeReader({}, {"metrics.json": doc})},
+        {"eval/lr": FakeReader({}, {"metrics.json": doc})},
     )
     with pytest.raises(
         StepError, match=r"undefined for every model \(lr: only one class \(0\) in the test split\)"
@@ -396,8 +367,8 @@ def test_the_baseline_and_selection(
     sel = FakeContext(
         {"objective": BC_OBJECTIVE, "candidates": ["lr"], "baseline": "baseline"},
         {
-            "eval_lr": FakeReader({}, {"metrics.json": binary[1].json("metrics.json")}),
-            "eval_baseline": FakeReader({}, {"metrics.json": doc}),
+            "eval/lr": FakeReader({}, {"metrics.json": binary[1].json("metrics.json")}),
+            "eval/baseline": FakeReader({}, {"metrics.json": doc}),
         },
     )
     select.run(sel)

@@ -31,10 +31,10 @@ COMBINED = {"metrics": {"roc_auc": {"value": 0.81, "low": 0.8, "high": 0.82}}}
 
 def _run(objective_gate: dict[str, str], combine_gate: dict[str, str] | None = None) -> FakeContext:
     inputs = {
-        "select_quality": FakeReader({}, {"selection.json": {"selected": "gbt"}}),
-        "eval_quality_gbt": FakeReader({}, {"metrics.json": QUALITY}),
-        "eval_quality_baseline": FakeReader({}, {"metrics.json": BASELINE}),
-        "select_engagement": FakeReader({}, {"selection.json": {"selected": "lr"}}),
+        "select/quality": FakeReader({}, {"selection.json": {"selected": "gbt"}}),
+        "eval/quality/gbt": FakeReader({}, {"metrics.json": QUALITY}),
+        "eval/quality/baseline": FakeReader({}, {"metrics.json": BASELINE}),
+        "select/engagement": FakeReader({}, {"selection.json": {"selected": "lr"}}),
         "combine": FakeReader({}, {"combine.json": COMBINED}),
     }
     params: dict[str, Any] = {

@@ -40,7 +40,7 @@ def _run(*joins: dict[str, Any], **frames: pl.DataFrame) -> FakeContext:
             "joins": list(joins),
             "where": {str(i): f"spec.yaml:{40 + i}:7" for i in range(len(joins))},
         },
-        dict(inputs),
+        {f"source/{n}": df for n, df in inputs.items()},
     )
     join.run(c)
     return c
@@ -195,7 +195,7 @@ def test_null_keys_do_not_match() -> None:
 def test_where_given_per_join() -> None:
     c = FakeContext(
         {"joins": [{**_join(on=("nope",)), "where": "spec.yaml:7:7"}]},
-        {"posts": POSTS, "clicks": CLICKS},
+        {"source/posts": POSTS, "source/clicks": CLICKS},
     )
     with pytest.raises(StepError) as info:
         join.run(c)
@@ -238,7 +238,9 @@ def _view(c: FakeContext, lookup: bool | None = None) -> pl.LazyFrame:
     params = dict(c.output.views["data"]["params"])
     if lookup is not None:
         params["lookup"] = [lookup] * len(params["joins"])
-    return join.view(params, {n: c.inputs[n].scan() for n in c.output.views["data"]["inputs"]})
+    return join.view(
+        params, {n: c.input("source", n).scan() for n in c.output.views["data"]["inputs"]}
+    )
 
 
 def test_a_left_join_on_unique_keys_is_a_lookup() -> None:

@@ -30,7 +30,10 @@ def _source(path: str, fmt: str, **extra: Any) -> dict[str, Any]:
 
 
 def _run(root: Path, source: dict[str, Any], name: str = "posts") -> FakeContext:
-    ctx = FakeContext({"source": source, "name": name, "where": WHERE}, spec_root=root)
+    source = dict(source)
+    external = source.pop("external", False)
+    params = {"source": source, "name": name, "where": WHERE, "external": external}
+    ctx = FakeContext(params, spec_root=root)
     load.run(ctx)
     return ctx
 

@@ -13,6 +13,7 @@ from mlspec.contract.api import StepError
 from mlspec.steps import package
 from mlspec.store import ArtifactStore, Reader
 from mlspec.store.versions import versions
+from tests.unit.steps_fakes import typed
 
 
 def fp(name: str) -> str:
@@ -42,18 +43,18 @@ class StoreContext:
     def __init__(
         self, store: ArtifactStore, step_id: str, params: dict[str, Any], inputs: dict[str, str]
     ) -> None:
-        self.store, self.step_id, self.params, self.inputs = store, step_id, params, inputs
+        self.store, self.step_id, self.inputs = store, step_id, inputs
+        self.params = typed(params, "package")
         self.spec_root = Path(".")
         self.output = store.stage(
             fp(step_id + json.dumps(params, sort_keys=True) + json.dumps(inputs, sort_keys=True)),
             step_id,
         )
         self.log = logging.getLogger("test")
-        self.seed, self.threads = 0, 1
         self.warnings: list[str] = []
 
-    def input(self, name: str) -> Reader:
-        return self.store.open(self.inputs[name])
+    def input(self, *name: str) -> Reader:
+        return self.store.open(self.inputs["/".join(name)])
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -197,9 +198,9 @@ def build(root: Path, gate: dict[str, Any] = GATE_OK) -> tuple[ArtifactStore, di
             },
         ),
         "profile": put(store, "profile", {"profile.json": {"bins": 10, "columns": {}}}),
-        "select_quality": put(store, "select.quality", {"selection.json": {"selected": "gbt"}}),
-        "select_reach": put(store, "select.reach", {"selection.json": {"selected": "lr"}}),
-        "train_quality_gbt": put(
+        "select/quality": put(store, "select.quality", {"selection.json": {"selected": "gbt"}}),
+        "select/reach": put(store, "select.reach", {"selection.json": {"selected": "lr"}}),
+        "train/quality/gbt": put(
             store,
             "train.quality.gbt",
             {
@@ -208,7 +209,7 @@ def build(root: Path, gate: dict[str, Any] = GATE_OK) -> tuple[ArtifactStore, di
                 "model/booster.ubj": b"booster-q",
             },
         ),
-        "train_quality_lr": put(
+        "train/quality/lr": put(
             store,
             "train.quality.lr",
             {
@@ -216,7 +217,7 @@ def build(root: Path, gate: dict[str, Any] = GATE_OK) -> tuple[ArtifactStore, di
                 "model/pipeline.joblib": b"not selected",
             },
         ),
-        "train_reach_lr": put(
+        "train/reach/lr": put(
             store,
             "train.reach.lr",
             {"model.json": model("ridge", None), "model/pipeline.joblib": b"pipeline-r"},

@@ -14,7 +14,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from steps_fakes import FakeContext, FakeReader, FakeWriter
+from steps_fakes import FakeContext, FakeReader, FakeWriter, key, typed
 
 from mlspec.steps import report
 from mlspec.store import ArtifactStore, RunStore
@@ -193,7 +193,7 @@ def sample() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         },
     }
     inputs: dict[str, dict[str, Any]] = {
-        "select_quality": {
+        "select/quality": {
             "selection.json": {
                 "selected": "gbt",
                 "metric": "roc_auc",
@@ -203,10 +203,10 @@ def sample() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
                 "baseline": {"model": "baseline", "value": 0.5},
             }
         },
-        "eval_quality_gbt": {"metrics.json": _binary_eval(1.4, 0.84, 0.45)},
-        "eval_quality_lr": {"metrics.json": _binary_eval(1.2, 0.8, 0.48, importance=False)},
-        "eval_quality_baseline": {"metrics.json": _baseline_eval()},
-        "select_engagement": {
+        "eval/quality/gbt": {"metrics.json": _binary_eval(1.4, 0.84, 0.45)},
+        "eval/quality/lr": {"metrics.json": _binary_eval(1.2, 0.8, 0.48, importance=False)},
+        "eval/quality/baseline": {"metrics.json": _baseline_eval()},
+        "select/engagement": {
             "selection.json": {
                 "selected": "lr",
                 "metric": "log_loss",
@@ -216,10 +216,10 @@ def sample() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
                 "baseline": {"model": "baseline", "value": 0.61},
             }
         },
-        "eval_engagement_lr": {"metrics.json": _binary_eval(0.3, 0.55, 0.62)},
-        "eval_engagement_hgb": {"metrics.json": _binary_eval(0.25, 0.54, 0.63)},
-        "eval_engagement_baseline": {"metrics.json": _baseline_eval()},
-        "select_dwell": {
+        "eval/engagement/lr": {"metrics.json": _binary_eval(0.3, 0.55, 0.62)},
+        "eval/engagement/hgb": {"metrics.json": _binary_eval(0.25, 0.54, 0.63)},
+        "eval/engagement/baseline": {"metrics.json": _baseline_eval()},
+        "select/dwell": {
             "selection.json": {
                 "selected": "gbt",
                 "metric": "rmse",
@@ -229,8 +229,8 @@ def sample() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
                 "baseline": {"model": "baseline", "value": 28.0},
             }
         },
-        "eval_dwell_gbt": {"metrics.json": _regression_eval(9.7, 0.81)},
-        "eval_dwell_baseline": {"metrics.json": _regression_eval(28.0, 0.0, with_curves=False)},
+        "eval/dwell/gbt": {"metrics.json": _regression_eval(9.7, 0.81)},
+        "eval/dwell/baseline": {"metrics.json": _regression_eval(28.0, 0.0, with_curves=False)},
         "combine": {
             "combine.json": {
                 "weights": {"quality": 0.7, "engagement": 0.3, "dwell": 0.0},
@@ -362,7 +362,10 @@ class FileWriter(FakeWriter):
 def render(
     tmp_path: Path, params: dict[str, Any], inputs: dict[str, dict[str, Any]]
 ) -> tuple[str, FakeContext]:
-    ctx = FakeContext(params, {k: FakeReader({}, v) for k, v in inputs.items()}, step_id="report")
+    full = {"description": "", "problem": None, **params}
+    ctx = FakeContext(
+        full, {k: FakeReader({}, v) for k, v in inputs.items()}, step_id="report", kind="report"
+    )
     out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}"
     ctx.output = FileWriter(out)  # type: ignore[assignment]
     report.run(ctx)
@@ -538,7 +541,7 @@ def test_deterministic_bytes(tmp_path: Path) -> None:
     a, _ = render(tmp_path, params, inputs)
     b, _ = render(tmp_path, copy.deepcopy(params), copy.deepcopy(inputs))
     assert a == b
-    inputs["eval_quality_gbt"]["metrics.json"]["metrics"]["roc_auc"]["value"] = 0.85
+    inputs["eval/quality/gbt"]["metrics.json"]["metrics"]["roc_auc"]["value"] = 0.85
     c, _ = render(tmp_path, params, inputs)
     assert c != a
 
@@ -577,10 +580,10 @@ def test_failed_gate_has_a_banner(tmp_path: Path) -> None:
 
 def test_missing_sections_say_not_available(tmp_path: Path) -> None:
     params, inputs = sample()
-    for name in ("combine", "gate", "profile", "eval_quality_lr", "select_engagement"):
+    for name in ("combine", "gate", "profile", "eval/quality/lr", "select/engagement"):
         del inputs[name]
-    del inputs["eval_quality_gbt"]["metrics.json"]["curves"]
-    inputs["eval_quality_gbt"]["metrics.json"]["importance"] = "odd"
+    del inputs["eval/quality/gbt"]["metrics.json"]["curves"]
+    inputs["eval/quality/gbt"]["metrics.json"]["importance"] = "odd"
     html, ctx = render(tmp_path, params, inputs)
     well_formed(html)
     for what in (
@@ -595,8 +598,8 @@ def test_missing_sections_say_not_available(tmp_path: Path) -> None:
     assert "Gate: not available." in html
     assert (
         len(ctx.warnings) == 1
-        and "eval_quality_lr" in ctx.warnings[0]
-        and "select_engagement" in ctx.warnings[0]
+        and "eval/quality/lr" in ctx.warnings[0]
+        and "select/engagement" in ctx.warnings[0]
     )
 
 
@@ -608,12 +611,12 @@ def test_nothing_at_all_still_renders(tmp_path: Path) -> None:
 
 def test_null_metric_and_odd_shapes(tmp_path: Path) -> None:
     params, inputs = sample()
-    ev = inputs["eval_quality_gbt"]["metrics.json"]
+    ev = inputs["eval/quality/gbt"]["metrics.json"]
     ev["metrics"]["pr_auc"] = {"value": None, "low": None, "high": None, "reason": "no positives"}
     ev["metrics"]["log_loss"] = 0.45  # a bare number: no interval
     ev["curves"]["roc"] = {"fpr": [0.0, float("nan"), 1.0], "tpr": [0.0, None, 1.0]}
     ev["slices"]["topic"][0] = {"value": "news", "count": 5, "metrics": {"roc_auc": 0.7}}
-    inputs["select_quality"]["selection.json"]["value"] = None
+    inputs["select/quality"]["selection.json"]["value"] = None
     html, _ = render(tmp_path, params, inputs)
     well_formed(html)
     assert 'title="no positives"' in html
@@ -639,8 +642,8 @@ def test_through_the_store_and_the_cli(tmp_path: Path) -> None:
         "report",
         "report",
         fp,
-        params,
-        fps,
+        typed({"description": "", "problem": None, **params}, "report"),
+        {key(k): v for k, v in fps.items()},
         str(store.root),
         str(tmp_path),
         str(tmp_path / "report.log"),
@@ -657,8 +660,8 @@ def test_through_the_store_and_the_cli(tmp_path: Path) -> None:
             "report",
             "report",
             fp,
-            params,
-            fps,
+            typed({"description": "", "problem": None, **params}, "report"),
+            {key(k): v for k, v in fps.items()},
             str(again.root),
             str(tmp_path),
             str(tmp_path / "r2.log"),

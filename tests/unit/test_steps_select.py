@@ -35,7 +35,7 @@ def _run(
             "candidates": candidates,
             "baseline": baseline,
         },
-        {f"eval_{m}": FakeReader({}, {"metrics.json": d}) for m, d in docs.items()},
+        {f"eval/{m}": FakeReader({}, {"metrics.json": d}) for m, d in docs.items()},
     )
     select.run(c)
     return c

@@ -50,7 +50,7 @@ def _score(index: int, score: float, higher: bool = True, **params: Any) -> dict
 
 def _with_trials(store: ArtifactStore, scores: list[dict[str, Any]]) -> dict[str, str]:
     inputs = data_inputs(store)
-    inputs.update({f"trial_{s['index']}": put(store, jsons={"score.json": s}) for s in scores})
+    inputs.update({f"trial/{s['index']}": put(store, jsons={"score.json": s}) for s in scores})
     return inputs
 
 
@@ -139,11 +139,11 @@ def test_trials_then_train_end_to_end(store: ArtifactStore) -> None:
             inputs,
         )
         trial_step.run(ctx)
-        inputs[f"trial_{k}"] = ctx.commit().fingerprint
+        inputs[f"trial/{k}"] = ctx.commit().fingerprint
     ctx = StoreContext(store, {"objective": obj, "model": model, "search": SEARCH}, inputs)
     train.run(ctx)
     info = ctx.commit().json("model.json")
-    scores = [store.open(inputs[f"trial_{k}"]).json("score.json")["score"] for k in range(2)]
+    scores = [store.open(inputs[f"trial/{k}"]).json("score.json")["score"] for k in range(2)]
     assert info["search"]["best_trial"] == int(np.argmax(scores))
     assert info["params"] == {
         "C": [0.001, 1.0][int(np.argmax(scores))],

@@ -107,7 +107,7 @@ def test_the_recipe_holds_no_spec_locations() -> None:
 
     c = FakeContext(
         {"joins": [{**JOINS[0], "where": "spec.yaml:3:5"}], "where": "spec.yaml:2:3"},
-        {"posts": POSTS, "clicks": CLICKS},
+        {"source/posts": POSTS, "source/clicks": CLICKS},
     )
     join.run(c)
     recipe = c.output.views["data"]
