@@ -39,7 +39,7 @@ def digest(value: Any) -> str:
 
 # Parts kept for messages, not hashed: where params came from, and what readers of single
 # columns depend on.
-_UNHASHED = ("sources", "columns")
+_UNHASHED = ("sources", "columns", "read")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,10 @@ class Fingerprint:
 
 
 def fingerprint_step(
-    step: Step, upstream: dict[str, str], file_hash: Callable[[str], str]
+    step: Step,
+    upstream: dict[str, str],
+    file_hash: Callable[[str], str],
+    read: dict[str, dict[str, str]] | None = None,
 ) -> Fingerprint:
     kind = KINDS[step.kind]
     parts: dict[str, Any] = {
@@ -80,6 +83,8 @@ def fingerprint_step(
     }
     hashed = dict(parts)
     parts["sources"] = dict(step.sources)
+    if read:  # per input read by column: each column's identity, to say which one changed
+        parts["read"] = read
     column_parts = getattr(step.params, "column_parts", None)
     if column_parts is not None:
         # What fixes the rows (everything but the column definitions), then each column.
@@ -97,7 +102,22 @@ def fingerprint_plan(plan: Plan, file_hash: Callable[[str], str]) -> dict[str, F
     """Fingerprints of every step, upstream first."""
     out: dict[str, Fingerprint] = {}
     for step in plan.steps():
-        out[step.id] = fingerprint_step(step, upstream_digests(step, out), file_hash)
+        out[step.id] = fingerprint_step(
+            step, upstream_digests(step, out), file_hash, columns_read(step, out)
+        )
+    return out
+
+
+def columns_read(step: Step, done: dict[str, Fingerprint]) -> dict[str, dict[str, str]]:
+    """Input key -> {column: identity} for the inputs the step reads by column."""
+    out: dict[str, dict[str, str]] = {}
+    for key, cols in step.columns.items():
+        per = done[step.inputs[key]].parts.get("columns")
+        if per is not None:
+            out[key_text(key)] = {
+                "(rows)": per["rows"],
+                **{c: per["each"].get(c, "missing") for c in cols},
+            }
     return out
 
 
@@ -192,8 +212,16 @@ def explain(
         if old_libs.get(lib) != new_libs.get(lib):
             reasons.append(f"{lib} {old_libs.get(lib, 'none')} -> {new_libs.get(lib, 'none')}")
     old_up, new_up = previous.get("upstream", {}), current.get("upstream", {})
+    old_read, new_read = previous.get("read", {}), current.get("read", {})
     for name in sorted(set(old_up) | set(new_up)):
         if old_up.get(name) != new_up.get(name):
             label = (step_names or {}).get(name, name)
-            reasons.append(f"upstream {label} changed")
+            a, b = old_read.get(name), new_read.get(name)
+            if a and b and a.get("(rows)") != b.get("(rows)"):
+                reasons.append(f"upstream {label} changed (its rows)")
+            elif a and b:
+                cols = [c for c in sorted(set(a) | set(b)) if a.get(c) != b.get(c)]
+                reasons.append(f"upstream {label} changed: columns {', '.join(cols)}")
+            else:
+                reasons.append(f"upstream {label} changed")
     return reasons or ["artifact missing from the store"]

@@ -62,7 +62,7 @@ def test_editing_one_expression_makes_exactly_the_readers_of_that_column_stale(f
     assert set(to_run) == {"features"} | (downstream - {"split"})
     assert {"train.quality.gbt", "train.engagement.lr", "combine", "package"} <= downstream
     assert to_run["features"] == ["spec path features[log_followers].expr changed"]
-    assert to_run["train.quality.lr"] == ["upstream features changed"]
+    assert to_run["train.quality.lr"] == ["upstream features changed: columns log_followers"]
     human = mlspec("plan", str(feed), check=True).stdout
     assert re.search(r"run\s+features\s+spec path features\[log_followers\]\.expr changed", human)
 

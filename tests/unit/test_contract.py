@@ -384,3 +384,11 @@ def test_feed_ranking_example_a_feature_of_one_objective_reruns_only_its_models(
     objectives = {s.split(".")[1] for s in changed if s.split(".")[0] in ("train", "trial")}
     assert objectives == {"quality"}
     assert {s.id for s in plan.steps() if s.id.startswith("train.quality.")} <= changed
+
+
+def test_a_reader_of_columns_is_told_which_column_changed(tmp_path: Path) -> None:
+    plan, a = feed(tmp_path)
+    _, b = feed(tmp_path, lambda t: t.replace("hour(posted_at)", "minute(posted_at)"))
+    step = plan.step("train.engagement.lr")
+    reasons = explain(b[step.id].parts, a[step.id].parts, step_labels(step))
+    assert reasons == ["upstream features changed: columns hour"]
