@@ -73,6 +73,8 @@ SwitchType=switch/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 SchedulerType=sched/backfill
+# Start a job at submission, not up to 3 s later (the default batch_sched_delay=3).
+SchedulerParameters=batch_sched_delay=0
 # A job without --mem gets its share of memory per CPU, not the whole node.
 DefMemPerCPU=$((mem / cpus))
 ReturnToService=2
