@@ -1,6 +1,7 @@
 """Run the plan: every step whose fingerprint is not in the store, in dependency order.
 Finished steps are cache hits next time, so an interrupted or failed run resumes where it
-stopped. Exit status: 0 when every step succeeded, 1 when a step failed, 2 for an invalid spec."""
+stopped. Exit status: 0 when every step succeeded, 1 when a step failed, 2 for an invalid spec
+or a request the backend refuses before running (resources no Slurm node has)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from mlspec.commands._common import (
 def configure(p: argparse.ArgumentParser) -> None:
     add_spec_argument(p)
     p.add_argument(
-        "--backend", help="where steps run: local, ray or batch (default: execution.backend)"
+        "--backend",
+        help="where steps run: local, ray or batch (a Slurm job per step) (default: execution.backend)",
     )
     p.add_argument(
         "--workers",
