@@ -281,6 +281,21 @@ class SlurmBackend:
             job.future.set_result(result)
 
     def _poll(self) -> None:
+        """The waiting thread. Should it fail, every waiting future fails with it: a run
+        must end with an error, never wait forever on a thread that is gone."""
+        try:
+            self._poll_loop()
+        except BaseException as exc:
+            with self._lock:
+                jobs, self._jobs = list(self._jobs.values()), {}
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(
+                        BackendError(f"waiting for Slurm jobs failed: {exc!r}")
+                    )
+            raise
+
+    def _poll_loop(self) -> None:
         last_squeue = 0.0
         while True:
             with self._lock:
@@ -322,7 +337,8 @@ class SlurmBackend:
             state, reason = states.get(job.job_id, ("UNKNOWN", "purged"))
             if state in LIVE:
                 if state == "PENDING" and reason == "DependencyNeverSatisfied":
-                    _slurm(["scancel", job.job_id])  # a cluster that keeps such jobs queued
+                    with contextlib.suppress(BackendError):  # a cluster that keeps them queued
+                        _slurm(["scancel", job.job_id])
                 continue
             cancelled_upstream = state == "CANCELLED" and reason == "DependencyNeverSatisfied"
             if not cancelled_upstream and state in ("COMPLETED", "FAILED", "UNKNOWN"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -181,3 +182,40 @@ def test_resources_slurm_cannot_give_are_refused_before_submission(quickstart: P
     assert "train.diagnosis.lr" in proc.stderr
     assert "nodes have at most" in proc.stderr
     assert not _jobs(quickstart.parent / ".mlspec"), "a job was submitted"
+
+
+def test_interrupting_a_run_cancels_its_jobs(quickstart: Path) -> None:
+    from mlspec.store import ArtifactStore
+
+    store = quickstart.parent / ".mlspec"
+    lock = ArtifactStore(store).lock(_fingerprint(quickstart, "features"))
+    lock.acquire()  # keeps the features job running, and split queued after it
+    try:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "mlspec", "run", str(quickstart), "--backend", "batch", *PREFIX],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            jobs = _jobs(store)
+            if "split" in jobs and _squeue([jobs["features"]])[jobs["features"]][0] == "RUNNING":
+                break
+            time.sleep(0.2)
+        else:
+            run.kill()
+            pytest.fail("the features job never ran")
+        run.send_signal(signal.SIGINT)
+        _out, err = run.communicate(timeout=60)
+    finally:
+        lock.release()
+    assert run.returncode == 130, err
+    deadline = time.monotonic() + 30  # a killed job is COMPLETING for a moment
+    while time.monotonic() < deadline:
+        states = _squeue([jobs["features"], jobs["split"]])
+        if "COMPLETING" not in {state for state, _ in states.values()}:
+            break
+        time.sleep(0.2)
+    assert states[jobs["features"]][0] == "CANCELLED"
+    assert states[jobs["split"]][0] == "CANCELLED"
