@@ -185,6 +185,8 @@ class SlurmBackend:
             if proc.returncode == 0:
                 continue
             answer = " ".join(proc.stderr.split()) or f"exit status {proc.returncode}"
+            if "Unable to contact slurm controller" in answer:
+                raise BackendError(f"cannot reach the Slurm controller ({answer}); {START_HINT}")
             shown = ", ".join(steps[:3]) + (f" and {len(steps) - 3} more" if len(steps) > 3 else "")
             problems.append(f"Slurm refuses {' '.join(args)} for {shown}: {answer}{self._limits()}")
         return problems
