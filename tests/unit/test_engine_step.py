@@ -14,6 +14,7 @@ from mlspec.engine.runner import _resources
 from mlspec.engine.step import read_result, result_path, write_task
 from mlspec.engine.task import StepTask, task_from_json, task_to_json
 from mlspec.lang.validate import validate_file
+from tests.conftest import mlspec
 
 
 def _tasks(spec_path: Path, store: Path) -> dict[str, StepTask]:
@@ -102,3 +103,6 @@ def test_an_unreadable_task_file_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "cannot read the task file" in proc.stderr
     assert not result_path(bad).exists()
+    cli = mlspec("step", str(bad))  # the same entry point, unlisted in `mlspec --help`
+    assert cli.returncode == 2 and "cannot read the task file" in cli.stderr
+    assert " step " not in mlspec("--help").stdout
