@@ -114,14 +114,11 @@ class _Job:
     ended: float | None = None  # when squeue first showed it ended (or gone) with no result
 
 
-def _cpus(task: StepTask) -> int:
-    return max(1, math.ceil(float(task.resources.get("num_cpus") or 1)))
-
-
-def _resource_args(cpus: int, memory: int | None) -> list[str]:
-    args = [f"--cpus-per-task={cpus}"]
-    if memory:
-        args.append(f"--mem={math.ceil(memory / 2**20)}M")
+def _resource_args(resources: dict[str, Any]) -> list[str]:
+    """A task's resources (cores, memory in bytes) as sbatch asks for them: whole cores."""
+    args = [f"--cpus-per-task={max(1, math.ceil(float(resources.get('num_cpus') or 1)))}"]
+    if resources.get("memory"):
+        args.append(f"--mem={math.ceil(resources['memory'] / 2**20)}M")
     return args
 
 
@@ -169,18 +166,14 @@ class SlurmBackend:
     def check(self, plan: Any) -> list[str]:
         """What Slurm would refuse, asked before anything is submitted: each distinct
         resource request goes through `sbatch --test-only` (nothing is queued)."""
-        requests: dict[tuple[int, int | None], list[str]] = {}
+        from mlspec.engine.runner import _resources  # spec units -> a task's units
+
+        requests: dict[tuple[str, ...], list[str]] = {}
         for sid in plan.order():
-            res = plan.step(sid).resources or {}
-            memory = res.get("memory_gb")
-            key = (
-                max(1, math.ceil(float(res.get("num_cpus") or 1))),
-                int(memory * 1024**3) if memory else None,
-            )
-            requests.setdefault(key, []).append(sid)
+            args = (*_resource_args(_resources(plan.step(sid).resources)), *self._common_args())
+            requests.setdefault(args, []).append(sid)
         problems = []
-        for (cpus, memory), steps in requests.items():
-            args = [*_resource_args(cpus, memory), *self._common_args()]
+        for args, steps in requests.items():
             proc = _slurm(["sbatch", "--test-only", *args, "--wrap", "true"])
             if proc.returncode == 0:
                 continue
@@ -247,7 +240,7 @@ class SlurmBackend:
             "--export=ALL",
             "--no-requeue",
             "--kill-on-invalid-dep=yes",
-            *_resource_args(_cpus(task), task.resources.get("memory")),
+            *_resource_args(task.resources),
             *self._common_args(),
         ]
         if after:
