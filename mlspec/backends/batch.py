@@ -214,19 +214,10 @@ class SlurmBackend:
             up = self._by_fingerprint.get(fp)
             if up is None:
                 continue  # cached, or done in an earlier run
-            if not up.future.done():
+            # Also after one that failed since the runner looked: Slurm then cancels this
+            # job, as it would have had the failure come later.
+            if not up.future.done() or not up.future.result().ok:
                 after.append(up.job_id)
-            elif not up.future.result().ok:  # failed between the runner's look and now
-                failed: Future[StepResult] = Future()
-                failed.set_result(
-                    StepResult(
-                        task.step_id,
-                        task.fingerprint,
-                        False,
-                        error="not run: an upstream step failed",
-                    )
-                )
-                return failed
         log = Path(task.log_path)
         task_file = write_task(task, log.with_name(f"{task.step_id}.task.json"))
         script = f"exec {shlex.quote(sys.executable)} -m mlspec.engine.step {shlex.quote(str(task_file))}"
