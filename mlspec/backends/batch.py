@@ -216,7 +216,8 @@ class SlurmBackend:
                 continue  # cached, or done in an earlier run
             # Also after one that failed since the runner looked: Slurm then cancels this
             # job, as it would have had the failure come later.
-            if not up.future.done() or not up.future.result().ok:
+            done = up.future.done() and up.future.exception() is None
+            if not (done and up.future.result().ok):
                 after.append(up.job_id)
         log = Path(task.log_path)
         task_file = write_task(task, log.with_name(f"{task.step_id}.task.json"))
