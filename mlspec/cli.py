@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from mlspec import __version__
 
 # name -> (module under mlspec.commands, one-line help). Order is the order in --help.
-COMMANDS: dict[str, tuple[str, str]] = {
+COMMANDS: dict[str, tuple[str, str | None]] = {
     "validate": ("validate", "check specs and print every problem with its position"),
     "plan": ("plan", "show which steps a run would execute or reuse, and why"),
     "run": ("run", "run the plan on a backend; cached steps are reused"),
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "write or open the HTML evaluation report of a run"),
     "models": ("models", "list, promote and roll back packaged model versions"),
     "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
+    "step": ("step", None),  # internal, not listed: one step from a task file (batch jobs)
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,11 +43,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
+        listed = {} if help_text is None else {"help": help_text}  # no help: not in --help
         if command is not None and name != command:
-            sub.add_parser(name, help=help_text)
+            sub.add_parser(name, **listed)
             continue
         mod = importlib.import_module(f"mlspec.commands.{module}")
-        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
+        p = sub.add_parser(name, **listed, description=(mod.__doc__ or help_text or "").strip())
         mod.configure(p)
         p.set_defaults(_run=mod.run)
     return parser

@@ -122,3 +122,33 @@ def ray_session():  # type: ignore[no-untyped-def]
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+def _slurm_problem() -> str | None:
+    """Why Slurm cannot take jobs here, or None when a node is up."""
+    import shutil
+
+    if shutil.which("sbatch") is None:
+        return "Slurm is not installed (no sbatch on PATH)"
+    proc = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        return f"the Slurm controller does not answer: {proc.stderr.strip()}"
+    states = proc.stdout.split()
+    if not any(s.rstrip("*~#!%$@^-") in ("idle", "mix", "alloc", "comp") for s in states):
+        return f"no Slurm node is up (sinfo: {' '.join(states) or 'no node'})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm_session() -> None:
+    """A running Slurm that takes jobs (backends/slurm/start.sh, which .ci/run runs first).
+
+    Without one the Slurm tests skip, saying how to start it; under CI that is a failure.
+    """
+    problem = _slurm_problem()
+    if problem is None:
+        return
+    how = "start a single-node Slurm with `sudo backends/slurm/start.sh` (needs root)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{problem}; CI runs the Slurm tests: {how}")
+    pytest.skip(f"{problem}; to run the Slurm tests, {how}")

@@ -13,10 +13,11 @@ from mlspec.engine.backend import Backend, BackendError
 
 __all__ = ["BACKENDS", "Backend", "BackendError", "get_backend"]
 
-# name -> "module:Class"; batch registers here when it exists.
+# name -> "module:Class"
 BACKENDS: dict[str, str] = {
     "local": "mlspec.backends.local:LocalBackend",
     "ray": "mlspec.backends.ray:RayBackend",
+    "batch": "mlspec.backends.batch:SlurmBackend",
 }
 
 

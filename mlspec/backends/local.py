@@ -21,6 +21,7 @@ def _init_worker(threads: int) -> None:
 
 class LocalBackend:
     name: ClassVar[str] = "local"
+    submits_ahead = False
 
     def __init__(self, workers: int = 1, threads: int = 1, **_options: Any) -> None:
         self.workers = max(1, int(workers))
@@ -34,6 +35,9 @@ class LocalBackend:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
             )
+
+    def check(self, plan: Any) -> list[str]:
+        return []
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._pool is not None:

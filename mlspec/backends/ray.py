@@ -32,6 +32,7 @@ def _import_ray() -> Any:
 
 class RayBackend:
     name: ClassVar[str] = "ray"
+    submits_ahead = False
 
     def __init__(
         self, address: str | None = None, max_retries: int = 2, threads: int = 1, **_options: Any
@@ -64,6 +65,9 @@ class RayBackend:
                     f"cannot connect to {where}: {type(exc).__name__}: {exc}; {hint}"
                 ) from exc
         self._remote = ray.remote(run_task)
+
+    def check(self, plan: Any) -> list[str]:
+        return []
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         options: dict[str, Any] = {

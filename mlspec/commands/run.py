@@ -1,6 +1,7 @@
 """Run the plan: every step whose fingerprint is not in the store, in dependency order.
 Finished steps are cache hits next time, so an interrupted or failed run resumes where it
-stopped. Exit status: 0 when every step succeeded, 1 when a step failed, 2 for an invalid spec."""
+stopped. Exit status: 0 when every step succeeded, 1 when a step failed, 2 for an invalid spec
+or a request the backend refuses before running (resources no Slurm node has)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ import json
 import sys
 from typing import Any, ClassVar
 
-from mlspec.commands._common import EXIT_FAILED, add_spec_argument, fail, load_spec_or_exit
+from mlspec.commands._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    add_spec_argument,
+    fail,
+    load_spec_or_exit,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     add_spec_argument(p)
     p.add_argument(
-        "--backend", help="where steps run: local, ray or batch (default: execution.backend)"
+        "--backend",
+        help="where steps run: local, ray or batch (a Slurm job per step) (default: execution.backend)",
     )
     p.add_argument(
         "--workers",
@@ -33,6 +41,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="STEP",
         help="recompute these steps even if cached (same selection syntax); repeatable",
+    )
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help="batch backend: submit every step as a Slurm job and return; follow the run with"
+        " `mlspec runs show ID`",
     )
     p.add_argument("--json", action="store_true", help="print the run's result as JSON")
 
@@ -58,8 +72,21 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         backend = get_backend(backend_name, **options)
+        problems = backend.check(a.plan)
     except BackendError as exc:
         return fail(str(exc))
+    if problems:
+        backend.close()
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"nothing was submitted to the {backend_name} backend", file=sys.stderr)
+        return EXIT_USAGE
+    if args.detach and not backend.submits_ahead:
+        backend.close()
+        return fail(
+            f"--detach needs a backend that queues jobs; the {backend_name} backend does not",
+            "use --backend batch",
+        )
     reporter = _Reporter(quiet=args.json, total=len(only) if only is not None else len(a.plan))
     try:
         result = run_plan(
@@ -70,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
             force=force,
             progress=reporter,
             argv=sys.argv[1:],
+            detach=args.detach,
         )
+        if args.detach:
+            backend.detach()  # type: ignore[attr-defined]
     except SelectionError as exc:
         return fail(str(exc))
     finally:
@@ -98,6 +128,14 @@ def run(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
+    if result.status == "submitted":
+        if not args.json:
+            queued = len(a.plan.order() if only is None else only) - len(result.results)
+            print(
+                f"run {result.run_id} submitted: {queued} jobs queued, {len(result.results)} cached;"
+                f" follow it with `mlspec runs show {result.run_id} --store {a.store_root}`"
+            )
+        return 0
     if result.status != "succeeded":
         for r in result.failed:
             print(f"\nerror: step {r.step_id} failed", file=sys.stderr)

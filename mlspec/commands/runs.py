@@ -58,13 +58,21 @@ def run(args: argparse.Namespace) -> int:
             return fail(str(exc), "give more characters of the run id")
         if row is None:
             return fail(f"no run '{args.args[1]}'", "list runs with `mlspec runs`")
+        jobs = []
+        if row.backend == "batch" and row.status == "running" and row.pid is None:
+            from mlspec.backends.batch import follow_run
+
+            # A detached run: its jobs' states come from Slurm and their result files.
+            jobs = follow_run(runs, row.run_id, db.parent, row.spec_name)
+            row = runs.run(row.run_id) or row
         steps = runs.steps(row.run_id)
         if args.json:
-            print(
-                json.dumps(
-                    {"run": asdict(row), "steps": [asdict(s) for s in steps]}, indent=2, default=str
-                )
-            )
+            out = {"run": asdict(row), "steps": [asdict(s) for s in steps]}
+            if jobs:
+                out["jobs"] = [
+                    {"step_id": j.step_id, "job_id": j.job_id, "state": j.state} for j in jobs
+                ]
+            print(json.dumps(out, indent=2, default=str))
             return 0
         print(
             f"run {row.run_id}  {row.status}  {row.spec_name}  backend {row.backend}  started {row.started}"
@@ -74,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  {s.status:<9} {s.step_id:<32} {s.seconds or 0:7.2f} s  {s.fingerprint[:12]}{extra}"
             )
+        if jobs and row.status == "running":
+            print("jobs:")
+            for j in jobs:
+                print(f"  {j.state:<11} {j.step_id:<32} job {j.job_id}")
         return 0
     if args.args:
         return fail(

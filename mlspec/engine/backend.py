@@ -7,14 +7,21 @@ The runner (`engine/runner.py`) depends on this protocol only; implementations l
 from __future__ import annotations
 
 from concurrent.futures import Future
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from mlspec.engine.task import StepResult, StepTask
+
+if TYPE_CHECKING:
+    from mlspec.compile.plan import Plan
 
 
 class Backend(Protocol):
     name: ClassVar[str]
+    # True: the runner submits a step as soon as its inputs are submitted, and the backend
+    # holds it until they succeed (Slurm's afterok); False: once its inputs are done.
+    submits_ahead: bool
 
+    def check(self, plan: Plan) -> list[str]: ...  # what this backend would refuse, before a run
     def submit(self, task: StepTask) -> Future[StepResult]: ...
     def close(self) -> None: ...
 

@@ -1,10 +1,11 @@
 """The one scheduling loop: ordering, cache look-ups, progress, failure and resume.
 
 Backends only place work (`submit(task) -> Future`); everything else is here, so local, Ray
-and Slurm runs behave the same. A step is submitted once all its inputs are done; a step
-whose fingerprint is already in the store is a cache hit and never submitted. On a failure
-no new step starts, running ones finish, and the report names the step, the error, the log
-and how to resume (finished steps are cache hits next time).
+and Slurm runs behave the same. A step is submitted once all its inputs are done (or, for a
+backend that `submits_ahead` like Slurm's, once they are submitted: the scheduler holds it
+until they succeed); a step whose fingerprint is already in the store is a cache hit and
+never submitted. On a failure no new step starts, running ones finish, and the report names
+the step, the error, the log and how to resume (finished steps are cache hits next time).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mlspec.engine.task import StepResult, StepTask
 @dataclass
 class RunResult:
     run_id: str
-    status: str  # succeeded | failed
+    status: str  # succeeded | failed | submitted (detached)
     results: dict[str, StepResult] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -49,7 +50,10 @@ def run_plan(
     force: set[str] | None = None,
     progress: Progress | None = None,
     argv: list[str] | None = None,
+    detach: bool = False,
 ) -> RunResult:
+    """Run the selected steps. With `detach` (a backend that submits ahead), return once every
+    step is submitted: the run stays 'running' and `mlspec runs show` follows its jobs."""
     from mlspec.store import RunStore
     from mlspec.store.versions import versions
 
@@ -88,7 +92,11 @@ def run_plan(
     }  # unselected: cached (checked above)
     pending = [s for s in plan.order() if s in selected]
     running: dict[Future[StepResult], str] = {}
+    queued: set[str] = set()  # submitted and not finished: what a step may be queued after
     failed = False
+    ahead = backend.submits_ahead
+    if detach and not ahead:
+        raise SelectionError(f"the {backend_name} backend cannot detach: it does not queue jobs")
 
     def record(sid: str, res: StepResult, status: str) -> None:
         result.results[sid] = res
@@ -110,6 +118,7 @@ def run_plan(
             progress(sid, status, res)
 
     blocked: set[str] = set()  # downstream of a failed step: never started
+    skipped_ahead: list[str] = []  # submitted ahead of a step that then failed
 
     def handle(sid: str, future: Future[StepResult]) -> None:
         nonlocal failed
@@ -120,6 +129,8 @@ def run_plan(
         if res.ok:
             record(sid, res, "cached" if res.cache_hit else "succeeded")
             done.add(sid)
+        elif sid in blocked:  # submitted ahead, then cancelled by the scheduler: not run
+            skipped_ahead.append(sid)
         else:
             record(sid, res, "failed")
             failed = True
@@ -135,7 +146,9 @@ def run_plan(
         while progressed:
             progressed = False
             for sid in list(pending):
-                if sid in blocked or not all(p in done for p in plan.parents(sid)):
+                if sid in blocked or not all(
+                    p in done or (ahead and p in queued) for p in plan.parents(sid)
+                ):
                     continue
                 pending.remove(sid)
                 progressed = True
@@ -164,7 +177,7 @@ def run_plan(
                     log_path=str(log_dir / f"{sid}.log"),
                     force=sid in force,
                     meta={"run_id": run_id},
-                    resources=_resources(step.resources),
+                    resources=_resources(step.resources, spec.execution),
                 )
                 if progress:
                     progress(sid, "start", None)
@@ -173,18 +186,27 @@ def run_plan(
                     handle(sid, future)
                 else:
                     running[future] = sid
+                    queued.add(sid)
 
+    position = {sid: i for i, sid in enumerate(plan.order())}
     try:
         submit_ready()
+        if detach:
+            runs.detach_run(run_id)
+            result.status, result.seconds = "submitted", time.perf_counter() - started
+            return result
         while running:
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                handle(running.pop(future), future)
+            # In plan order, so a failure is handled before its dependents' cancellations.
+            for future in sorted(finished, key=lambda f: position[running[f]]):
+                sid = running.pop(future)
+                queued.discard(sid)
+                handle(sid, future)
             submit_ready()
     except KeyboardInterrupt:
         runs.finish_run(run_id, "interrupted")
         raise
-    result.skipped = [s for s in pending]
+    result.skipped = [s for s in plan.order() if s in pending or s in skipped_ahead]
     for sid in result.skipped:
         if progress:
             progress(sid, "skipped", None)
@@ -194,9 +216,10 @@ def run_plan(
     return result
 
 
-def _resources(spec_resources: dict) -> dict:
-    """A step's spec resources in the units backends reserve: cores and memory in bytes."""
-    out: dict = {}
+def _resources(spec_resources: dict, execution: dict | None = None) -> dict:
+    """A step's spec resources in the units backends reserve: cores and memory in bytes, and
+    the thread count a worker process pins its libraries to (`execution.threads`)."""
+    out: dict = {"threads": int((execution or {}).get("threads", 1))}
     if spec_resources.get("num_cpus") is not None:
         out["num_cpus"] = spec_resources["num_cpus"]
     if spec_resources.get("memory_gb") is not None:

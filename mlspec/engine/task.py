@@ -1,24 +1,27 @@
 """The unit of work a backend places: `run_task(task) -> StepResult`.
 
-A task carries everything a worker needs by value (it is pickled to a process pool, a Ray
-worker or a Slurm job); outputs go to the artifact store, never back through the result.
+A task carries everything a worker needs by value (pickled to a process pool or a Ray worker,
+written as JSON for a Slurm job); outputs go to the artifact store, never back through the result.
 `run_task` holds the artifact's lock while it computes and commits, so two runs of the same
 plan never compute or write one artifact twice at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_origin, get_type_hints
 
 from mlspec.contract.api import StepError
 from mlspec.contract.params import InputKey, Params, key_text
 from mlspec.engine.views import ColumnsReader, open_artifact
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -203,3 +206,88 @@ def run_task(task: StepTask) -> StepResult:
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+# ---------------------------------------------------------------- tasks and results as JSON
+# A task crosses a process boundary as a file a job reads (`mlspec.engine.step`): JSON, never
+# pickle, so a job never unpickles what it did not write. These functions are the one place
+# that knows how a task's fields map to JSON; they follow the dataclasses' fields, so a new
+# field needs nothing here, and a field holding an object with `to_json()` and a
+# `from_json()` class method (typed params) is written and read through those.
+
+
+def _to_json(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return _to_json(value.to_json())
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):  # json.dumps would turn it into a string silently
+                raise TypeError(f"task keys must be str. Got {key!r} instead.")
+        return {key: _to_json(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _from_json(hint: Any, value: Any) -> Any:
+    """`value` read back as the field's declared type: a class's `from_json`, or a tuple."""
+    if value is None:
+        return None
+    from_json = getattr(hint, "from_json", None)
+    if from_json is not None:
+        return from_json(value)
+    if get_origin(hint) is tuple:
+        return tuple(value)
+    return value
+
+
+def _dataclass_to_json(obj: Any) -> dict[str, Any]:
+    return {f.name: _to_json(getattr(obj, f.name)) for f in fields(obj)}
+
+
+def _dataclass_from_json(cls: type[_T], data: dict[str, Any]) -> _T:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    return cls(**{name: _from_json(hints[name], value) for name, value in data.items()})
+
+
+_KEYED = ("inputs", "columns")  # maps keyed by input key (a tuple): JSON as [key, value] pairs
+
+
+def task_to_json(task: StepTask) -> dict[str, Any]:
+    out = {f.name: _to_json(getattr(task, f.name)) for f in fields(task) if f.name not in _KEYED}
+    for name in _KEYED:
+        out[name] = [[list(k), _to_json(v)] for k, v in sorted(getattr(task, name).items())]
+    return out
+
+
+def task_from_json(data: dict[str, Any]) -> StepTask:
+    """A task read back: params as its kind's class, input keys as tuples."""
+    from mlspec.steps.kinds import KINDS
+
+    data = dict(data)
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise ValueError(f"unknown step kind {kind!r} in the task")
+    params = KINDS[kind].params.from_json(data.pop("params"))
+    keyed = {name: data.pop(name, []) for name in _KEYED}
+    task = _dataclass_from_json(StepTask, {**data, "params": None, "inputs": {}, "columns": {}})
+    return dataclasses.replace(
+        task,
+        params=params,
+        inputs={tuple(k): v for k, v in keyed["inputs"]},
+        columns={tuple(k): tuple(v) for k, v in keyed["columns"]},
+    )
+
+
+def result_to_json(result: StepResult) -> dict[str, Any]:
+    return _dataclass_to_json(result)
+
+
+def result_from_json(data: dict[str, Any]) -> StepResult:
+    return _dataclass_from_json(StepResult, data)

@@ -319,6 +319,12 @@ class RunStore:
             if cur.rowcount == 0:
                 raise LookupError(f"no run '{run_id}' in {self.path}")
 
+    def detach_run(self, run_id: str) -> None:
+        """A run whose steps go on without this process (jobs queued on a batch scheduler): it
+        stays 'running' and is not read as 'interrupted' when this process ends."""
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET pid = NULL, pid_start = NULL WHERE run_id = ?", (run_id,))
+
     def record_step(
         self,
         run_id: str,

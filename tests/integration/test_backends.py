@@ -1,6 +1,7 @@
 """Backend conformance: every backend runs both examples to the same fingerprints and
 byte-identical artifacts as the local backend. Runs are in-process (`mlspec.cli.main`), so the
-ray backend reuses the session's Ray instead of starting its own."""
+ray backend reuses the session's Ray instead of starting its own; the batch backend submits
+every step to the real Slurm that backends/slurm/start.sh started."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ BACKENDS = {
     "local": ["--backend", "local"],
     "local-workers-2": ["--backend", "local", "--workers", "2"],
     "ray": ["--backend", "ray"],
+    "batch": ["--backend", "batch"],
 }
+ENGINES = {"ray": "ray_session", "batch": "slurm_session"}  # the fixture that starts or checks it
+SLOW = {"batch"}  # a Slurm job per step: each step pays a process start and its imports
 
 
 def committed(store: Path) -> dict[str, tuple[str, dict[str, str]]]:
@@ -48,7 +52,9 @@ def reference(examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     return run_examples(examples_dir, tmp_path_factory.mktemp("reference"), ["--backend", "local"])
 
 
-@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=[pytest.mark.slow] * (b in SLOW)) for b in BACKENDS]
+)
 def test_backend_matches_local(
     backend: str,
     reference: dict,
@@ -56,8 +62,8 @@ def test_backend_matches_local(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    if backend == "ray":
-        request.getfixturevalue("ray_session")
+    if backend in ENGINES:
+        request.getfixturevalue(ENGINES[backend])
     got = run_examples(examples_dir, tmp_path, BACKENDS[backend])
     for name in EXAMPLES:
         assert got[name], f"{name}: no artifact"
