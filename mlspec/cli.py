@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:
+        from mlspec.commands._common import report_refusal
+
+        if (code := report_refusal(exc)) is None:
+            raise
+        return code
 
 
 def entry() -> None:

@@ -44,3 +44,15 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_USAGE) -> int:
     if hint:
         print(f"  hint: {hint}", file=sys.stderr)
     return code
+
+
+def report_refusal(exc: BaseException) -> int | None:
+    """The exit code after printing an error that is the user's setup, not a bug: a store
+    folder that is not a store, a spec path that leaves the project (exit 2). None for
+    anything else, which the caller re-raises."""
+    from mlspec.lang.paths import PathRefused
+    from mlspec.store.root import StoreRefused
+
+    if isinstance(exc, PathRefused | StoreRefused):
+        return fail(exc.message, exc.hint, EXIT_USAGE)
+    return None

@@ -41,9 +41,15 @@ class Assessment:
 
 
 def store_root(spec: Spec, override: str | Path | None = None) -> Path:
+    """The store folder, resolved, refused (`PathRefused`, `StoreRefused`) before use when
+    `execution.store` leads out of the project through a symlink or the folder is not a store."""
+    from mlspec.lang.paths import resolve_inside
+    from mlspec.store.root import check_root
+
     if override is not None:
-        return Path(override).resolve()
-    return (spec.root / spec.execution.get("store", ".mlspec")).resolve()
+        return check_root(override)
+    rel = spec.execution.get("store", ".mlspec")
+    return check_root(resolve_inside(spec.root, rel, f"execution.store '{rel}'"))
 
 
 def assess(spec: Spec, root: Path) -> Assessment:
@@ -54,7 +60,8 @@ def assess(spec: Spec, root: Path) -> Assessment:
     db = root / "runs.sqlite"
     # Looking must not write: without records yet, hash files directly and create nothing.
     runs = RunStore(db) if db.is_file() else None
-    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash if runs else None))
+    external = {s.path for s in spec.sources.values() if s.external}
+    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash if runs else None, external))
     statuses: dict[str, StepStatus] = {}
     for sid in plan.order():
         step = plan.step(sid)

@@ -69,6 +69,7 @@ def run_plan(
 
     # Staging folders whose lock no live writer holds were left by a killed run.
     store = ArtifactStore(root)
+    store.claim()  # a folder that is not a store is refused before anything is cleaned
     store.clean_tmp(older_than_s=0)
     runs = RunStore(root / "runs.sqlite")
     run_id = runs.start_run(

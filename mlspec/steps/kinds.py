@@ -44,7 +44,9 @@ _ML = ("polars", "numpy", "scikit-learn", "xgboost")
 KINDS: dict[str, StepKind] = {
     k.name: k
     for k in (
-        StepKind("load", "mlspec.steps.load", ("steps/load.py", *_DATA), ("polars",)),
+        StepKind(
+            "load", "mlspec.steps.load", ("steps/load.py", "lang/paths.py", *_DATA), ("polars",)
+        ),
         StepKind("check", "mlspec.steps.check", ("steps/check.py", *_DATA), ("polars",)),
         StepKind(
             "join", "mlspec.steps.join", ("steps/join.py", "engine/views.py", *_DATA), ("polars",)

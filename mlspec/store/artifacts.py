@@ -2,6 +2,7 @@
 
 Layout under the store root (default ``.mlspec/`` beside the spec)::
 
+    .mlspec-store            the marker: this folder is a store (`root`)
     objects/<fp[:2]>/<fp>/   one finished artifact: named files + manifest.json
     tmp/<fp>-<random>/       a staging folder while a step writes
     locks/<fp>.lock          one lock file per fingerprint (flock, released if the process dies)
@@ -11,7 +12,7 @@ Why it is safe: a step writes only into its own staging folder; `commit` fsyncs 
 writes ``manifest.json`` last, fsyncs the folder and renames it into ``objects/`` in one
 atomic `os.rename`. So a folder under ``objects/`` is always whole, and "manifest present"
 means "complete". A killed run leaves at most a staging folder under ``tmp/``, which
-`clean_tmp` removes. Readers check each file's digest (BLAKE3, see `hashing`) against the
+`clean_tmp` removes; it removes nothing else, only names of the form this module gives. Readers check each file's digest (BLAKE3, see `hashing`) against the
 manifest on first use, so a damaged file is reported, never silently read.
 
 This module is imported on light paths (`mlspec plan`): polars is imported inside the
@@ -20,7 +21,6 @@ methods that need it; locks are kernel flocks (`locks`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec.store.hashing import ALGORITHM, file_digest, sha256_file
 from mlspec.store.locks import FileLock, LockTimeout
+from mlspec.store.root import claim
 
 if TYPE_CHECKING:
     import polars as pl
@@ -60,6 +61,8 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{8,128}")
+# The names `stage` and `_move_aside` give entries of tmp/: nothing else there is ours.
+_STAGED = re.compile(r"(?P<fp>[0-9a-f]{8,128})-(?:(?P<why>removed|broken)-)?[0-9a-f]{8}")
 
 
 class ArtifactError(Exception):
@@ -403,6 +406,13 @@ class ArtifactStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._claimed = False
+
+    def claim(self) -> None:
+        """Make sure the root is a store (`root.claim`) before the first write into it."""
+        if not self._claimed:
+            claim(self.root)
+            self._claimed = True
 
     def __repr__(self) -> str:
         return f"ArtifactStore({str(self.root)!r})"
@@ -473,6 +483,7 @@ class ArtifactStore:
     def stage(self, fp: str, step_id: str) -> Writer:
         """A fresh, private staging folder ``tmp/<fp>-<random>`` for the step to write into."""
         check_fingerprint(fp)
+        self.claim()
         self.tmp.mkdir(parents=True, exist_ok=True)
         while True:
             folder = self.tmp / f"{fp}-{os.urandom(4).hex()}"
@@ -599,14 +610,19 @@ class ArtifactStore:
     def clean_tmp(self, older_than_s: float = 24 * 3600) -> list[Path]:
         """Remove staging folders abandoned by killed runs; returns what was removed.
 
-        A folder is left alone while anything in it changed less than `older_than_s` ago, or
+        Only folders named as `stage` and `_move_aside` name them are touched; anything else
+        under tmp/ (a symlink, a file, a folder someone put there) is left alone. A staging
+        folder is left alone while anything in it changed less than `older_than_s` ago, or
         while its fingerprint's lock is held (a live step may write nothing for hours).
         """
         removed: list[Path] = []
-        if not self.tmp.is_dir():
+        if not self.tmp.is_dir() or self.tmp.is_symlink():
             return removed
         now = time.time()
         for entry in sorted(self.tmp.iterdir()):
+            staged = _STAGED.fullmatch(entry.name)
+            if staged is None or entry.is_symlink() or not entry.is_dir():
+                continue
             try:
                 newest = max(
                     [entry.lstat().st_mtime, *(p.lstat().st_mtime for p in entry.rglob("*"))]
@@ -615,29 +631,17 @@ class ArtifactStore:
                 continue  # committed or discarded while we looked
             if now - newest < older_than_s:
                 continue
-            fp = entry.name.split("-", 1)[0]
-            if (
-                _FINGERPRINT.fullmatch(fp)
-                and "-removed-" not in entry.name
-                and "-broken-" not in entry.name
-            ):
-                lock = self.lock(fp, timeout=0)
+            if staged["why"] is None:
+                lock = self.lock(staged["fp"], timeout=0)
                 try:
                     lock.acquire()
                 except LockTimeout:
                     continue  # the fingerprint is being computed; maybe into this folder
                 try:
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        with contextlib.suppress(FileNotFoundError):
-                            entry.unlink()
+                    shutil.rmtree(entry, ignore_errors=True)
                 finally:
                     lock.release()
-            elif entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
             else:
-                with contextlib.suppress(FileNotFoundError):
-                    entry.unlink()
+                shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
         return removed

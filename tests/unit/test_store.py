@@ -431,6 +431,56 @@ def test_clean_tmp_removes_only_abandoned_folders(store: ArtifactStore) -> None:
     assert list(store.tmp.iterdir()) == []
 
 
+def test_clean_tmp_leaves_what_it_did_not_stage(store: ArtifactStore, tmp_path: Path) -> None:
+    """Only names `stage` and `_move_aside` give are ours; a symlink is never followed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("x")
+    ours = store.stage(fp("ours"), "s")
+    foreign = {
+        "notes.txt": "file",
+        "draft": "dir",
+        f"{fp('x')}": "dir",  # a fingerprint alone is not a staging name
+        f"{fp('y')}-0123abcd-extra": "dir",
+        f"{fp('z')}-0123abcd": "link",  # named like ours, but a symlink
+    }
+    for name, kind in foreign.items():
+        path = store.tmp / name
+        if kind == "file":
+            path.write_text("x")
+        elif kind == "dir":
+            path.mkdir()
+            (path / "inside.txt").write_text("x")
+        else:
+            path.symlink_to(elsewhere)
+    assert store.clean_tmp(older_than_s=0) == [ours.folder]
+    assert sorted(p.name for p in store.tmp.iterdir()) == sorted(foreign)
+    assert (elsewhere / "keep.txt").read_text() == "x"
+
+
+def test_a_folder_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
+    from mlspec.store.root import MARKER, StoreRefused, check_root
+
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    (home / "tmp" / "draft.txt").write_text("x")
+    with pytest.raises(StoreRefused, match="is not an mlspec store"):
+        ArtifactStore(home).stage(fp("a"), "s")
+    assert sorted(p.name for p in home.rglob("*")) == ["draft.txt", "tmp"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreRefused, match="is a file, not a folder"):
+        check_root(tmp_path / "file")
+    # New, empty and pre-marker stores (only a store's layout) are marked on first write.
+    for name, layout in [("new", []), ("empty", [""]), ("old", ["objects", "runs.sqlite"])]:
+        for entry in layout:
+            (tmp_path / name / entry).mkdir(parents=True, exist_ok=True)
+        ArtifactStore(tmp_path / name).stage(fp("a"), "s")
+        assert (tmp_path / name / MARKER).is_file()
+    (tmp_path / "new" / MARKER).write_text('{"format": 99}')
+    with pytest.raises(StoreRefused, match="format 99"):
+        check_root(tmp_path / "new")
+
+
 def test_lock_is_exclusive_between_instances(store: ArtifactStore) -> None:
     from mlspec.store.locks import LockTimeout
 

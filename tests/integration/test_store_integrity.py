@@ -1,0 +1,136 @@
+"""Issue 18: the store never touches what is not its own, and never loads what it did not write.
+
+Each test reproduces an attack on the landed code (a symlinked store with a victim folder, a
+symlinked data file, ...) with real files and the real CLI, and checks that nothing outside
+the project is read, cleaned or written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlspec.store.hashing import file_digest
+from tests.conftest import mlspec
+from tests.integration.test_run_bad_input import GOOD, SPEC
+
+
+def project(root: Path, store: str | None = None) -> Path:
+    """A small project: a spec, its parquet data, and `execution.store` if given."""
+    (root / "data").mkdir(parents=True)
+    GOOD.write_parquet(root / "data" / "people.parquet")
+    text = SPEC.format(path="data/people.parquet")
+    if store is not None:
+        text += f"execution: {{store: {store}}}\n"
+    spec = root / "spec.yaml"
+    spec.write_text(text)
+    return spec
+
+
+def victim(root: Path) -> dict[str, bytes]:
+    """Someone's folder that happens to have a tmp/ (and an entry named like a staging one)."""
+    files = {
+        "notes.txt": b"my notes",
+        "tmp/draft.txt": b"unsaved work",
+        f"tmp/{'ab' * 32}-0123abcd/keep.bin": b"\x00\x01",
+        "objects/photo.jpg": b"\xff\xd8",
+    }
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return files
+
+
+def intact(root: Path, files: dict[str, bytes]) -> None:
+    have = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    assert have == set(files), have ^ set(files)
+    for rel, data in files.items():
+        assert (root / rel).read_bytes() == data
+
+
+def refused(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    out = proc.stdout + proc.stderr  # validate prints diagnostics on stdout
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out
+    for word in words:
+        assert word in out, out
+
+
+def test_a_symlinked_store_never_touches_the_victim_folder(tmp_path: Path) -> None:
+    """`store: lnk` with lnk -> ~/somewhere passed validate and the run emptied its tmp/."""
+    home = tmp_path / "somewhere"
+    files = victim(home)
+    spec = project(tmp_path / "proj", store="lnk")
+    (tmp_path / "proj" / "lnk").symlink_to(home)
+    refused(
+        mlspec("validate", str(spec)), "execution.store 'lnk' is a symlink to", "[path-outside]"
+    )
+    for command in ("run", "plan", "graph"):
+        refused(mlspec(command, str(spec)), "error:")
+    intact(home, files)
+
+
+@pytest.mark.parametrize("how", ["store", "cwd"])
+def test_store_option_refuses_a_folder_that_is_not_a_store(tmp_path: Path, how: str) -> None:
+    """`--store DIR` and `--store .` emptied DIR/tmp/ the same way."""
+    home = tmp_path / "somewhere"
+    files = victim(home)
+    spec = project(tmp_path / "proj")
+    store = str(home) if how == "store" else "."
+    for command in ("run", "plan"):
+        proc = mlspec(command, str(spec), "--store", store, "--only", "+features", cwd=home)
+        if command == "plan":
+            proc = mlspec(command, str(spec), "--store", store, cwd=home)
+        refused(proc, "is not an mlspec store", "hint: point --store")
+    intact(home, files)
+
+
+def test_a_new_store_is_marked_and_reused(tmp_path: Path) -> None:
+    spec = project(tmp_path / "proj")
+    store = tmp_path / "proj" / ".mlspec"
+    proc = mlspec("run", str(spec), "--only", "+features")
+    assert proc.returncode == 0, proc.stderr
+    assert (store / ".mlspec-store").read_text().strip() == '{"format": 1}'
+    # A foreign entry under tmp/ survives the next run's cleaning.
+    (store / "tmp" / "mine.txt").write_text("x")
+    assert mlspec("run", str(spec), "--only", "+features").returncode == 0
+    assert (store / "tmp" / "mine.txt").read_text() == "x"
+
+
+def test_a_symlinked_data_file_is_never_hashed_or_read(tmp_path: Path) -> None:
+    """`data/s.parquet -> /elsewhere` was refused by run, but plan stored its digest."""
+    spec = project(tmp_path / "proj")
+    assert mlspec("run", str(spec), "--only", "+features").returncode == 0  # records exist
+    secret = tmp_path / "secret.parquet"
+    GOOD.head(7).write_parquet(secret)
+    data = tmp_path / "proj" / "data" / "people.parquet"
+    data.unlink()
+    data.symlink_to(secret)
+    for command in ("validate", "plan", "graph", "run"):
+        refused(mlspec(command, str(spec)), "a symlink to", "outside the spec's folder")
+    db = sqlite3.connect(tmp_path / "proj" / ".mlspec" / "runs.sqlite")
+    digests = {row[0] for row in db.execute("SELECT blake3 FROM file_digests")}
+    paths = {row[0] for row in db.execute("SELECT path FROM file_digests")}
+    db.close()
+    assert file_digest(secret)[0] not in digests and str(secret) not in paths
+
+
+def test_file_hasher_checks_a_path_before_it_reads_it(tmp_path: Path) -> None:
+    """The middle's own check, for a spec that did not come through `validate` (a git base)."""
+    from mlspec.compile.fingerprint import file_hasher
+    from mlspec.lang.paths import PathRefused
+
+    (tmp_path / "proj" / "data").mkdir(parents=True)
+    (tmp_path / "elsewhere.csv").write_text("a\n1\n")
+    (tmp_path / "proj" / "data" / "s.csv").symlink_to(tmp_path / "elsewhere.csv")
+    (tmp_path / "proj" / "data" / "ok.csv").write_text("a\n2\n")
+    hasher = file_hasher(tmp_path / "proj")
+    with pytest.raises(PathRefused, match="leads outside the project folder"):
+        hasher("data/s.csv")
+    assert hasher("data/ok.csv") == file_digest(tmp_path / "proj" / "data" / "ok.csv")[0]
+    # A source marked `external: true` may lead anywhere, through a symlink too.
+    external = file_hasher(tmp_path / "proj", external={"data/s.csv"})
+    assert external("data/s.csv") == file_digest(tmp_path / "elsewhere.csv")[0]
