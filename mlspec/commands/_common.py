@@ -48,11 +48,15 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_USAGE) -> int:
 
 def report_refusal(exc: BaseException) -> int | None:
     """The exit code after printing an error that is the user's setup, not a bug: a store
-    folder that is not a store, a spec path that leaves the project (exit 2). None for
+    folder that is not a store, a spec path that leaves the project, no usable store key
+    (exit 2). None for
     anything else, which the caller re-raises."""
     from mlspec.lang.paths import PathRefused
+    from mlspec.store.keys import StoreKeyError
     from mlspec.store.root import StoreRefused
 
     if isinstance(exc, PathRefused | StoreRefused):
         return fail(exc.message, exc.hint, EXIT_USAGE)
+    if isinstance(exc, StoreKeyError):
+        return fail(str(exc), "see docs/reliability.md: the store key", EXIT_USAGE)
     return None

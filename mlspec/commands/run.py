@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             force=force,
             progress=reporter,
             argv=sys.argv[1:],
+            notice=reporter.notice,
         )
     except SelectionError as exc:
         return fail(str(exc))
@@ -195,6 +196,13 @@ class _Reporter:
             self._print(f"    warning: {w}", "yellow")
         if self.progress and event != "skipped":
             self.progress.advance(self.task)
+
+    def notice(self, text: str) -> None:
+        """Something the user must know even with --json (a damaged artifact): stderr, once."""
+        if self.console is not None:
+            self.console.print(f"warning: {text}", style="yellow", markup=False)
+        else:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.progress:

@@ -66,9 +66,12 @@ def assess(spec: Spec, root: Path) -> Assessment:
     for sid in plan.order():
         step = plan.step(sid)
         fp = fps[sid]
-        cached = store.has(fp.digest)
+        present = store.has(fp.digest)
+        cached = present and store.authentic(fp.digest)  # a manifest we did not commit: a miss
         reasons: tuple[str, ...] = ()
-        if not cached:
+        if present and not cached:
+            reasons = ("artifact damaged or not written under this machine's store key",)
+        elif not cached:
             last = runs.last_step(sid, spec_name=spec.name) if runs else None
             previous = last.parts if last is not None else None
             reasons = tuple(explain(fp.parts, previous, dict(step.inputs)))

@@ -21,17 +21,20 @@ methods that need it; locks are kernel flocks (`locks`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from mlspec.store.hashing import ALGORITHM, file_digest, sha256_file
+from mlspec.store.hashing import ALGORITHM, file_digest
+from mlspec.store.keys import sign, store_key, verify
 from mlspec.store.locks import FileLock, LockTimeout
 from mlspec.store.root import claim
 
@@ -39,9 +42,11 @@ if TYPE_CHECKING:
     import polars as pl
 
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = 2  # 2: file digests are BLAKE3 (key "blake3"); 1 held "sha256"; both are read
+# 3: the manifest carries "mac", its HMAC under the store key (`keys`); manifests without one
+# (formats 1 and 2) are not trusted: they are moved aside and their steps recomputed.
+MANIFEST_FORMAT = 3
 # Keys of manifest.json that the store owns; `meta` may not change them.
-RESERVED = frozenset({"format", "fingerprint", "step", "created", "files", "metrics"})
+RESERVED = frozenset({"format", "fingerprint", "step", "created", "files", "metrics", "mac"})
 
 # Parquet settings, measured on 1M rows x 20 columns (8 random floats, 4 small ints, 2 ids,
 # 3 low-cardinality strings, 2 bools, 1 rounded float; 133 MB in memory), each write to a
@@ -74,7 +79,14 @@ class ArtifactMissing(ArtifactError, LookupError):
 
 
 class ArtifactCorrupt(ArtifactError):
-    """A stored file does not match its manifest: the store folder was damaged."""
+    """A stored file does not match its manifest, or the manifest is unreadable or was not
+    committed under this store's key: the artifact must not be used (`ArtifactStore.check`).
+
+    `problem` says what is wrong in a few words, for "artifact X damaged: <problem>"."""
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or message
 
 
 def check_fingerprint(fp: str) -> str:
@@ -309,11 +321,14 @@ class Reader:
     out; a mismatch raises `ArtifactCorrupt`. Later calls for the same file are free.
     """
 
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
+    def __init__(
+        self, folder: Path, manifest: Manifest, digest: Callable[[Path], str] | None = None
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.fingerprint = manifest.fingerprint
         self._verified: set[str] = set()
+        self._digest = digest  # a file's BLAKE3 (the run records' cache); default: hash it
 
     def __repr__(self) -> str:
         return f"Reader({self.fingerprint[:12]}, step={self.manifest.step!r})"
@@ -328,12 +343,14 @@ class Reader:
             return ArtifactCorrupt(
                 f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}) reads {external}, "
                 f"which {problem.replace('has ', 'now has ', 1)}: the file changed after the step ran. "
-                "Run again: the step's fingerprint follows the file's content."
+                "Run again: the step's fingerprint follows the file's content.",
+                f"{external} {problem.replace('has ', 'now has ', 1)}",
             )
         return ArtifactCorrupt(
             f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}): file '{name}' {problem}; "
-            f"the store folder {self.folder} is damaged. Delete that folder (the step will run again) "
-            "or rerun the step with --force."
+            f"the store folder {self.folder} is damaged. Run again: `mlspec run` moves a damaged "
+            "artifact to the store's quarantine/ and recomputes it.",
+            f"file '{name}' {problem}",
         )
 
     def path(self, name: str) -> Path:
@@ -360,12 +377,11 @@ class Reader:
                 raise self._corrupt(
                     name, f"has {size} bytes, the manifest says {entry.get('size')}"
                 )
-            algorithm = "sha256" if "sha256" in entry else ALGORITHM  # format 1 held sha256
-            digest, _ = (sha256_file if algorithm == "sha256" else file_digest)(path)
-            if digest != entry.get(algorithm):
+            digest = self._digest(path) if self._digest else file_digest(path)[0]
+            if digest != entry.get(ALGORITHM):
                 raise self._corrupt(
                     name,
-                    f"has {algorithm} {digest[:12]}…, the manifest says {str(entry.get(algorithm))[:12]}…",
+                    f"has {ALGORITHM} {digest[:12]}…, the manifest says {str(entry.get(ALGORITHM))[:12]}…",
                 )
             self._verified.add(name)
         return path
@@ -407,6 +423,13 @@ class ArtifactStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._claimed = False
+        self._key: bytes | None = None
+
+    def key(self, create: bool = False) -> bytes | None:
+        """The key that authenticates manifests (`keys`); None if there is none and not `create`."""
+        if self._key is None:
+            self._key = store_key(self.root, create=create)
+        return self._key
 
     def claim(self) -> None:
         """Make sure the root is a store (`root.claim`) before the first write into it."""
@@ -432,6 +455,10 @@ class ArtifactStore:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
 
     def folder(self, fp: str) -> Path:
         """Where the artifact `fp` lives (whether or not it exists)."""
@@ -469,12 +496,51 @@ class ArtifactStore:
                 or not isinstance(data.get("files"), dict)
             ):
                 raise ValueError("wrong shape or fingerprint")
+            signed = canonical_json({k: v for k, v in data.items() if k != "mac"}, MANIFEST)
         except ValueError as exc:
             raise ArtifactCorrupt(
                 f"artifact {fp[:12]}: {folder / MANIFEST} is unreadable ({exc}); "
-                "delete that folder (the step will run again) or rerun the step with --force."
+                "run again: `mlspec run` moves it to the store's quarantine/ and recomputes it.",
+                f"its {MANIFEST} is unreadable ({exc})",
             ) from None
+        if not verify(self.key(), signed, data.get("mac")):
+            raise ArtifactCorrupt(
+                f"artifact {fp[:12]}: {folder / MANIFEST} was not committed under this machine's "
+                "store key (it was written elsewhere, or changed after mlspec wrote it), so nothing "
+                "in it is loaded; run again: `mlspec run` moves it to quarantine/ and recomputes it.",
+                f"its {MANIFEST} is not authenticated by the store key",
+            )
         return Manifest(data)
+
+    def authentic(self, fp: str) -> bool:
+        """True when the artifact is complete and its manifest authenticates (cheap: no file
+        is hashed). What `plan` counts as cached."""
+        try:
+            self.manifest(fp)
+        except ArtifactError:
+            return False
+        return True
+
+    def check(self, fp: str, digest: Callable[[Path], str] | None = None) -> str | None:
+        """What is wrong with the artifact `fp`, or None when its manifest authenticates and
+        every file has its recorded digest. `digest` hashes a file (the run records' cache,
+        so an unchanged file is not read again)."""
+        try:
+            Reader(self.folder(fp), self.manifest(fp), digest).verify()
+        except ArtifactCorrupt as exc:
+            return exc.problem
+        return None
+
+    def quarantine(self, fp: str, problem: str) -> Path:
+        """Move a damaged artifact to ``quarantine/`` (hold `lock(fp)`), so its step runs again;
+        returns where it went. Kept, not deleted: it may be evidence. Delete it at will."""
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        dest = self.quarantine_dir / f"{fp}-{stamp}-{os.urandom(4).hex()}"
+        os.rename(self.folder(fp), dest)
+        with contextlib.suppress(OSError):
+            (dest / "QUARANTINED.txt").write_text(f"{_utc_now()} {problem}\n", encoding="utf-8")
+        return dest
 
     def open(self, fp: str) -> Reader:
         """A reader of the finished artifact; `ArtifactMissing` if it is not in the store."""
@@ -500,6 +566,7 @@ class ArtifactStore:
         stale lock. `timeout` < 0 waits forever; on expiry `LockTimeout` is raised.
         """
         check_fingerprint(fp)
+        self.claim()
         self.locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.locks / f"{fp}.lock"), timeout=timeout)
 
@@ -560,6 +627,9 @@ class ArtifactStore:
             }
         )
         manifest.update((k, v) for k, v in meta.items() if k not in RESERVED)
+        key = self.key(create=True)
+        assert key is not None  # created when missing
+        manifest["mac"] = sign(key, canonical_json(dict(manifest), MANIFEST))
         text = canonical_json(dict(manifest), f"the manifest of step {writer.step_id}")
         with (folder / MANIFEST).open("w", encoding="utf-8") as fh:
             fh.write(text)
@@ -581,6 +651,9 @@ class ArtifactStore:
                 except ArtifactMissing:
                     # A folder without a manifest (made by hand, or an old crash): move it aside.
                     self._move_aside(target, "broken")
+                    continue
+                except ArtifactCorrupt as exc:
+                    self.quarantine(fp, exc.problem)
                     continue
                 self.discard(writer)
                 return existing

@@ -7,6 +7,10 @@ the project is read, cleaned or written.
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -134,3 +138,115 @@ def test_file_hasher_checks_a_path_before_it_reads_it(tmp_path: Path) -> None:
     # A source marked `external: true` may lead anywhere, through a symlink too.
     external = file_hasher(tmp_path / "proj", external={"data/s.csv"})
     assert external("data/s.csv") == file_digest(tmp_path / "elsewhere.csv")[0]
+
+
+# ----------------------------------------------------------------------------- what is loaded
+
+
+class Bomb:
+    """A pickle that runs code when loaded: it creates `marker` (opening it for writing)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose store holds a whole run (built once; each test works on a copy)."""
+    root = tmp_path_factory.mktemp("built") / "proj"
+    spec = project(root)
+    proc = mlspec("run", str(spec))
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+@pytest.fixture
+def spec(built: Path, tmp_path: Path) -> Path:
+    shutil.copytree(built, tmp_path / "proj", symlinks=True)
+    return tmp_path / "proj" / "spec.yaml"
+
+
+def artifact(spec: Path, step: str) -> Path:
+    for manifest in (spec.parent / ".mlspec").glob("objects/*/*/manifest.json"):
+        if json.loads(manifest.read_text()).get("step") == step:
+            return manifest.parent
+    raise AssertionError(f"no artifact of {step}")
+
+
+def run(spec: Path, *args: str) -> tuple[dict, str]:
+    proc = mlspec("run", str(spec), "--json", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+@pytest.mark.slow
+def test_a_swapped_pickle_with_a_recomputed_digest_never_runs(spec: Path, tmp_path: Path) -> None:
+    """Replacing pipeline.joblib and rewriting its digest in manifest.json ran the
+    attacker's code on the next run that loaded the model."""
+    live = tmp_path / "live-payload"
+    pickle.loads(pickle.dumps(Bomb(live)))  # the payload is real: loading it runs code
+    assert live.exists()
+    marker = tmp_path / "pwned"
+    folder = artifact(spec, "train.buys.lr")
+    model = folder / "model" / "pipeline.joblib"
+    model.chmod(0o644)
+    model.write_bytes(pickle.dumps(Bomb(marker)))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["model/pipeline.joblib"] = {
+        "blake3": file_digest(model)[0],
+        "size": model.stat().st_size,
+    }
+    (folder / "manifest.json").chmod(0o644)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+    plan = mlspec("plan", str(spec)).stdout
+    proc = mlspec("run", str(spec), "--json", "--force", "evaluate.buys.lr")  # loads the model
+    assert not marker.exists()  # the landed code ran the payload here
+    assert "artifact damaged" in plan
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    result, err = json.loads(proc.stdout), proc.stderr
+    assert err.count("damaged") == 1 and "train.buys.lr" in err and "recomputing" in err
+    assert "not authenticated by the store key" in err
+    assert result["steps"]["train.buys.lr"]["cache_hit"] is False
+    quarantined = list((spec.parent / ".mlspec" / "quarantine").iterdir())
+    assert len(quarantined) == 1 and quarantined[0].name.startswith(folder.name)
+    again, err = run(spec)
+    assert not any(not s["cache_hit"] for s in again["steps"].values()) and "damaged" not in err
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_a_flipped_byte_is_a_cache_miss_reported_once(spec: Path) -> None:
+    """A flipped byte (its mtime kept) made `run` report "0 ran, 14 cached" over it."""
+    folder = artifact(spec, "train.buys.lr")
+    model = folder / "model" / "pipeline.joblib"
+    good = file_digest(model)[0]
+    before = model.stat()
+    model.chmod(0o644)
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    os.utime(model, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result, err = run(spec)
+    assert err.count("damaged") == 1
+    assert "file 'model/pipeline.joblib' has blake3" in err and "moved to" in err
+    ran = [s for s, r in result["steps"].items() if not r["cache_hit"]]
+    assert ran == ["train.buys.lr"]
+    assert file_digest(artifact(spec, "train.buys.lr") / "model" / "pipeline.joblib")[0] == good
+
+
+@pytest.mark.slow
+def test_a_garbage_manifest_is_a_cache_miss_not_a_traceback(spec: Path) -> None:
+    folder = artifact(spec, "features")
+    (folder / "manifest.json").chmod(0o644)
+    (folder / "manifest.json").write_text("{garbage")
+    plan = mlspec("plan", str(spec))
+    assert plan.returncode == 0 and "artifact damaged" in plan.stdout
+    result, err = run(spec)
+    assert err.count("damaged") == 1 and "manifest.json is unreadable" in err
+    assert [s for s, r in result["steps"].items() if not r["cache_hit"]] == ["features"]
+    assert run(spec)[1] == ""

@@ -21,7 +21,6 @@ from mlspec.store import (
     Manifest,
     Reader,
     file_digest,
-    sha256_file,
 )
 from mlspec.store.artifacts import MANIFEST, PARQUET_OPTIONS, canonical_json
 
@@ -91,6 +90,7 @@ def test_round_trip_and_layout(store: ArtifactStore, frame: pl.DataFrame) -> Non
         "metrics",
         "kind",
         "run_id",
+        "mac",
     }
     assert manifest.fingerprint == key and manifest.step == "features"
     assert manifest.created.endswith("+00:00")
@@ -254,7 +254,7 @@ def test_flipped_byte_is_detected(store: ArtifactStore, frame: pl.DataFrame) -> 
         reader.frame()
     msg = str(info.value)
     assert "data.parquet" in msg and "blake3" in msg and str(store.folder(key)) in msg
-    assert "--force" in msg and "Delete" in msg
+    assert "quarantine/" in msg and info.value.problem.startswith("file 'data.parquet' has blake3")
     with pytest.raises(ArtifactCorrupt):
         reader.scan()
     with pytest.raises(ArtifactCorrupt):
@@ -520,22 +520,28 @@ def test_store_imports_no_data_library() -> None:
 # ----------------------------------------------------------------------------- digests
 
 
-def test_format_1_manifests_with_sha256_are_still_verified(
+def test_manifests_without_a_valid_mac_are_not_trusted(
     store: ArtifactStore, frame: pl.DataFrame
 ) -> None:
+    """Formats 1 and 2 had no mac; a manifest rewritten to match swapped files has a wrong one."""
     key = fp("format1")
     commit_simple(store, "format1", frame)
     path = store.folder(key) / MANIFEST
     old = json.loads(path.read_text())
-    old["format"] = 1
-    for name, entry in old["files"].items():
-        entry.pop("blake3")
-        entry["sha256"] = sha256_file(store.folder(key) / name)[0]
+    for change in ({"format": 2}, {"mac": "0" * 64}, {"mac": None}):
+        path.write_text(json.dumps({**old, **change}))
+        with pytest.raises(ArtifactCorrupt, match="not committed under this machine's store key"):
+            store.open(key)
+        assert not store.authentic(key)
+        assert store.check(key) == "its manifest.json is not authenticated by the store key"
     path.write_text(json.dumps(old))
-    assert store.open(key).frame().equals(frame)
-    (store.folder(key) / "model.bin").write_bytes(b"\x01model\xff")  # same size, other bytes
-    with pytest.raises(ArtifactCorrupt, match="sha256"):
-        store.open(key).path("model.bin")
+    assert store.authentic(key) and store.check(key) is None
+    path.write_text("{garbage")
+    assert (store.check(key) or "").startswith("its manifest.json is unreadable")
+    moved = store.quarantine(key, "its manifest.json is unreadable")
+    assert not store.has(key) and moved.parent == store.root / "quarantine"
+    assert (moved / "data.parquet").is_file()
+    assert "unreadable" in (moved / "QUARANTINED.txt").read_text()
 
 
 def test_a_settled_file_is_hashed_once_per_process(
@@ -586,3 +592,33 @@ def test_a_file_the_store_committed_is_not_hashed_again_when_read(
     )  # a later write changes the stat: hashed again
     with pytest.raises(ArtifactCorrupt):
         store.open(key).frame()
+
+
+def test_the_store_key_lives_outside_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlspec.store.keys import StoreKeyError, store_key
+
+    monkeypatch.delenv("MLSPEC_STORE_KEY", raising=False)
+    monkeypatch.delenv("MLSPEC_STORE_KEY_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert store_key() is None  # looking creates nothing
+    key = store_key(create=True)
+    path = tmp_path / "config" / "mlspec" / "store.key"
+    assert key is not None and len(key) == 64 and path.stat().st_mode & 0o777 == 0o600
+    assert store_key() == key
+    monkeypatch.setenv("MLSPEC_STORE_KEY_FILE", str(tmp_path / "store" / "key"))
+    with pytest.raises(StoreKeyError, match="inside the store"):
+        store_key(tmp_path / "store")
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "short")
+    with pytest.raises(StoreKeyError, match="must be at least 32 characters. Got 5 instead"):
+        store_key()
+    # Another key: what this one committed is not authenticated.
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "a" * 32)
+    store = ArtifactStore(tmp_path / "s")
+    w = store.stage(fp("k"), "s")
+    w.write_json({"x": 1}, "r")
+    store.commit(w)
+    assert ArtifactStore(tmp_path / "s").authentic(fp("k"))
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "b" * 32)
+    assert not ArtifactStore(tmp_path / "s").authentic(fp("k"))
