@@ -611,7 +611,7 @@ def test_the_store_key_lives_outside_the_store(
     with pytest.raises(StoreKeyError, match="inside the store"):
         store_key(tmp_path / "store")
     monkeypatch.setenv("MLSPEC_STORE_KEY", "short")
-    with pytest.raises(StoreKeyError, match="must be at least 32 characters. Got 5 instead"):
+    with pytest.raises(StoreKeyError, match=r"must be at least 32 characters\. Got 5 instead"):
         store_key()
     # Another key: what this one committed is not authenticated.
     monkeypatch.setenv("MLSPEC_STORE_KEY", "a" * 32)
