@@ -71,9 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:
-        from mlspec.commands._common import report_refusal
+        from mlspec.commands._common import report_known
 
-        if (code := report_refusal(exc)) is None:
+        if (code := report_known(exc)) is None:
             raise
         return code
 

@@ -9,7 +9,14 @@ import json
 import sys
 from typing import Any, ClassVar
 
-from mlspec.commands._common import EXIT_FAILED, add_spec_argument, fail, load_spec_or_exit
+from mlspec.commands._common import (
+    DISK_FULL_HINT,
+    EXIT_FAILED,
+    add_spec_argument,
+    disk_full,
+    fail,
+    load_spec_or_exit,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -100,6 +107,13 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     if result.status != "succeeded":
+        if any(disk_full(r.error) for r in result.failed):  # one cause: say it once
+            failed = ", ".join(r.step_id for r in result.failed)
+            return fail(
+                f"the disk is full (No space left on device); steps not finished: {failed}",
+                DISK_FULL_HINT,
+                EXIT_FAILED,
+            )
         for r in result.failed:
             print(f"\nerror: step {r.step_id} failed", file=sys.stderr)
             print("  " + (r.error or "unknown error").replace("\n", "\n  "), file=sys.stderr)

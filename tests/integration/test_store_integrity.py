@@ -7,12 +7,15 @@ the project is read, cleaned or written.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import pickle
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -250,3 +253,64 @@ def test_a_garbage_manifest_is_a_cache_miss_not_a_traceback(spec: Path) -> None:
     assert err.count("damaged") == 1 and "manifest.json is unreadable" in err
     assert [s for s, r in result["steps"].items() if not r["cache_hit"]] == ["features"]
     assert run(spec)[1] == ""
+
+
+# ----------------------------------------------------------------------------- disk full
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of `size` mounted at `path` (root only), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill it needs root; run as root (CI does)")
+    path.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot mount a tmpfs as root: {proc.stderr}")
+        pytest.skip(
+            f"cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?): {proc.stderr}"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill `disk` up, then give back `leave` bytes."""
+    filler = disk / "filler"
+    with filler.open("wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("free_kb", [0, 48, 192, 384])
+def test_a_full_disk_is_reported_once_and_exits_1(tmp_path: Path, free_kb: int) -> None:
+    """With the store on a full disk the run ended in an uncaught
+    `sqlite3.OperationalError: database or disk is full`; ENOSPC itself was only in step logs.
+    Filled to different levels, the disk runs out at different places (the marker, the run
+    records, a step's output, a log)."""
+    spec = project(tmp_path / "proj")
+    with small_disk(tmp_path / "disk", "2m") as disk:
+        filler = fill(disk, free_kb * 1024)
+        proc = mlspec("run", str(spec), "--store", str(disk / "store"))
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.count("No space left on device") == 1, proc.stderr
+        assert "hint: free space on that disk" in proc.stderr
+        filler.unlink()
+        # The store stayed consistent: the same command now finishes, reusing what was done.
+        again = mlspec("run", str(spec), "--store", str(disk / "store"))
+        assert again.returncode == 0, again.stderr
