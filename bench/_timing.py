@@ -24,13 +24,20 @@ def _compile_package() -> None:
 _compile_package()
 
 
-def time_process(argv: Sequence[str], cwd: Path = ROOT) -> float:
+def time_process(argv: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
     """Seconds of one whole process. Dirty pages left by the process before (a script's
     unsynced output) are written out first, untimed: otherwise the kernel flushes them
     during this one, which is then charged for another's writes."""
     os.sync()
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        argv,
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=None if env is None else {**os.environ, **env},
+    )
     return time.perf_counter() - start
 
 

@@ -72,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:
+        from mlspec.commands._common import report_known
+
+        if (code := report_known(exc)) is None:
+            raise
+        return code
 
 
 def entry() -> None:

@@ -59,10 +59,24 @@ CREATE TABLE IF NOT EXISTS promotions (
 class RegistryError(Exception):
     """A registry request that cannot be done: unknown name or version, nothing to roll back."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, code: int = 2) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.code = code  # 2: the request is wrong (usage); 1: it failed on the way
+
+
+MAX_VERSION = 2**63 - 1  # SQLite's INTEGER
+
+
+def check_version(version: object) -> int:
+    """A version number as the registry stores it: a positive 64-bit integer."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise RegistryError(
+            f"VERSION must be a positive integer. Got {version!r} instead.",
+            "see `mlspec models list` for the versions",
+        )
+    return version
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,7 @@ class ModelRegistry:
         return self._row(r) if r else None
 
     def _get(self, con: sqlite3.Connection, name: str, version: int) -> Version:
+        version = check_version(version)
         r = con.execute(
             "SELECT * FROM versions WHERE name = ? AND version = ?", (name, int(version))
         ).fetchone()
@@ -308,12 +323,7 @@ class ModelRegistry:
         from mlspec.store.artifacts import ArtifactError
 
         v = self.get(name, version)
-        dest = Path(folder)
-        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise RegistryError(
-                f"cannot export to {dest}: it exists and is not an empty folder",
-                "give a new folder",
-            )
+        dest = self._destination(Path(folder))
         try:
             reader = ArtifactStore(self.store_root).open(v.fingerprint)
             names = [n for n in reader.names() if n.startswith(f"{BUNDLE}/")]
@@ -321,9 +331,9 @@ class ModelRegistry:
             sources = {n: reader.path(n) for n in names}
         except ArtifactError as exc:
             raise RegistryError(f"cannot export {name} version {v.version}: {exc}") from None
-        dest.parent.mkdir(parents=True, exist_ok=True)
         staging = dest.parent / f".{dest.name}.tmp-{secrets.token_hex(4)}"
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             for n, src in sources.items():
                 rel = n[len(BUNDLE) + 1 :]
                 target = staging.joinpath(*rel.split("/"))
@@ -338,9 +348,92 @@ class ModelRegistry:
             if dest.exists():
                 dest.rmdir()
             os.rename(staging, dest)
+        except OSError as exc:
+            raise RegistryError(
+                f"cannot export {name} version {v.version} to {folder}: {exc.strerror or exc}",
+                "give a new folder on a writable disk",
+                code=1,
+            ) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return dest
+
+    def verify_bundle(self, folder: str | os.PathLike[str], name: str, version: int) -> Version:
+        """Check that `folder` is the bundle of `name` version `version`, before anything in
+        it is loaded; returns the registry entry. Raises `RegistryError` (code 1) otherwise.
+
+        Three things must agree: the sha256 of the folder's MANIFEST.json and the entry's
+        `bundle_sha`; every file and the MANIFEST's sha256 (no file missing, none extra: an
+        extra pickle beside the listed ones is refused too); and, while the package artifact
+        is in the store, the MANIFEST.json it committed (so an entry edited in the registry's
+        database is caught as well). A bundle loader calls this first.
+        """
+        from mlspec.store import ArtifactStore
+        from mlspec.store.artifacts import ArtifactError, ArtifactMissing
+
+        v = self.get(name, version)
+        root = Path(folder)
+
+        def refuse(why: str) -> RegistryError:
+            return RegistryError(
+                f"{root} is not {name} version {v.version}: {why}",
+                f"export it again with `mlspec models export {name} {v.version} DIR`",
+                code=1,
+            )
+
+        manifest_path = root / "MANIFEST.json"
+        try:
+            sha, _ = sha256_file(manifest_path)
+            listed = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+            if not isinstance(listed, dict):
+                raise TypeError("files is not a mapping")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise refuse(f"its MANIFEST.json cannot be read ({exc})") from None
+        if sha != v.bundle_sha:
+            raise refuse(
+                f"its MANIFEST.json has sha256 {sha[:12]}…, the registry recorded {v.bundle_sha[:12]}…"
+            )
+        try:
+            committed = ArtifactStore(self.store_root).open(v.fingerprint).path(BUNDLE_MANIFEST)
+            if sha256_file(committed)[0] != sha:
+                raise refuse("the registry entry does not match the package the store committed")
+        except ArtifactMissing:
+            pass  # the store was cleaned; the registry's digest still binds the bundle
+        except ArtifactError as exc:
+            raise refuse(str(exc)) from None
+        present = {
+            p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()
+        } - {"MANIFEST.json"}
+        if extra := sorted(present - set(listed)):
+            raise refuse(f"files not in its MANIFEST.json: {', '.join(extra[:5])}")
+        for rel, digest in sorted(listed.items()):
+            path = root.joinpath(*str(rel).split("/"))
+            if path.is_symlink() or not path.is_file():
+                raise refuse(f"'{rel}' is missing or not a regular file")
+            if sha256_file(path)[0] != digest:
+                raise refuse(f"'{rel}' does not match its MANIFEST.json")
+        return v
+
+    def _destination(self, dest: Path) -> Path:
+        """Where an export may go: a new or empty folder, not a link, not inside the store."""
+
+        def refuse(why: str, hint: str = "give a new folder") -> RegistryError:
+            return RegistryError(f"cannot export to {dest}: {why}", hint)
+
+        if dest.is_symlink():
+            raise refuse(
+                f"it is a symlink (to {os.readlink(dest)})", "give the folder itself, not a link"
+            )
+        resolved = dest.resolve()
+        store = self.store_root.resolve()
+        if resolved.is_relative_to(store):
+            raise refuse(f"it is inside the store {store}", "export to a folder outside the store")
+        existing = next(p for p in (resolved, *resolved.parents) if p.exists())
+        if existing != resolved and not existing.is_dir():
+            raise refuse(f"{existing} is a file, not a folder")
+        if resolved.exists() and (not resolved.is_dir() or any(resolved.iterdir())):
+            raise refuse("it exists and is not an empty folder")
+        return resolved
 
 
 # Module-level shortcuts (the run command and scripts).

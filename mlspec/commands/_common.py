@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from typing import TYPE_CHECKING
 
@@ -44,3 +45,41 @@ def fail(message: str, hint: str | None = None, code: int = EXIT_USAGE) -> int:
     if hint:
         print(f"  hint: {hint}", file=sys.stderr)
     return code
+
+
+# How a full disk reads in an OSError (ENOSPC, EDQUOT) and in SQLite (SQLITE_FULL).
+DISK_FULL = ("No space left on device", "Disk quota exceeded", "database or disk is full")
+DISK_FULL_HINT = (
+    "free space on that disk (or give --store a folder on another one) and run again: "
+    "the store stayed consistent, and finished steps are cached"
+)
+
+
+def disk_full(exc: BaseException | str | None) -> bool:
+    """True when an error (or a step's error text), or what caused it, is a full disk."""
+    seen = 0
+    while isinstance(exc, BaseException) and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(m in str(exc) for m in DISK_FULL):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return isinstance(exc, str) and any(m in exc for m in DISK_FULL)
+
+
+def report_known(exc: BaseException) -> int | None:
+    """The exit code after printing an error that is the user's setup, not a bug: a store
+    folder that is not a store, a spec path that leaves the project, no usable store key
+    (exit 2), a full disk (exit 1, once, with what to do). None for anything else, which
+    the caller re-raises."""
+    from mlspec.lang.paths import PathRefused
+    from mlspec.store.keys import StoreKeyError
+    from mlspec.store.root import StoreRefused
+
+    if isinstance(exc, PathRefused | StoreRefused):
+        return fail(exc.message, exc.hint, EXIT_USAGE)
+    if isinstance(exc, StoreKeyError):
+        return fail(str(exc), "see docs/reliability.md: the store key", EXIT_USAGE)
+    if disk_full(exc):
+        return fail("the disk is full (No space left on device)", DISK_FULL_HINT, EXIT_FAILED)
+    return None

@@ -6,7 +6,8 @@
   mlspec models export NAME VERSION FOLDER [--store DIR]
 
 A successful `mlspec run` registers its package as the next version (the same package is
-the same version). Exit status: 0 ok, 2 for an unknown name or version or nothing to roll back."""
+the same version). Exit status: 0 ok, 2 for an unknown name or
+version, nothing to roll back or a bad export folder, 1 when an export fails on the way."""
 
 from __future__ import annotations
 
@@ -15,6 +16,18 @@ import json
 from collections.abc import Callable
 
 from mlspec.commands._common import fail
+
+
+def _version(text: str) -> int:
+    """VERSION on the command line: a positive integer the registry can hold (argparse: exit 2)."""
+    from mlspec.registry import RegistryError, check_version
+
+    try:
+        return check_version(int(text))
+    except (ValueError, RegistryError):
+        raise argparse.ArgumentTypeError(
+            f"VERSION must be a positive integer. Got {text!r} instead."
+        ) from None
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -33,14 +46,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     ls.add_argument("name", nargs="?", metavar="NAME", help="only this system's versions")
     promote = sub.add_parser("promote", help="make a version the production one")
     promote.add_argument("name", metavar="NAME")
-    promote.add_argument("version", type=int, metavar="VERSION")
+    promote.add_argument("version", type=_version, metavar="VERSION")
     rollback = sub.add_parser("rollback", help="return to the previous production version")
     rollback.add_argument("name", metavar="NAME")
     export = sub.add_parser(
         "export", help="copy a version's bundle into a new folder (hashes verified)"
     )
     export.add_argument("name", metavar="NAME")
-    export.add_argument("version", type=int, metavar="VERSION")
+    export.add_argument("version", type=_version, metavar="VERSION")
     export.add_argument("folder", metavar="FOLDER")
     for action in (ls, promote, rollback, export):
         _common(action)
@@ -118,4 +131,4 @@ def run(args: argparse.Namespace) -> int:
     try:
         return ACTIONS[action](args)
     except RegistryError as exc:
-        return fail(exc.message, exc.hint)
+        return fail(exc.message, exc.hint, exc.code)

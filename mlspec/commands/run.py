@@ -11,9 +11,11 @@ import sys
 from typing import Any, ClassVar
 
 from mlspec.commands._common import (
+    DISK_FULL_HINT,
     EXIT_FAILED,
     EXIT_USAGE,
     add_spec_argument,
+    disk_full,
     fail,
     load_spec_or_exit,
 )
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             progress=reporter,
             argv=sys.argv[1:],
             detach=args.detach,
+            notice=reporter.notice,
         )
         if args.detach:
             backend.detach()  # type: ignore[attr-defined]
@@ -137,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
             )
         return 0
     if result.status != "succeeded":
+        if any(disk_full(r.error) for r in result.failed):  # one cause: say it once
+            failed = ", ".join(r.step_id for r in result.failed)
+            return fail(
+                f"the disk is full (No space left on device); steps not finished: {failed}",
+                DISK_FULL_HINT,
+                EXIT_FAILED,
+            )
         for r in result.failed:
             print(f"\nerror: step {r.step_id} failed", file=sys.stderr)
             print("  " + (r.error or "unknown error").replace("\n", "\n  "), file=sys.stderr)
@@ -233,6 +243,13 @@ class _Reporter:
             self._print(f"    warning: {w}", "yellow")
         if self.progress and event != "skipped":
             self.progress.advance(self.task)
+
+    def notice(self, text: str) -> None:
+        """Something the user must know even with --json (a damaged artifact): stderr, once."""
+        if self.console is not None:
+            self.console.print(f"warning: {text}", style="yellow", markup=False)
+        else:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.progress:

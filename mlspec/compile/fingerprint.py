@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from mlspec.compile.jsondiff import PathPart, display_path, semantic_diff
 from mlspec.compile.node import Step
 from mlspec.compile.plan import Plan
 from mlspec.contract.params import key_text
+from mlspec.lang.paths import data_path
 from mlspec.steps.kinds import KINDS, code_version, library_version
 from mlspec.store.hashing import file_digest
 
@@ -136,12 +137,16 @@ def upstream_digests(step: Step, done: dict[str, Fingerprint]) -> dict[str, str]
     return out
 
 
-def file_hasher(root: Path, cache: Callable[[Path], str] | None = None) -> Callable[[str], str]:
+def file_hasher(
+    root: Path, cache: Callable[[Path], str] | None = None, external: Collection[str] = ()
+) -> Callable[[str], str]:
     """Content hash of a spec-relative data file (the store's digest, so the run records' cache
-    and a direct hash agree); a missing file hashes to a marker."""
+    and a direct hash agree); a missing file hashes to a marker. `external`: the paths of
+    sources marked ``external: true``; any other path that leads out of the project through a
+    symlink is refused (`PathRefused`) before it is read."""
 
     def hash_file(rel: str) -> str:
-        path = (root / rel).resolve()
+        path = data_path(root, rel, external)  # checked before anything reads it
         if not path.is_file():
             return "missing"
         return cache(path) if cache is not None else file_digest(path)[0]

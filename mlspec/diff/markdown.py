@@ -6,6 +6,8 @@ first and a note says how many, so the comment always posts.
 
 from __future__ import annotations
 
+import re
+
 from mlspec.diff.changes import SpecDiff, StepAction
 from mlspec.diff.text import short
 
@@ -15,9 +17,44 @@ MARKER = "<!-- mlspec-diff -->"  # lets CI find and update its own comment
 ICONS = {"new": "🆕 new", "rerun": "🔁 rerun", "reuse": "♻️ reuse", "removed": "🗑️ removed"}
 
 
-def _cell(text: object) -> str:
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping them all
+# leaves no link, image, emphasis, HTML tag, code span or table pipe in a value.
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+# What GitHub turns into links or notifications after Markdown: @mentions, bare URLs and
+# www. hosts, e-mail addresses. A zero-width space after '@' and inside '://' and 'www.'
+# keeps the text readable and inert.
+_ZWSP = "\u200b"
+_LIVE = re.compile(r"(?<=@)|(?<=:)(?=//)|(?<=www)(?=\.)", re.IGNORECASE)
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+def _cell(value: object) -> str:
+    """A value from the spec as inert Markdown text (a table cell, a heading)."""
+    return _PUNCT.sub(r"\\\1", _LIVE.sub(_ZWSP, _one_line(value)))
+
+
+def _code(value: object) -> str:
+    """A value as an inline code span: a fence longer than any backtick run in it, and '|'
+    escaped (GitHub splits table cells on it even inside code). Links and HTML are not
+    rendered inside code; mentions and URLs are broken as in `_cell` all the same."""
+    text = _LIVE.sub(_ZWSP, _one_line(value)).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _label(value: object) -> str:
+    """Text inside a quoted Mermaid label: quotes and angle brackets as Mermaid entities."""
     return (
-        str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+        _one_line(value)
+        .replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+        .replace("`", "#96;")
     )
 
 
@@ -30,7 +67,7 @@ def _mermaid(affected: list[StepAction], max_nodes: int) -> list[str]:
     ids = {s.step for s in shown}
     lines = ["```mermaid", "flowchart LR", '  subgraph affected["affected steps"]']
     for s in shown:
-        lines.append(f'    {_node(s.step)}["{s.step}<br/>{s.action}"]:::{s.action}')
+        lines.append(f'    {_node(s.step)}["{_label(s.step)}<br/>{s.action}"]:::{s.action}')
     lines.append("  end")
     for s in shown:
         for up in s.inputs:
@@ -46,7 +83,7 @@ def _mermaid(affected: list[StepAction], max_nodes: int) -> list[str]:
 
 
 def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
-    out = [MARKER, f"### mlspec diff `{d.head_file}`", "", f"**{d.summary()}**", ""]
+    out = [MARKER, f"### mlspec diff {_code(d.head_file)}", "", f"**{d.summary()}**", ""]
     if d.changes:
         out += [f"<details><summary>Spec changes ({len(d.changes)})</summary>", ""]
         out += [
@@ -55,7 +92,7 @@ def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
         ]
         for ch in d.changes[:n_changes]:
             out.append(
-                f"| {ch.kind} | `{_cell(ch.path)}` | {ch.base_line or ''} | {ch.head_line or ''} "
+                f"| {ch.kind} | {_code(ch.path)} | {ch.base_line or ''} | {ch.head_line or ''} "
                 f"| {_cell(short(ch.base, 40)) if ch.kind != 'added' else ''} "
                 f"| {_cell(short(ch.head, 40)) if ch.kind != 'removed' else ''} |"
             )
@@ -79,7 +116,7 @@ def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
         out += ["| action | step | kind | why |", "| --- | --- | --- | --- |"]
         for s in affected[:n_steps]:
             out.append(
-                f"| {ICONS[s.action]} | `{s.step}` | {s.kind} | {_cell('; '.join(s.reasons))} |"
+                f"| {ICONS[s.action]} | {_code(s.step)} | {_cell(s.kind)} | {_cell('; '.join(s.reasons))} |"
             )
         if n_steps < len(affected):
             out += [
@@ -100,7 +137,7 @@ def _render(d: SpecDiff, n_changes: int, n_steps: int, n_nodes: int) -> str:
         for m in d.metrics:
             delta = "" if m.delta is None else f"{m.delta:+.4g}"
             out.append(
-                f"| {m.scope} | `{m.step}` | {m.metric} | {_num(m.base)} | {_num(m.head)} | {delta} |"
+                f"| {_cell(m.scope)} | {_code(m.step)} | {_cell(m.metric)} | {_num(m.base)} | {_num(m.head)} | {delta} |"
             )
         out += ["", "</details>", ""]
     out.append(

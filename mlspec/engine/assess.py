@@ -47,9 +47,15 @@ class Assessment:
 
 
 def store_root(spec: Spec, override: str | Path | None = None) -> Path:
+    """The store folder, resolved, refused (`PathRefused`, `StoreRefused`) before use when
+    `execution.store` leads out of the project through a symlink or the folder is not a store."""
+    from mlspec.lang.paths import resolve_inside
+    from mlspec.store.root import check_root
+
     if override is not None:
-        return Path(override).resolve()
-    return (spec.root / spec.execution.get("store", ".mlspec")).resolve()
+        return check_root(override)
+    rel = spec.execution.get("store", ".mlspec")
+    return check_root(resolve_inside(spec.root, rel, f"execution.store '{rel}'"))
 
 
 def assess(spec: Spec, root: Path) -> Assessment:
@@ -60,14 +66,18 @@ def assess(spec: Spec, root: Path) -> Assessment:
     db = root / "runs.sqlite"
     # Looking must not write: without records yet, hash files directly and create nothing.
     runs = RunStore(db) if db.is_file() else None
-    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash if runs else None))
+    external = {s.path for s in spec.sources.values() if s.external}
+    fps = fingerprint_plan(plan, file_hasher(spec.root, runs.file_hash if runs else None, external))
     statuses: dict[str, StepStatus] = {}
     for sid in plan.order():
         step = plan.step(sid)
         fp = fps[sid]
-        cached = store.has(fp.digest)
+        present = store.has(fp.digest)
+        cached = present and store.authentic(fp.digest)  # a manifest we did not commit: a miss
         reasons: tuple[str, ...] = ()
-        if not cached:
+        if present and not cached:
+            reasons = ("artifact damaged or not written under this machine's store key",)
+        elif not cached:
             last = runs.last_step(sid, spec_name=spec.name) if runs else None
             previous = last.parts if last is not None else None
             reasons = tuple(explain(fp.parts, previous, step_labels(step)))

@@ -13,12 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlspec.engine.assess import Assessment
 from mlspec.engine.backend import Backend
 from mlspec.engine.task import StepResult, StepTask
+
+if TYPE_CHECKING:
+    from mlspec.store import ArtifactStore, RunStore
 
 
 @dataclass
@@ -51,6 +55,7 @@ def run_plan(
     progress: Progress | None = None,
     argv: list[str] | None = None,
     detach: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run the selected steps. With `detach` (a backend that submits ahead), return once every
     step is submitted: the run stays 'running' and `mlspec runs show` follows its jobs."""
@@ -73,8 +78,20 @@ def run_plan(
 
     # Staging folders whose lock no live writer holds were left by a killed run.
     store = ArtifactStore(root)
+    store.claim()  # a folder that is not a store is refused before anything is cleaned
     store.clean_tmp(older_than_s=0)
     runs = RunStore(root / "runs.sqlite")
+    for sid in _damaged(assessment, store, runs, selected, force):
+        fp = fps[sid].digest
+        with store.lock(fp):
+            problem = store.check(fp, runs.file_hash)
+            if problem is None:  # replaced meanwhile by another run
+                continue
+            where = store.quarantine(fp, problem)
+        statuses[sid] = replace(statuses[sid], cached=False, reasons=("artifact damaged",))
+        selected.add(sid)  # a damaged input of a selected step is rebuilt too
+        if notice:
+            notice(f"artifact {fp[:12]} ({sid}) damaged: {problem}; moved to {where}, recomputing")
     run_id = runs.start_run(
         spec_path=str(spec.path) if spec.path else None,
         spec_name=spec.name,
@@ -214,6 +231,24 @@ def run_plan(
     result.seconds = time.perf_counter() - started
     runs.finish_run(run_id, result.status)
     return result
+
+
+def _damaged(
+    a: Assessment, store: ArtifactStore, runs: RunStore, selected: set[str], force: set[str]
+) -> list[str]:
+    """The stored steps this run would use (selected or read by a selected step) whose
+    artifact fails `ArtifactStore.check`: a damaged artifact is a cache miss, never a
+    traceback and never loaded. Unchanged files are not read again (the run records'
+    authenticated file-hash cache), so a no-change rerun stays cheap."""
+    used = {s for s in selected if s not in force}
+    used |= {p for s in selected for p in a.plan.parents(s)}
+    return [
+        sid
+        for sid in a.plan.order()
+        if sid in used
+        and store.has(a.fingerprints[sid].digest)  # cached, or present but not authentic
+        and store.check(a.fingerprints[sid].digest, runs.file_hash) is not None
+    ]
 
 
 def _resources(spec_resources: dict, execution: dict | None = None) -> dict:

@@ -116,7 +116,11 @@ def worker_env(threads: int) -> dict[str, str]:
     (the same soname), so the policy cannot differ per estimator; passive costs XGBoost
     nothing measurable and never collapses.
     """
-    return {**dict.fromkeys(THREAD_VARS, str(threads)), "OMP_WAIT_POLICY": "PASSIVE"}
+    # The store key travels with the task, so a worker commits under the driver's key.
+    from mlspec.store.keys import KEY_VARS
+
+    key = {v: os.environ[v] for v in KEY_VARS if v in os.environ}
+    return {**dict.fromkeys(THREAD_VARS, str(threads)), "OMP_WAIT_POLICY": "PASSIVE", **key}
 
 
 def _quiet_threads() -> None:
@@ -135,6 +139,11 @@ def run_task(task: StepTask) -> StepResult:
     log, handler = _logger(task)
     try:
         with store.lock(task.fingerprint):
+            if store.has(task.fingerprint) and not task.force:
+                problem = store.check(task.fingerprint)  # damaged: a miss (the runner said so)
+                if problem is not None:
+                    log.warning("artifact damaged: %s; moved to quarantine, recomputing", problem)
+                    store.quarantine(task.fingerprint, problem)
             if store.has(task.fingerprint):
                 if not task.force:
                     manifest = store.open(task.fingerprint).manifest

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlspec.diagnostics import Diagnostic
@@ -21,6 +21,8 @@ from mlspec.lang import expr as expr_lang
 from mlspec.lang.loader import Document, JsonPath, format_path, walk
 from mlspec.lang.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
 from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.lang.paths import escapes
+from mlspec.lang.paths import outside as _outside
 from mlspec.lang.suggest import did_you_mean
 
 SOURCE_FORMATS = {
@@ -238,6 +240,17 @@ def sources_are_readable(ctx: Context) -> None:
                 f"source '{name}' reads '{path}', outside the spec's folder",
                 "move the data beside the spec, or set `external: true` on the source to allow it",
             )
+        elif (
+            isinstance(path, str)
+            and not src.get("external", False)
+            and (real := _escapes(ctx, path))
+        ):
+            ctx.error(
+                (*base, "path"),
+                "path-outside",
+                f"source '{name}' reads '{path}', a symlink to {real}, outside the spec's folder",
+                "copy the data beside the spec, or set `external: true` on the source to allow it",
+            )
         fmt = source_format(src)
         if fmt is None and isinstance(path, str):
             ctx.error(
@@ -295,11 +308,20 @@ def paths_stay_inside(ctx: Context) -> None:
                 f"{'.'.join(path)} '{value}' is outside the spec's folder",
                 "use a path inside the project (relative, without '..'); `--store` on the command line may point anywhere",
             )
+        elif isinstance(value, str) and (real := _escapes(ctx, value)):
+            ctx.error(
+                path,
+                "path-outside",
+                f"{'.'.join(path)} '{value}' is a symlink to {real}, outside the spec's folder",
+                "use a real folder inside the project; `--store` on the command line may point anywhere",
+            )
 
 
-def _outside(path: str) -> bool:
-    p = PurePosixPath(path.replace("\\", "/"))
-    return p.is_absolute() or ".." in p.parts or (len(path) > 1 and path[1] == ":")
+def _escapes(ctx: Context, path: str) -> Path | None:
+    """Where a path written inside the project really leads, when a symlink takes it out
+    (only for a spec on disk: a spec from git or a string has no folder to resolve in)."""
+    spec_file = Path(ctx.doc.file)
+    return escapes(spec_file.parent, path) if spec_file.is_file() else None
 
 
 @check

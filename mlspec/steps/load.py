@@ -30,6 +30,7 @@ from mlspec.frames import (
     polars_message,
     require_columns,
 )
+from mlspec.lang.paths import escapes, outside
 from mlspec.steps.params import LoadParams
 
 _READ_ERRORS: tuple[type[BaseException], ...] = (
@@ -156,9 +157,9 @@ def _resolve(ctx: StepContext, name: str, src: dict[str, Any], where: str | None
         raise StepError(f"source '{name}' has no `path`.", where=where)
     root = Path(ctx.spec_root).resolve()
     path = (root / rel).resolve()
-    if not src.get("external") and not path.is_relative_to(root):
+    if not src.get("external") and (outside(rel) or escapes(root, rel) is not None):
         raise StepError(
-            f"source '{name}': path '{rel}' leaves the project folder {root}.",
+            f"source '{name}': path '{rel}' leaves the project folder {root} (it leads to {path}).",
             where=where,
             hint="set `external: true` on the source to allow it",
         )

@@ -2,6 +2,7 @@
 
 Layout under the store root (default ``.mlspec/`` beside the spec)::
 
+    .mlspec-store            the marker: this folder is a store (`root`)
     objects/<fp[:2]>/<fp>/   one finished artifact: named files + manifest.json
     tmp/<fp>-<random>/       a staging folder while a step writes
     locks/<fp>.lock          one lock file per fingerprint (flock, released if the process dies)
@@ -11,7 +12,7 @@ Why it is safe: a step writes only into its own staging folder; `commit` fsyncs 
 writes ``manifest.json`` last, fsyncs the folder and renames it into ``objects/`` in one
 atomic `os.rename`. So a folder under ``objects/`` is always whole, and "manifest present"
 means "complete". A killed run leaves at most a staging folder under ``tmp/``, which
-`clean_tmp` removes. Readers check each file's digest (BLAKE3, see `hashing`) against the
+`clean_tmp` removes; it removes nothing else, only names of the form this module gives. Readers check each file's digest (BLAKE3, see `hashing`) against the
 manifest on first use, so a damaged file is reported, never silently read.
 
 This module is imported on light paths (`mlspec plan`): polars is imported inside the
@@ -27,20 +28,25 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from mlspec.store.hashing import ALGORITHM, file_digest, sha256_file
+from mlspec.store.hashing import ALGORITHM, file_digest
+from mlspec.store.keys import sign, store_key, verify
 from mlspec.store.locks import FileLock, LockTimeout
+from mlspec.store.root import claim
 
 if TYPE_CHECKING:
     import polars as pl
 
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = 2  # 2: file digests are BLAKE3 (key "blake3"); 1 held "sha256"; both are read
+# 3: the manifest carries "mac", its HMAC under the store key (`keys`); manifests without one
+# (formats 1 and 2) are not trusted: they are moved aside and their steps recomputed.
+MANIFEST_FORMAT = 3
 # Keys of manifest.json that the store owns; `meta` may not change them.
-RESERVED = frozenset({"format", "fingerprint", "step", "created", "files", "metrics"})
+RESERVED = frozenset({"format", "fingerprint", "step", "created", "files", "metrics", "mac"})
 
 # Parquet settings, measured on 1M rows x 20 columns (8 random floats, 4 small ints, 2 ids,
 # 3 low-cardinality strings, 2 bools, 1 rounded float; 133 MB in memory), each write to a
@@ -60,6 +66,8 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{8,128}")
+# The names `stage` and `_move_aside` give entries of tmp/: nothing else there is ours.
+_STAGED = re.compile(r"(?P<fp>[0-9a-f]{8,128})-(?:(?P<why>removed|broken)-)?[0-9a-f]{8}")
 
 
 class ArtifactError(Exception):
@@ -71,7 +79,14 @@ class ArtifactMissing(ArtifactError, LookupError):
 
 
 class ArtifactCorrupt(ArtifactError):
-    """A stored file does not match its manifest: the store folder was damaged."""
+    """A stored file does not match its manifest, or the manifest is unreadable or was not
+    committed under this store's key: the artifact must not be used (`ArtifactStore.check`).
+
+    `problem` says what is wrong in a few words, for "artifact X damaged: <problem>"."""
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem or message
 
 
 def check_fingerprint(fp: str) -> str:
@@ -306,11 +321,14 @@ class Reader:
     out; a mismatch raises `ArtifactCorrupt`. Later calls for the same file are free.
     """
 
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
+    def __init__(
+        self, folder: Path, manifest: Manifest, digest: Callable[[Path], str] | None = None
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.fingerprint = manifest.fingerprint
         self._verified: set[str] = set()
+        self._digest = digest  # a file's BLAKE3 (the run records' cache); default: hash it
 
     def __repr__(self) -> str:
         return f"Reader({self.fingerprint[:12]}, step={self.manifest.step!r})"
@@ -325,12 +343,14 @@ class Reader:
             return ArtifactCorrupt(
                 f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}) reads {external}, "
                 f"which {problem.replace('has ', 'now has ', 1)}: the file changed after the step ran. "
-                "Run again: the step's fingerprint follows the file's content."
+                "Run again: the step's fingerprint follows the file's content.",
+                f"{external} {problem.replace('has ', 'now has ', 1)}",
             )
         return ArtifactCorrupt(
             f"artifact {self.fingerprint[:12]} (step {self.manifest.step or '?'}): file '{name}' {problem}; "
-            f"the store folder {self.folder} is damaged. Delete that folder (the step will run again) "
-            "or rerun the step with --force."
+            f"the store folder {self.folder} is damaged. Run again: `mlspec run` moves a damaged "
+            "artifact to the store's quarantine/ and recomputes it.",
+            f"file '{name}' {problem}",
         )
 
     def path(self, name: str) -> Path:
@@ -357,12 +377,11 @@ class Reader:
                 raise self._corrupt(
                     name, f"has {size} bytes, the manifest says {entry.get('size')}"
                 )
-            algorithm = "sha256" if "sha256" in entry else ALGORITHM  # format 1 held sha256
-            digest, _ = (sha256_file if algorithm == "sha256" else file_digest)(path)
-            if digest != entry.get(algorithm):
+            digest = self._digest(path) if self._digest else file_digest(path)[0]
+            if digest != entry.get(ALGORITHM):
                 raise self._corrupt(
                     name,
-                    f"has {algorithm} {digest[:12]}…, the manifest says {str(entry.get(algorithm))[:12]}…",
+                    f"has {ALGORITHM} {digest[:12]}…, the manifest says {str(entry.get(ALGORITHM))[:12]}…",
                 )
             self._verified.add(name)
         return path
@@ -403,6 +422,20 @@ class ArtifactStore:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._claimed = False
+        self._key: bytes | None = None
+
+    def key(self, create: bool = False) -> bytes | None:
+        """The key that authenticates manifests (`keys`); None if there is none and not `create`."""
+        if self._key is None:
+            self._key = store_key(self.root, create=create)
+        return self._key
+
+    def claim(self) -> None:
+        """Make sure the root is a store (`root.claim`) before the first write into it."""
+        if not self._claimed:
+            claim(self.root)
+            self._claimed = True
 
     def __repr__(self) -> str:
         return f"ArtifactStore({str(self.root)!r})"
@@ -422,6 +455,10 @@ class ArtifactStore:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
 
     def folder(self, fp: str) -> Path:
         """Where the artifact `fp` lives (whether or not it exists)."""
@@ -459,12 +496,51 @@ class ArtifactStore:
                 or not isinstance(data.get("files"), dict)
             ):
                 raise ValueError("wrong shape or fingerprint")
+            signed = canonical_json({k: v for k, v in data.items() if k != "mac"}, MANIFEST)
         except ValueError as exc:
             raise ArtifactCorrupt(
                 f"artifact {fp[:12]}: {folder / MANIFEST} is unreadable ({exc}); "
-                "delete that folder (the step will run again) or rerun the step with --force."
+                "run again: `mlspec run` moves it to the store's quarantine/ and recomputes it.",
+                f"its {MANIFEST} is unreadable ({exc})",
             ) from None
+        if not verify(self.key(), signed, data.get("mac")):
+            raise ArtifactCorrupt(
+                f"artifact {fp[:12]}: {folder / MANIFEST} was not committed under this machine's "
+                "store key (it was written elsewhere, or changed after mlspec wrote it), so nothing "
+                "in it is loaded; run again: `mlspec run` moves it to quarantine/ and recomputes it.",
+                f"its {MANIFEST} is not authenticated by the store key",
+            )
         return Manifest(data)
+
+    def authentic(self, fp: str) -> bool:
+        """True when the artifact is complete and its manifest authenticates (cheap: no file
+        is hashed). What `plan` counts as cached."""
+        try:
+            self.manifest(fp)
+        except ArtifactError:
+            return False
+        return True
+
+    def check(self, fp: str, digest: Callable[[Path], str] | None = None) -> str | None:
+        """What is wrong with the artifact `fp`, or None when its manifest authenticates and
+        every file has its recorded digest. `digest` hashes a file (the run records' cache,
+        so an unchanged file is not read again)."""
+        try:
+            Reader(self.folder(fp), self.manifest(fp), digest).verify()
+        except ArtifactCorrupt as exc:
+            return exc.problem
+        return None
+
+    def quarantine(self, fp: str, problem: str) -> Path:
+        """Move a damaged artifact to ``quarantine/`` (hold `lock(fp)`), so its step runs again;
+        returns where it went. Kept, not deleted: it may be evidence. Delete it at will."""
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        dest = self.quarantine_dir / f"{fp}-{stamp}-{os.urandom(4).hex()}"
+        os.rename(self.folder(fp), dest)
+        with contextlib.suppress(OSError):
+            (dest / "QUARANTINED.txt").write_text(f"{_utc_now()} {problem}\n", encoding="utf-8")
+        return dest
 
     def open(self, fp: str) -> Reader:
         """A reader of the finished artifact; `ArtifactMissing` if it is not in the store."""
@@ -473,6 +549,7 @@ class ArtifactStore:
     def stage(self, fp: str, step_id: str) -> Writer:
         """A fresh, private staging folder ``tmp/<fp>-<random>`` for the step to write into."""
         check_fingerprint(fp)
+        self.claim()
         self.tmp.mkdir(parents=True, exist_ok=True)
         while True:
             folder = self.tmp / f"{fp}-{os.urandom(4).hex()}"
@@ -489,6 +566,7 @@ class ArtifactStore:
         stale lock. `timeout` < 0 waits forever; on expiry `LockTimeout` is raised.
         """
         check_fingerprint(fp)
+        self.claim()
         self.locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.locks / f"{fp}.lock"), timeout=timeout)
 
@@ -549,6 +627,9 @@ class ArtifactStore:
             }
         )
         manifest.update((k, v) for k, v in meta.items() if k not in RESERVED)
+        key = self.key(create=True)
+        assert key is not None  # created when missing
+        manifest["mac"] = sign(key, canonical_json(dict(manifest), MANIFEST))
         text = canonical_json(dict(manifest), f"the manifest of step {writer.step_id}")
         with (folder / MANIFEST).open("w", encoding="utf-8") as fh:
             fh.write(text)
@@ -570,6 +651,9 @@ class ArtifactStore:
                 except ArtifactMissing:
                     # A folder without a manifest (made by hand, or an old crash): move it aside.
                     self._move_aside(target, "broken")
+                    continue
+                except ArtifactCorrupt as exc:
+                    self.quarantine(fp, exc.problem)
                     continue
                 self.discard(writer)
                 return existing
@@ -599,14 +683,19 @@ class ArtifactStore:
     def clean_tmp(self, older_than_s: float = 24 * 3600) -> list[Path]:
         """Remove staging folders abandoned by killed runs; returns what was removed.
 
-        A folder is left alone while anything in it changed less than `older_than_s` ago, or
+        Only folders named as `stage` and `_move_aside` name them are touched; anything else
+        under tmp/ (a symlink, a file, a folder someone put there) is left alone. A staging
+        folder is left alone while anything in it changed less than `older_than_s` ago, or
         while its fingerprint's lock is held (a live step may write nothing for hours).
         """
         removed: list[Path] = []
-        if not self.tmp.is_dir():
+        if not self.tmp.is_dir() or self.tmp.is_symlink():
             return removed
         now = time.time()
         for entry in sorted(self.tmp.iterdir()):
+            staged = _STAGED.fullmatch(entry.name)
+            if staged is None or entry.is_symlink() or not entry.is_dir():
+                continue
             try:
                 newest = max(
                     [entry.lstat().st_mtime, *(p.lstat().st_mtime for p in entry.rglob("*"))]
@@ -615,29 +704,17 @@ class ArtifactStore:
                 continue  # committed or discarded while we looked
             if now - newest < older_than_s:
                 continue
-            fp = entry.name.split("-", 1)[0]
-            if (
-                _FINGERPRINT.fullmatch(fp)
-                and "-removed-" not in entry.name
-                and "-broken-" not in entry.name
-            ):
-                lock = self.lock(fp, timeout=0)
+            if staged["why"] is None:
+                lock = self.lock(staged["fp"], timeout=0)
                 try:
                     lock.acquire()
                 except LockTimeout:
                     continue  # the fingerprint is being computed; maybe into this folder
                 try:
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        with contextlib.suppress(FileNotFoundError):
-                            entry.unlink()
+                    shutil.rmtree(entry, ignore_errors=True)
                 finally:
                     lock.release()
-            elif entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
             else:
-                with contextlib.suppress(FileNotFoundError):
-                    entry.unlink()
+                shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
         return removed

@@ -7,10 +7,10 @@ map reads 3.3 GB/s on one thread and ~6 GB/s on two (43 MB: 66 ms -> 13 ms -> 7 
 is still a cryptographic hash, so content addressing keeps its meaning.
 
 `sha256_file` stays for what leaves the store (a bundle's MANIFEST.json, checked by anyone
-with `sha256sum`) and for reading manifests written before format 2.
+with `sha256sum`).
 
 Within one process a file that has not changed for `RACY_SECONDS` is hashed once:
-`file_digest` remembers its digest by (device, inode, size, mtime in ns), so a source read by
+`file_digest` remembers its digest by (device, inode, size, mtime and ctime in ns), so a source read by
 three steps of one run is hashed once. A file modified more recently may change again within
 the same mtime tick without its stat changing ("racy clean", as git calls it): it is hashed
 on every call, except a file the store itself has just written and closed (`own=True`):
@@ -31,12 +31,12 @@ CHUNK = 1 << 20
 ALGORITHM = "blake3"
 RACY_SECONDS = 2.0
 
-_memo: dict[tuple[int, int, int, int], str] = {}
+_memo: dict[tuple[int, int, int, int, int], str] = {}
 _memo_lock = threading.Lock()
 
 
-def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _blake3(path: Path, size: int) -> str:

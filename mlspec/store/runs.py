@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.store.hashing import RACY_SECONDS, file_digest
+from mlspec.store.keys import sign, store_key, verify
 
 SCHEMA_VERSION = 1
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
@@ -70,9 +71,15 @@ CREATE TABLE IF NOT EXISTS file_digests (
     path     TEXT PRIMARY KEY,
     size     INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    blake3   TEXT NOT NULL
+    blake3   TEXT NOT NULL,
+    ino      INTEGER,
+    ctime_ns INTEGER,
+    mac      TEXT
 );
 """
+# Columns added to file_digests after schema 1 (added in place: an older mlspec still reads
+# and writes the table; its rows, without a mac, are simply never trusted).
+_ADDED = {"file_digests": ("ino INTEGER", "ctime_ns INTEGER", "mac TEXT")}
 
 
 class RunStoreError(Exception):
@@ -168,6 +175,7 @@ class RunStore:
         self._conn_: sqlite3.Connection | None = None
         self._pid = -1
         self._lock = threading.RLock()
+        self._secret: bytes | None = None
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
@@ -213,6 +221,11 @@ class RunStore:
             for statement in _SCHEMA.split(";"):  # not executescript: it would commit first
                 if statement.strip():
                     conn.execute(statement)
+            for table, columns in _ADDED.items():
+                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                for column in columns:
+                    if column.split()[0] not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
             row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             version = row[0] if row else None
             if version is None:
@@ -483,31 +496,55 @@ class RunStore:
     # ------------------------------------------------------------------ file hashes
 
     def file_hash(self, path: str | os.PathLike[str]) -> str:
-        """BLAKE3 of a data file, hashed once per (path, size, mtime) across processes.
+        """BLAKE3 of a file, hashed once per (path, size, mtime, inode, ctime) across processes.
 
-        A file modified within `RACY_SECONDS` may change again without its (size, mtime)
-        changing ("racy clean", as git calls it): it is hashed, but not remembered.
+        Size and mtime alone are what `cp -p`, `rsync -t` and `touch -r` preserve; a change
+        made that way still gets a new ctime (no tool sets it) and usually a new inode, so it
+        is hashed again. A file modified within `RACY_SECONDS` may change again without its
+        stat changing ("racy clean", as git calls it): it is hashed, but not remembered.
 
-        If the records cannot be written (a read-only store), the file is hashed every time.
+        Each row is authenticated with the store key (`keys`): the records live in the store,
+        and a forged row would make a changed file look unchanged. Without a key, or if the
+        records cannot be written (a read-only store), the file is hashed every time.
         """
         p = Path(path).absolute()
         st = p.stat()
         key = str(p)
+        secret = self._key()
         try:
             rows = self._query(
-                "SELECT size, mtime_ns, blake3 FROM file_digests WHERE path = ?", [key]
+                "SELECT size, mtime_ns, ino, ctime_ns, blake3, mac FROM file_digests WHERE path = ?",
+                [key],
             )
         except (sqlite3.Error, RunStoreError, OSError):
             rows = None
-        if rows and rows[0]["size"] == st.st_size and rows[0]["mtime_ns"] == st.st_mtime_ns:
-            return str(rows[0]["blake3"])
+        if rows and secret is not None:
+            r = rows[0]
+            stat = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+            if (r["size"], r["mtime_ns"], r["ino"], r["ctime_ns"]) == stat and verify(
+                secret, _row_text(key, stat, r["blake3"]), r["mac"]
+            ):
+                return str(r["blake3"])
         digest, _ = file_digest(p)
         after = p.stat()
-        stable = (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns)
-        if rows is not None and stable and time.time() - after.st_mtime >= RACY_SECONDS:
+        stat = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        stable = (after.st_size, after.st_mtime_ns, after.st_ino, after.st_ctime_ns) == stat
+        settled = time.time() - max(after.st_mtime, after.st_ctime) >= RACY_SECONDS
+        if rows is not None and secret is not None and stable and settled:
             with contextlib.suppress(sqlite3.Error, RunStoreError, OSError), self._write() as conn:
                 conn.execute(
-                    "INSERT OR REPLACE INTO file_digests (path, size, mtime_ns, blake3) VALUES (?,?,?,?)",
-                    (key, st.st_size, st.st_mtime_ns, digest),
+                    "INSERT OR REPLACE INTO file_digests (path, size, mtime_ns, ino, ctime_ns, blake3, mac) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (key, *stat, digest, sign(secret, _row_text(key, stat, digest))),
                 )
         return digest
+
+    def _key(self) -> bytes | None:
+        """The store key, if this machine has one (looking never creates it)."""
+        if self._secret is None:
+            self._secret = store_key(self.path.parent)
+        return self._secret
+
+
+def _row_text(path: str, stat: tuple[int, int, int, int], digest: str) -> str:
+    return "\0".join(map(str, (path, *stat, digest)))

@@ -15,11 +15,13 @@ from mlspec.engine.step import read_result, result_path, write_task
 from mlspec.engine.task import StepTask, task_from_json, task_to_json
 from mlspec.lang.validate import validate_file
 from mlspec.steps.params import LoadParams
+from mlspec.store.root import claim
 from tests.conftest import mlspec
 
 
 def _tasks(spec_path: Path, store: Path) -> dict[str, StepTask]:
-    """Every step of a plan as the runner builds its task."""
+    """Every step of a plan as the runner builds its task (in a store the runner claimed)."""
+    claim(store)
     spec = validate_file(spec_path).spec
     assert spec is not None
     a = assess(spec, store_root(spec, store))

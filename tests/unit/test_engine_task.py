@@ -34,3 +34,12 @@ def test_inline_steps_get_the_passive_wait_unless_the_caller_chose() -> None:
         check=True,
     )
     assert chosen.stdout.strip() == "ACTIVE"
+
+
+def test_worker_env_carries_the_store_key(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A Ray worker started elsewhere must commit under the driver's key, or the driver
+    would find every artifact unauthenticated and recompute it."""
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "k" * 40)
+    monkeypatch.delenv("MLSPEC_STORE_KEY_FILE", raising=False)
+    env = worker_env(1)
+    assert env["MLSPEC_STORE_KEY"] == "k" * 40 and "MLSPEC_STORE_KEY_FILE" not in env

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +33,11 @@ def make_package(root: Path, tag: str) -> str:
 
 @pytest.fixture
 def three(tmp_path: Path) -> tuple[Path, list[str]]:
-    fps = [make_package(tmp_path, f"v{i}") for i in range(1, 4)]
+    root = tmp_path / "store"  # exports go beside it: never inside the store
+    fps = [make_package(root, f"v{i}") for i in range(1, 4)]
     for i, key in enumerate(fps):
-        registry.register(tmp_path, "feed", key, f"run{i + 1}")
-    return tmp_path, fps
+        registry.register(root, "feed", key, f"run{i + 1}")
+    return root, fps
 
 
 def test_register_numbers_versions_and_is_idempotent(tmp_path: Path) -> None:
@@ -182,3 +184,70 @@ def test_register_run_registers_only_a_built_package(tmp_path: Path) -> None:
     v = registry.register_run(tmp_path, "feed", {"package": ok}, "r1")
     assert v is not None and v.version == 1
     assert registry.register_run(tmp_path, "feed", {"package": ok}, "r2") == v
+
+
+def test_models_cli_refuses_edges_with_a_clear_error(
+    three: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """Each of these ended in a traceback: a version SQLite cannot hold, an export under a
+    file, under /proc, through a dangling symlink (accepted: into the store itself)."""
+    root, _ = three
+    store = ["--store", str(root)]
+    for action in (["promote", "feed"], ["export", "feed"]):
+        extra = [str(tmp_path / "big")] if action[0] == "export" else []
+        for version in ("99999999999999999999999", "0", "-3", "two"):
+            proc = _cli(*action, version, *extra, *store)
+            assert proc.returncode == 2, proc.stderr
+            assert "VERSION must be a positive integer. Got" in proc.stderr
+            assert "Traceback" not in proc.stderr
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    cases = {
+        str(a_file / "bundle"): "is a file, not a folder",
+        str(dangling): "is a symlink",
+        str(root / "objects" / "out"): "inside the store",
+        str(root): "inside the store",
+        "/proc/mlspec-export/bundle": "cannot export feed version 1 to /proc/mlspec-export/bundle",
+    }
+    for dest, message in cases.items():
+        proc = _cli("export", "feed", "1", dest, *store)
+        assert proc.returncode in (1, 2) and message in proc.stderr, (dest, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "nowhere").exists() and a_file.read_text() == "x"
+    assert not (root / "objects" / "out").exists()
+    with pytest.raises(RegistryError, match="must be a positive integer"):
+        ModelRegistry(root).get("feed", 2**63)
+
+
+def test_verify_bundle_refuses_a_bundle_that_is_not_its_registry_entry(
+    three: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    root, fps = three
+    reg = ModelRegistry(root)
+    out = reg.export("feed", 2, tmp_path / "v2")
+    assert reg.verify_bundle(out, "feed", 2).fingerprint == fps[1]
+    with pytest.raises(RegistryError, match="registry recorded"):
+        reg.verify_bundle(out, "feed", 3)  # a real bundle, but another version's
+    (out / "extra.pkl").write_bytes(b"x")
+    with pytest.raises(RegistryError, match=r"files not in its MANIFEST\.json: extra\.pkl"):
+        reg.verify_bundle(out, "feed", 2)
+    (out / "extra.pkl").unlink()
+    model = out / "objectives/q/model/pipeline.joblib"
+    model.write_bytes(b"swapped")
+    with pytest.raises(RegistryError, match=r"does not match its MANIFEST\.json"):
+        reg.verify_bundle(out, "feed", 2)
+    # Swap the model and recompute the bundle's manifest: the registry's digest differs.
+    (out / "MANIFEST.json").write_text(json.dumps(manifest(out)), encoding="utf-8")
+    with pytest.raises(RegistryError, match="registry recorded") as info:
+        reg.verify_bundle(out, "feed", 2)
+    assert info.value.code == 1
+    # ... and so does an entry edited to match: the store's committed package disagrees.
+    sha = hashlib.sha256((out / "MANIFEST.json").read_bytes()).hexdigest()
+    con = sqlite3.connect(root / "registry.sqlite")
+    con.execute("UPDATE versions SET bundle_sha = ? WHERE version = 2", (sha,))
+    con.commit()
+    con.close()
+    with pytest.raises(RegistryError, match="does not match the package the store committed"):
+        reg.verify_bundle(out, "feed", 2)

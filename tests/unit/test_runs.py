@@ -242,6 +242,15 @@ def set_mtime(path: Path, seconds_ago: float) -> None:
     os.utime(path, (t, t))
 
 
+@pytest.fixture
+def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file counts as settled however recent its ctime (which no test can set back), and
+    the store key is this test's own."""
+    monkeypatch.setattr(runs_mod, "RACY_SECONDS", 0.0)
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "k" * 64)
+
+
+@pytest.mark.usefixtures("settled_at_once")
 def test_file_hash_is_cached_per_size_and_mtime(
     db: RunStore, tmp_path: Path, hashing_calls: list[Path]
 ) -> None:
@@ -262,6 +271,52 @@ def test_file_hash_is_cached_per_size_and_mtime(
     assert db.file_hash(data) == changed and len(hashing_calls) == 2
     with sqlite3.connect(db.path) as conn:
         assert conn.execute("SELECT count(*) FROM file_digests").fetchone()[0] == 1
+
+
+@pytest.mark.usefixtures("settled_at_once")
+@pytest.mark.parametrize("how", ["touch -r", "cp -p", "os.utime ns"])
+def test_a_change_that_keeps_size_and_mtime_is_seen(
+    db: RunStore, tmp_path: Path, hashing_calls: list[Path], how: str
+) -> None:
+    """`cp -p`, `rsync -t` and `touch -r` keep size and mtime: the cache used to answer with
+    the old digest ("0 ran, 30 cached" over changed data). The ctime they cannot keep."""
+    data, other = tmp_path / "posts.csv", tmp_path / "other.csv"
+    data.write_bytes(b"id,x\n1,2\n")
+    set_mtime(data, 3600)
+    before = data.stat()
+    assert db.file_hash(data) == blake3(b"id,x\n1,2\n").hexdigest()
+    time.sleep(0.01)  # the next ctime is another clock tick
+    if how == "cp -p":
+        other.write_bytes(b"id,x\n1,3\n")
+        os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+        subprocess.run(["cp", "-p", str(other), str(data)], check=True)
+    else:
+        data.write_bytes(b"id,x\n1,3\n")
+        if how == "touch -r":
+            other.write_bytes(b"")
+            os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+            subprocess.run(["touch", "-r", str(other), str(data)], check=True)
+        else:
+            os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = data.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert db.file_hash(data) == blake3(b"id,x\n1,3\n").hexdigest()
+    assert len(hashing_calls) == 2
+
+
+@pytest.mark.usefixtures("settled_at_once")
+def test_a_forged_cache_row_is_not_trusted(
+    db: RunStore, tmp_path: Path, hashing_calls: list[Path]
+) -> None:
+    """The records live in the store: a row written by anyone but mlspec (no valid mac) is
+    ignored, so a store writer cannot make changed data look unchanged."""
+    data = tmp_path / "posts.csv"
+    data.write_bytes(b"id,x\n1,2\n")
+    set_mtime(data, 3600)
+    real = db.file_hash(data)
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("UPDATE file_digests SET blake3 = ?", ("f" * 64,))
+    assert db.file_hash(data) == real and len(hashing_calls) == 2
 
 
 def test_a_file_written_just_now_is_not_cached(

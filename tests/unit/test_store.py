@@ -21,7 +21,6 @@ from mlspec.store import (
     Manifest,
     Reader,
     file_digest,
-    sha256_file,
 )
 from mlspec.store.artifacts import MANIFEST, PARQUET_OPTIONS, canonical_json
 
@@ -91,6 +90,7 @@ def test_round_trip_and_layout(store: ArtifactStore, frame: pl.DataFrame) -> Non
         "metrics",
         "kind",
         "run_id",
+        "mac",
     }
     assert manifest.fingerprint == key and manifest.step == "features"
     assert manifest.created.endswith("+00:00")
@@ -254,7 +254,7 @@ def test_flipped_byte_is_detected(store: ArtifactStore, frame: pl.DataFrame) -> 
         reader.frame()
     msg = str(info.value)
     assert "data.parquet" in msg and "blake3" in msg and str(store.folder(key)) in msg
-    assert "--force" in msg and "Delete" in msg
+    assert "quarantine/" in msg and info.value.problem.startswith("file 'data.parquet' has blake3")
     with pytest.raises(ArtifactCorrupt):
         reader.scan()
     with pytest.raises(ArtifactCorrupt):
@@ -431,6 +431,56 @@ def test_clean_tmp_removes_only_abandoned_folders(store: ArtifactStore) -> None:
     assert list(store.tmp.iterdir()) == []
 
 
+def test_clean_tmp_leaves_what_it_did_not_stage(store: ArtifactStore, tmp_path: Path) -> None:
+    """Only names `stage` and `_move_aside` give are ours; a symlink is never followed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("x")
+    ours = store.stage(fp("ours"), "s")
+    foreign = {
+        "notes.txt": "file",
+        "draft": "dir",
+        f"{fp('x')}": "dir",  # a fingerprint alone is not a staging name
+        f"{fp('y')}-0123abcd-extra": "dir",
+        f"{fp('z')}-0123abcd": "link",  # named like ours, but a symlink
+    }
+    for name, kind in foreign.items():
+        path = store.tmp / name
+        if kind == "file":
+            path.write_text("x")
+        elif kind == "dir":
+            path.mkdir()
+            (path / "inside.txt").write_text("x")
+        else:
+            path.symlink_to(elsewhere)
+    assert store.clean_tmp(older_than_s=0) == [ours.folder]
+    assert sorted(p.name for p in store.tmp.iterdir()) == sorted(foreign)
+    assert (elsewhere / "keep.txt").read_text() == "x"
+
+
+def test_a_folder_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
+    from mlspec.store.root import MARKER, StoreRefused, check_root
+
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    (home / "tmp" / "draft.txt").write_text("x")
+    with pytest.raises(StoreRefused, match="is not an mlspec store"):
+        ArtifactStore(home).stage(fp("a"), "s")
+    assert sorted(p.name for p in home.rglob("*")) == ["draft.txt", "tmp"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreRefused, match="is a file, not a folder"):
+        check_root(tmp_path / "file")
+    # New, empty and pre-marker stores (only a store's layout) are marked on first write.
+    for name, layout in [("new", []), ("empty", [""]), ("old", ["objects", "runs.sqlite"])]:
+        for entry in layout:
+            (tmp_path / name / entry).mkdir(parents=True, exist_ok=True)
+        ArtifactStore(tmp_path / name).stage(fp("a"), "s")
+        assert (tmp_path / name / MARKER).is_file()
+    (tmp_path / "new" / MARKER).write_text('{"format": 99}')
+    with pytest.raises(StoreRefused, match="format 99"):
+        check_root(tmp_path / "new")
+
+
 def test_lock_is_exclusive_between_instances(store: ArtifactStore) -> None:
     from mlspec.store.locks import LockTimeout
 
@@ -470,22 +520,28 @@ def test_store_imports_no_data_library() -> None:
 # ----------------------------------------------------------------------------- digests
 
 
-def test_format_1_manifests_with_sha256_are_still_verified(
+def test_manifests_without_a_valid_mac_are_not_trusted(
     store: ArtifactStore, frame: pl.DataFrame
 ) -> None:
+    """Formats 1 and 2 had no mac; a manifest rewritten to match swapped files has a wrong one."""
     key = fp("format1")
     commit_simple(store, "format1", frame)
     path = store.folder(key) / MANIFEST
     old = json.loads(path.read_text())
-    old["format"] = 1
-    for name, entry in old["files"].items():
-        entry.pop("blake3")
-        entry["sha256"] = sha256_file(store.folder(key) / name)[0]
+    for change in ({"format": 2}, {"mac": "0" * 64}, {"mac": None}):
+        path.write_text(json.dumps({**old, **change}))
+        with pytest.raises(ArtifactCorrupt, match="not committed under this machine's store key"):
+            store.open(key)
+        assert not store.authentic(key)
+        assert store.check(key) == "its manifest.json is not authenticated by the store key"
     path.write_text(json.dumps(old))
-    assert store.open(key).frame().equals(frame)
-    (store.folder(key) / "model.bin").write_bytes(b"\x01model\xff")  # same size, other bytes
-    with pytest.raises(ArtifactCorrupt, match="sha256"):
-        store.open(key).path("model.bin")
+    assert store.authentic(key) and store.check(key) is None
+    path.write_text("{garbage")
+    assert (store.check(key) or "").startswith("its manifest.json is unreadable")
+    moved = store.quarantine(key, "its manifest.json is unreadable")
+    assert not store.has(key) and moved.parent == store.root / "quarantine"
+    assert (moved / "data.parquet").is_file()
+    assert "unreadable" in (moved / "QUARANTINED.txt").read_text()
 
 
 def test_a_settled_file_is_hashed_once_per_process(
@@ -536,3 +592,33 @@ def test_a_file_the_store_committed_is_not_hashed_again_when_read(
     )  # a later write changes the stat: hashed again
     with pytest.raises(ArtifactCorrupt):
         store.open(key).frame()
+
+
+def test_the_store_key_lives_outside_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlspec.store.keys import StoreKeyError, store_key
+
+    monkeypatch.delenv("MLSPEC_STORE_KEY", raising=False)
+    monkeypatch.delenv("MLSPEC_STORE_KEY_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert store_key() is None  # looking creates nothing
+    key = store_key(create=True)
+    path = tmp_path / "config" / "mlspec" / "store.key"
+    assert key is not None and len(key) == 64 and path.stat().st_mode & 0o777 == 0o600
+    assert store_key() == key
+    monkeypatch.setenv("MLSPEC_STORE_KEY_FILE", str(tmp_path / "store" / "key"))
+    with pytest.raises(StoreKeyError, match="inside the store"):
+        store_key(tmp_path / "store")
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "short")
+    with pytest.raises(StoreKeyError, match=r"must be at least 32 characters\. Got 5 instead"):
+        store_key()
+    # Another key: what this one committed is not authenticated.
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "a" * 32)
+    store = ArtifactStore(tmp_path / "s")
+    w = store.stage(fp("k"), "s")
+    w.write_json({"x": 1}, "r")
+    store.commit(w)
+    assert ArtifactStore(tmp_path / "s").authentic(fp("k"))
+    monkeypatch.setenv("MLSPEC_STORE_KEY", "b" * 32)
+    assert not ArtifactStore(tmp_path / "s").authentic(fp("k"))
