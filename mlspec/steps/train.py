@@ -25,6 +25,7 @@ from typing import Any
 from mlspec.contract.api import StepContext, StepError
 from mlspec.models.estimators import assemble, fit, recipe, resolve
 from mlspec.models.persist import meta, save
+from mlspec.scoring.encoders import choose
 from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
@@ -88,6 +89,10 @@ def run(ctx: StepContext) -> None:
     for note in resolved.notes():
         ctx.warn(note)
     train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
+    objective = {
+        **objective,
+        "features": choose(train, features, lambda m: ctx.warn(f"{what}: {m}")),
+    }
     X, (y, classes) = matrix(train, features), target(train, objective)
     pipeline = assemble(objective, resolved)
     check_values(
