@@ -34,6 +34,7 @@ def meta(
     classes: Sequence[Any] | None,
     signature: dict[str, Any],
     search: dict[str, Any] | None = None,
+    leakage: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The content of ``model.json``.
 
@@ -41,7 +42,9 @@ def meta(
     trial included), ``calibration`` (CalibratedClassifierCV settings or null), ``task``,
     ``target``, ``classes`` (sorted train classes; index i is the model's class i; null for
     regression), ``features`` (the feature specs), ``signature`` {columns: [{name, type,
-    dtype, categories}]}, ``search`` ({best_trial, score, metric} or null).
+    dtype, categories}]}, ``search`` ({best_trial, score, metric} or null), ``leakage``
+    ([{feature, score}] of features that alone predict the target on the train split; see
+    `mlspec.evaluation.leakage`).
     """
     return {
         "type": resolved.type,
@@ -54,6 +57,7 @@ def meta(
         "features": [dict(f) for f in objective["features"]],
         "signature": signature,
         "search": search,
+        "leakage": list(leakage or []),
     }
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
+from mlspec.evaluation.leakage import message, suspects
 from mlspec.models.estimators import assemble, fit, recipe, resolve
 from mlspec.models.persist import meta, save
 from mlspec.scoring.encoders import choose
@@ -108,8 +109,13 @@ def run(ctx: StepContext) -> None:
                 f"{what}: feature '{name}' is constant on the train split; it carries no information."
             )
 
+    leaks = suspects(train, features, y, objective["task"], ctx.seed)
+    for suspect in leaks:
+        ctx.warn(f"{what}: {message(objective['name'], suspect)}")
+
     fit(pipeline, X, y, threads=ctx.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
-    save(ctx.output, pipeline, meta(resolved, objective, classes, signature(X, features), searched))
+    info = meta(resolved, objective, classes, signature(X, features), searched, leaks)
+    save(ctx.output, pipeline, info)
     ctx.output.metric("rows.train", float(len(y)))
     if searched is not None:
         ctx.output.metric("best_trial", float(searched["best_trial"]))

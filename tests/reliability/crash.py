@@ -168,10 +168,9 @@ def trial(spec: Path, moment: Moment, expected: dict, reference_s: float) -> Out
             # The caller's pipes close once every holder is gone (a CI step waits on them).
             proc.communicate(timeout=GRACE_S)
     finally:
-        try:  # never leave anything of ours behind, whatever the assertions say
+        # Never leave anything of ours behind, whatever the assertions say.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
         for p in outcome.survivors:
             with contextlib.suppress(ProcessLookupError):
