@@ -54,7 +54,7 @@ def meta(
         "task": objective["task"],
         "target": objective["target"],
         "classes": None if classes is None else list(classes),
-        "features": [dict(f) for f in objective["features"]],
+        "features": [{k: v for k, v in f.items() if k != "where"} for f in objective["features"]],
         "signature": signature,
         "search": search,
         "leakage": list(leakage or []),

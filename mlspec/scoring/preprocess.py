@@ -180,10 +180,19 @@ def _numeric_block(
 
 
 def check_values(
-    X: np.ndarray, features: Sequence[dict[str, Any]], *, nan_ok: bool, model: str, what: str
+    X: np.ndarray,
+    features: Sequence[dict[str, Any]],
+    *,
+    nan_ok: bool,
+    model: str,
+    what: str,
+    where: dict[str, str] | None = None,
 ) -> None:
     """StepError for infinite values, and for missing ones the model cannot take (impute none).
 
+    Missing means null or NaN (a CSV's ``NaN`` reads as NaN): the message says which
+    feature holds how many of each, and the error carries the first such feature's spec
+    location (`where`: feature name -> ``spec.yaml:line:col``).
     One vectorised ``isfinite`` pass settles the usual all-finite case (19 ms for 800k x 20,
     against 394 ms column by column); counts are made only when something is not finite.
     """
@@ -191,22 +200,35 @@ def check_values(
     if not numeric or np.isfinite(block).all():
         return
     n_inf, n_nan = np.isinf(block).sum(axis=0), np.isnan(block).sum(axis=0)
+    rows = block.shape[0]
     infinite = [
-        f"'{features[j]['name']}' ({n})" for j, n in zip(numeric, n_inf.tolist(), strict=True) if n
+        (features[j]["name"], n, int(m))
+        for j, n, m in zip(numeric, n_inf.tolist(), n_nan.tolist(), strict=True)
+        if n
     ]
     missing = [
-        f"'{features[j]['name']}' ({n} of {block.shape[0]})"
+        (features[j]["name"], n)
         for j, n in zip(numeric, n_nan.tolist(), strict=True)
         if n and not nan_ok and features[j].get("impute", "none") == "none"
     ]
+    locate = where or {}
     if infinite:
+        listed = ", ".join(f"'{name}' ({n})" for name, n, _ in infinite)
+        also = [f"'{name}' ({m})" for name, _, m in infinite if m]
+        hint = "features must be finite: clip them, or guard the division/log in the expression"
+        if also:
+            hint += "; fill the missing values with `impute:` on the feature"
         raise StepError(
-            f"feature(s) {', '.join(infinite)} hold infinite values in {what}.",
-            hint="features must be finite: clip them, or guard the division/log in the expression",
+            f"feature(s) {listed} hold infinite values in {what}."
+            + (f" Missing values (null or NaN) too: {', '.join(also)}." if also else ""),
+            where=locate.get(infinite[0][0]),
+            hint=hint,
         )
     if missing:
+        listed = ", ".join(f"'{name}' ({n} of {rows})" for name, n in missing)
         raise StepError(
-            f"feature(s) {', '.join(missing)} have missing values in {what}, and model type '{model}' cannot take missing values.",
+            f"feature(s) {listed} have missing values in {what}, and model type '{model}' cannot take missing values (null or NaN).",
+            where=locate.get(missing[0][0]),
             hint=MISSING_HINT,
         )
 
@@ -407,6 +429,17 @@ def target(
     `classes` (from training) `df`'s values are encoded with them, and a value outside them is
     a StepError. Returns ``(y, classes)``; classes is None for regression.
     """
+    try:
+        return _target(df, objective, classes, what)
+    except StepError as exc:  # a data error about the target: point at `target:` in the spec
+        if exc.where is None:
+            exc.where = (objective.get("where") or {}).get("target")
+        raise
+
+
+def _target(
+    df: pl.DataFrame, objective: dict[str, Any], classes: Sequence[Any] | None, what: str
+) -> tuple[np.ndarray, list[Any] | None]:
     name, task = objective["target"], objective["task"]
     if name not in df.columns:
         raise StepError(

@@ -96,7 +96,14 @@ def run(ctx: StepContext) -> None:
     objective = {**objective, "features": choose(train, features, lambda m: None)}
     X, (y, classes) = matrix(train, features), target(train, objective)
     nan = nan_ok(assemble(objective, resolved))
-    check_values(X, features, nan_ok=nan, model=resolved.type, what="the train split")
+    check_values(
+        X,
+        features,
+        nan_ok=nan,
+        model=resolved.type,
+        what="the train split",
+        where=(objective.get("where") or {}).get("features"),
+    )
 
     cv = search.get("cv", 3)
     if cv == "valid":
