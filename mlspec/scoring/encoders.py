@@ -8,7 +8,7 @@ model's Pipeline, so on the train split only:
   column costs memory per row, not per row and category.
 - ``ordinal``: one column of category codes (unseen: -1).
 - ``target``: scikit-learn's TargetEncoder: per category the (shrunk) mean of the target,
-  cross-fitted on the train split (5 shuffled folds, seed 0), so a row's own target never
+  cross-fitted on the train split (5 shuffled unstratified folds, seed 0), so a row's own target never
   encodes it; one column (one per class for multiclass). Unseen: the target mean.
 - ``frequency``: per category the fraction of train rows holding it (unseen: 0).
 - ``hashing``: scikit-learn's FeatureHasher into `HASH_BUCKETS` sparse columns: no
@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction import FeatureHasher
+from sklearn.model_selection import KFold
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
 ONEHOT_MAX_LEVELS = 100  # above this many train categories, no `encoding:` means `target`
@@ -86,7 +87,9 @@ ENCODERS: dict[str, Callable[[bool], Any]] = {  # name -> (sparse output ok) -> 
     "ordinal": lambda sparse: OrdinalEncoder(
         handle_unknown="use_encoded_value", unknown_value=UNKNOWN_CODE, dtype=np.float64
     ),
-    "target": lambda sparse: TargetEncoder(cv=5, shuffle=True, random_state=0),
+    # The folds as a splitter (scikit-learn 1.9 deprecates shuffle/random_state): seeded, so
+    # the fit is reproducible; unstratified, so one encoder fits every task.
+    "target": lambda sparse: TargetEncoder(cv=KFold(5, shuffle=True, random_state=0)),
     "frequency": lambda sparse: FrequencyEncoder(),
     "hashing": lambda sparse: _hasher(),
 }

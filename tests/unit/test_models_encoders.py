@@ -77,3 +77,14 @@ def test_frequency_encoder_counts_nulls_and_gives_unseen_zero() -> None:
     enc = FrequencyEncoder().fit(X)
     out = enc.transform(np.array([["a"], [None], ["z"]], dtype=object))
     assert out[:, 0].tolist() == [0.5, 0.25, 0.0]
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+@pytest.mark.parametrize("encoding", ["target", "frequency", "hashing"])
+def test_wide_encodings_fit_every_task(store: ArtifactStore, task: str, encoding: str) -> None:
+    inputs = {"data": put(store, {"data": WIDE}), "split": put(store, {"data": SPLIT})}
+    obj = objective(task, _features(encoding))
+    _ctx, reader = train_model(store, task, "xgboost", {"n_estimators": 3}, inputs=inputs, obj=obj)
+    pipeline, info = persist.load(reader)
+    p = predict(pipeline, matrix(WIDE.head(9), obj["features"]), task, info["classes"], meta=info)
+    assert np.isfinite(p.score).all()
