@@ -11,6 +11,8 @@ import datetime as dt
 import decimal
 import difflib
 import math
+import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -212,3 +214,42 @@ def label(value: Any) -> str:
     return (
         "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
     )
+
+
+_UNPARSED = re.compile(r"could not parse `(.*?)` as dtype .*? at column '(.*?)'", re.S)
+CSV_SCAN_ROWS = 10_000_000  # an error's row is looked for this far (only after a failed read)
+
+
+def csv_locate(path: str | os.PathLike[str], separator: str, message: str) -> str | None:
+    """Where a CSV that polars could not read goes wrong: 'row 51 (line 52): 7 fields where
+    the header has 5', or the first row holding a value polars named as unparsable. None when
+    nothing is found. polars says what failed but not on which row; Python's csv module reads
+    the file again, only after a failure, so a good file pays nothing."""
+    import csv
+
+    bad = _UNPARSED.search(message)
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.reader(fh, delimiter=separator, strict=True)
+            header = next(reader, None)
+            if header is None:
+                return None
+            column = header.index(bad.group(2)) if bad and bad.group(2) in header else None
+            for row in reader:
+                n = reader.line_num
+                if n > CSV_SCAN_ROWS:
+                    return None
+                if len(row) != len(header) and row:
+                    return f"row {n - 1} (line {n}) has {len(row)} fields where the header has {len(header)}"
+                if bad and column is not None and row[column] == bad.group(1):
+                    return f"row {n - 1} (line {n}), column '{bad.group(2)}': {bad.group(1)!r} is not a {_dtype_word(message)}"
+    except csv.Error as exc:
+        return f"line {reader.line_num}: {exc}"
+    except (OSError, UnicodeError):
+        return None
+    return None
+
+
+def _dtype_word(message: str) -> str:
+    m = re.search(r"as dtype `(.*?)`", message)
+    return f"value of dtype {m.group(1)}" if m else "valid value"

@@ -276,7 +276,7 @@ def _feature_params(spec: Spec, names: tuple[str, ...]) -> list[dict[str, Any]]:
 
 # What training needs of an objective; evaluation and reporting get all of it. Keeping train's
 # params narrow means a new metric or slice re-evaluates but never refits.
-TRAIN_KEYS = ("name", "task", "target", "features", "select_by", "higher_is_better")
+TRAIN_KEYS = ("name", "task", "target", "features", "select_by", "higher_is_better", "where")
 
 
 def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -288,6 +288,11 @@ def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None)
         "task": o.task,
         "target": o.target,
         "features": _feature_params(spec, o.features),
+        # Spec locations for errors found while running (never part of a fingerprint).
+        "where": {
+            "target": spec.where(("objectives", name, "target")),
+            "features": {f.name: spec.where(("features", f.index)) for f in spec.features},
+        },
         "metrics": list(o.metrics),
         "select_by": o.select_by,
         "higher_is_better": METRICS[o.select_by].higher_is_better,

@@ -198,7 +198,7 @@ def build_spec(
             f["name"],
             f.get("expr"),
             f["type"],
-            f.get("encoding") or ("onehot" if f["type"] == "categorical" else None),
+            f.get("encoding"),  # null: chosen by cardinality (mlspec.scoring.encoders)
             f["impute"],
             f.get("fill_value"),
             f["scale"],

@@ -38,6 +38,7 @@ from sklearn.pipeline import Pipeline
 from mlspec.contract.api import StepError
 from mlspec.frames import closest
 from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.scoring.encoders import sparse_ok
 from mlspec.scoring.preprocess import transformer
 
 # Packages estimators are imported from by name (the model table's dotted paths): part of
@@ -155,9 +156,10 @@ def build(objective: dict[str, Any], model: dict[str, Any], seed: int, threads: 
 
 
 def assemble(objective: dict[str, Any], resolved: Resolved) -> Pipeline:
-    return Pipeline(
-        [("features", transformer(objective["features"])), ("model", estimator(resolved))]
-    )
+    """Features then model; one-hot and hashing stay sparse for a model that takes sparse input."""
+    est = estimator(resolved)
+    features = transformer(objective["features"], sparse=sparse_ok(est))
+    return Pipeline([("features", features), ("model", est)])
 
 
 def _first_line(exc: BaseException | str) -> str:

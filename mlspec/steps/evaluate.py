@@ -554,6 +554,7 @@ def run(ctx: StepContext) -> None:
         },
         "curves": CURVES[task](rows, seed),
         "unseen": dict(sorted(pred.unseen.items())),
+        "leakage": meta.get("leakage") or [],  # found by the train step (evaluation.leakage)
     }
     ctx.output.write_frame(_predictions(frame, row_ids, objective, pred, classes), "predictions")
     ctx.output.write_json(document, "metrics.json")

@@ -139,10 +139,32 @@ def describe(result: dict[str, Any]) -> str:
     return f"{head} {_num(result['value'])} {OPS[op].negation} {_num(result['threshold'])} ({gap} {_num(abs(result['margin']))})"
 
 
+def uncertain(result: dict[str, Any], document: dict[str, Any] | None) -> str | None:
+    """A warning when a threshold passed but the metric's bootstrap interval (the evaluate
+    step's 95% interval) reaches the failing side: few test rows of a class (4 positives in
+    a 1:10,000 imbalance) make a passing value luck."""
+    entry = ((document or {}).get("metrics") or {}).get(result["metric"])
+    if not isinstance(entry, dict) or result["value"] is None:
+        return None
+    low, high = _number(entry.get("low")), _number(entry.get("high"))
+    if low is None or high is None:
+        return None
+    op = OPS[result["op"]]
+    if op.test(low, result["threshold"]) and op.test(high, result["threshold"]):
+        return None
+    return (
+        f"gate passed on a thin margin: {result['scope']} {result['metric']} {_num(result['value'])} "
+        f"{result['op']} {_num(result['threshold'])}, but its 95% interval [{_num(low)}, {_num(high)}] "
+        "reaches the failing side; the test split may hold too few rows of a class to tell "
+        "(add data or a stratified split)"
+    )
+
+
 def run(ctx: StepContext) -> None:
     p: GateParams = ctx.params
     results: list[dict[str, Any]] = []
     selected: dict[str, str] = {}
+    documents: dict[str, dict[str, Any]] = {}
     for name in sorted(p.objectives):
         gate = (p.objectives[name] or {}).get("gate") or {}
         model = ctx.input("select", name).json("selection.json").get("selected")
@@ -150,6 +172,7 @@ def run(ctx: StepContext) -> None:
         if not gate:
             continue
         document = ctx.input("eval", name, model).json("metrics.json")
+        documents[name] = document
         results += [check(name, model, metric, gate[metric], document) for metric in sorted(gate)]
     combine_gate = p.combine_gate
     if combine_gate:
@@ -162,6 +185,8 @@ def run(ctx: StepContext) -> None:
     for r in results:
         if not r["passed"]:
             ctx.warn(f"gate failed: {describe(r)}")
+        elif (doubt := uncertain(r, documents.get(r["scope"]))) is not None:
+            ctx.warn(doubt)
     ctx.output.write_json({"passed": passed, "selected": selected, "results": results}, "gate.json")
     ctx.output.metric("gate.passed", 1.0 if passed else 0.0)
     ctx.output.metric("gate.failed", float(sum(not r["passed"] for r in results)))

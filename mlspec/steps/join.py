@@ -148,6 +148,18 @@ def _table(
                     f"{where + ': ' if where else ''}{label}: {dup} rows of '{right_name}' share their key "
                     f"({', '.join(on)}) with another row, so matching rows of the left side are repeated."
                 )
+        if ctx is not None and how == "left":
+            matched = collect(
+                table.join(right.select(on), on=on, how="semi").select(pl.len()),
+                what=f"{label}: counting matches",
+            ).item()
+            if matched == 0:
+                ctx.warn(
+                    f"{where + ': ' if where else ''}{label}: no row of the left side found a match "
+                    f"in '{right_name}' on ({', '.join(on)}): every column from '{right_name}' is null. "
+                    "Check that the keys hold the same values on both sides."
+                )
+            ctx.log.info("%s: %d left rows matched", label, matched)
         if duplicates is not None:
             duplicates.append(int(dup))
         if keys is not None:

@@ -26,6 +26,7 @@ from mlspec.frames import (
     base,
     closest,
     compatible,
+    csv_locate,
     describe_dtype,
     polars_message,
     require_columns,
@@ -233,6 +234,10 @@ def _read(path: Path, fmt: str, name: str, src: dict[str, Any], where: str | Non
             hint = f"check that the file is valid {fmt}"
         if "permission denied" in message.lower():
             hint = f"give the user running mlspec read access to {path}"
+        if fmt == "csv" and (row := csv_locate(path, src.get("separator") or ",", message)):
+            message = f"{message.rstrip('.')}; {row}"
+            if "could not parse" in message:
+                hint = "fix the value, or declare the column `str` in the source's `columns` and convert it in a feature expression"
         raise StepError(
             f"source '{name}': cannot read '{rel}' as {fmt}: {message}", where=where, hint=hint
         ) from None

@@ -646,6 +646,21 @@ def _fairness(o: Objective) -> str:
     return "\n".join(out) + "\n" + note
 
 
+def _leakage(o: Objective) -> str:
+    """A warning per feature that alone predicts the target (the train step's finding)."""
+    from mlspec.evaluation.leakage import message
+
+    found: dict[str, dict[str, Any]] = {}
+    for doc in o.evals.values():
+        for s in (doc or {}).get("leakage") or []:
+            if isinstance(s, dict) and isinstance(s.get("feature"), str):
+                found.setdefault(s["feature"], s)
+    return "".join(
+        f'<p class="verdict fail">Warning: {e(message(o.name, s))}.</p>'
+        for _, s in sorted(found.items())
+    )
+
+
 def _objective(o: Objective) -> str:
     p = o.params
     facts = [
@@ -667,6 +682,7 @@ def _objective(o: Objective) -> str:
             f"<h2>Objective <code>{e(o.name)}</code></h2>",
             f'<dl class="facts">{dl}</dl>',
             sel,
+            _leakage(o),
             "<h3>Metrics</h3>",
             _metrics_table(o),
             "<h3>Curves</h3>",

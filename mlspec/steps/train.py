@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
+from mlspec.evaluation.leakage import message, suspects
 from mlspec.models.estimators import assemble, fit, recipe, resolve
 from mlspec.models.persist import meta, save
+from mlspec.scoring.encoders import choose
 from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
@@ -79,6 +81,10 @@ def run(ctx: StepContext) -> None:
     for note in resolved.notes():
         ctx.warn(note)
     train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
+    objective = {
+        **objective,
+        "features": choose(train, features, lambda m: ctx.warn(f"{what}: {m}")),
+    }
     X, (y, classes) = matrix(train, features), target(train, objective)
     pipeline = assemble(objective, resolved)
     check_values(
@@ -87,6 +93,7 @@ def run(ctx: StepContext) -> None:
         nan_ok=nan_ok(pipeline),
         model=resolved.type,
         what="the train split",
+        where=(objective.get("where") or {}).get("features"),
     )
     if recipe(resolved.type).uses_features:
         for name in constant_features(X, features):
@@ -94,8 +101,14 @@ def run(ctx: StepContext) -> None:
                 f"{what}: feature '{name}' is constant on the train split; it carries no information."
             )
 
+    uses = recipe(resolved.type).uses_features  # the baseline ignores features: no verdict
+    leaks = suspects(train, features, y, objective["task"], p.seed) if uses else []
+    for suspect in leaks:
+        ctx.warn(f"{what}: {message(objective['name'], suspect)}")
+
     fit(pipeline, X, y, threads=p.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
-    save(ctx.output, pipeline, meta(resolved, objective, classes, signature(X, features), searched))
+    info = meta(resolved, objective, classes, signature(X, features), searched, leaks)
+    save(ctx.output, pipeline, info)
     ctx.output.metric("rows.train", float(len(y)))
     if searched is not None:
         ctx.output.metric("best_trial", float(searched["best_trial"]))

@@ -24,6 +24,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.models.estimators import assemble, fit, resolve
+from mlspec.scoring.encoders import choose
 from mlspec.scoring.predict import Predictions, predict
 from mlspec.scoring.preprocess import check_values, load, matrix, nan_ok, rows, target
 from mlspec.steps.params import TrialParams
@@ -85,9 +86,17 @@ def run(ctx: StepContext) -> None:
     resolved = resolve({**model, "params": params}, task, p.seed, p.threads)
     frame, parts = load(ctx.input("data"), ctx.input("split"), objective)
     train = rows(frame, parts, TRAIN)
+    objective = {**objective, "features": choose(train, features, lambda m: None)}
     X, (y, classes) = matrix(train, features), target(train, objective)
     nan = nan_ok(assemble(objective, resolved))
-    check_values(X, features, nan_ok=nan, model=resolved.type, what="the train split")
+    check_values(
+        X,
+        features,
+        nan_ok=nan,
+        model=resolved.type,
+        what="the train split",
+        where=(objective.get("where") or {}).get("features"),
+    )
 
     cv = search.get("cv", 3)
     if cv == "valid":

@@ -394,13 +394,15 @@ class Reader:
     def frame(self, name: str = "data", columns: list[str] | None = None) -> pl.DataFrame:
         import polars as pl
 
-        return pl.read_parquet(self.path(_with_suffix(name, ".parquet")), columns=columns)
+        return pl.read_parquet(
+            self.path(_with_suffix(name, ".parquet")), columns=columns, glob=False
+        )
 
     def scan(self, name: str = "data") -> pl.LazyFrame:
         """A LazyFrame over the file, verified before it is returned."""
         import polars as pl
 
-        return pl.scan_parquet(self.path(_with_suffix(name, ".parquet")))
+        return pl.scan_parquet(self.path(_with_suffix(name, ".parquet")), glob=False)
 
     def json(self, name: str) -> Any:
         return json.loads(self.path(_with_suffix(name, ".json")).read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlspec.store import ArtifactStore
+from tests.conftest import artifacts, mlspec, run_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -246,3 +247,118 @@ def test_sigkill_at_random_moments_never_exposes_a_partial_artifact(tmp_path: Pa
     store.clean_tmp(older_than_s=0)
     assert list(store.tmp.iterdir()) == []
     assert check_store(store) == committed
+
+
+# ----------------------------------------------------------------------------- suite R3
+# Whole `mlspec run`s sharing one store: every run succeeds with the artifacts of a lone run,
+# and the registry stays consistent while promote/rollback race a run. Figures:
+# docs/reliability.md, "Concurrency (R3)"; the full size is bench/reliability.py.
+
+
+def _mlspec_popen(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlspec", *args],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def _registry(store: Path) -> list[dict]:
+    out = mlspec("models", "list", "--store", str(store), "--json", check=True).stdout
+    return json.loads(out)
+
+
+def _consistent(versions: list[dict]) -> None:
+    by_name = collections.defaultdict(list)
+    for v in versions:
+        by_name[v["name"]].append(v)
+    for vs in by_name.values():
+        assert sorted(v["version"] for v in vs) == list(range(1, len(vs) + 1))
+        assert sum(v["status"] == "production" for v in vs) <= 1
+        assert len({v["fingerprint"] for v in vs}) == len(vs), "one package, two versions"
+
+
+def concurrent_runs(spec: Path, store: Path, n: int) -> list[subprocess.CompletedProcess[str]]:
+    """`n` runs of `spec` on `store` at once (every other one with --workers 2)."""
+    procs = [
+        _mlspec_popen(
+            "run",
+            str(spec),
+            "--store",
+            str(store),
+            "--json",
+            *(["--workers", "2"] if i % 2 else []),
+        )
+        for i in range(n)
+    ]
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=900)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return done
+
+
+@pytest.mark.slow
+def test_r3_four_runs_of_one_spec_share_one_store(feed: Path, tmp_path: Path) -> None:
+    lone = tmp_path / "lone"
+    run_json(str(feed), "--store", str(lone))
+    shared = tmp_path / "shared"
+    results = concurrent_runs(feed, shared, 4)
+    for r in results:
+        assert r.returncode == 0, r.stderr
+        assert "Traceback" not in r.stderr
+        assert json.loads(r.stdout)["status"] == "succeeded"
+    assert artifacts(shared) == artifacts(lone)
+    store = ArtifactStore(shared)
+    for fp in store.fingerprints():
+        store.open(fp).verify()
+    assert not (shared / "tmp").exists() or list((shared / "tmp").iterdir()) == []
+    versions = _registry(shared)
+    _consistent(versions)
+    assert [(v["version"], v["bundle_sha"]) for v in versions] == [
+        (v["version"], v["bundle_sha"]) for v in _registry(lone)
+    ]
+
+
+@pytest.mark.slow
+def test_r3_promote_and_rollback_racing_a_run(feed: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    run_json(str(feed), "--store", str(store))
+    name = _registry(store)[0]["name"]
+    mlspec("models", "promote", name, "1", "--store", str(store), check=True)
+    # A changed model: the run registers version 2 while promotions and rollbacks race it.
+    feed.write_text(feed.read_text().replace("C: 1.0, max_iter: 1000", "C: 0.5, max_iter: 1000"))
+    run = _mlspec_popen("run", str(feed), "--store", str(store), "--json")
+    codes: collections.Counter[int] = collections.Counter()
+    deadline = time.monotonic() + 600
+    i = 0
+    while run.poll() is None and time.monotonic() < deadline and i < 400:
+        action = ["promote", name, "1"] if i % 2 == 0 else ["rollback", name]
+        proc = mlspec("models", *action, "--store", str(store))
+        assert "Traceback" not in proc.stderr and "locked" not in proc.stderr, proc.stderr
+        codes[proc.returncode] += 1
+        assert proc.returncode in (0, 2), proc.stderr  # 2: nothing to roll back, said so
+        _consistent(_registry(store))
+        i += 1
+    out, err = run.communicate(timeout=600)
+    assert run.returncode == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+    assert codes[0] > 0, "no promotion raced the run; the test proved nothing"
+    versions = _registry(store)
+    _consistent(versions)
+    assert [v["version"] for v in versions] == [1, 2]
+    for v in versions:  # every registered bundle is whole
+        dest = tmp_path / f"export{v['version']}"
+        mlspec(
+            "models",
+            "export",
+            name,
+            str(v["version"]),
+            str(dest),
+            "--store",
+            str(store),
+            check=True,
+        )

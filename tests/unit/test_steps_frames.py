@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -84,3 +85,23 @@ def test_jsonable() -> None:
     assert jsonable(decimal.Decimal("1.5")) == 1.5
     assert jsonable({1: dt.timedelta(seconds=2)}) == {"1": 2.0}
     assert [label(v) for v in (None, True, 1, "a", 1.5)] == ["null", "true", "1", "a", "1.5"]
+
+
+def test_csv_locate_finds_the_row_of_a_ragged_line_and_of_an_unparsable_value(
+    tmp_path: Path,
+) -> None:
+    from mlspec.frames import csv_locate
+
+    f = tmp_path / "a.csv"
+    f.write_text("a,b\n1,2\n3,4,5\n")
+    assert (
+        csv_locate(f, ",", "found more fields")
+        == "row 2 (line 3) has 3 fields where the header has 2"
+    )
+    f.write_text("a,b\n1,2\n3,x\n")
+    message = "could not parse `x` as dtype `i64` at column 'b' (column number 2)"
+    assert (
+        csv_locate(f, ",", message) == "row 2 (line 3), column 'b': 'x' is not a value of dtype i64"
+    )
+    f.write_text("a,b\n1,2\n")
+    assert csv_locate(f, ",", "something else") is None

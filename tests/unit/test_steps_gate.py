@@ -126,3 +126,18 @@ def test_no_thresholds_pass() -> None:
 def test_malformed_comparisons(text: str) -> None:
     with pytest.raises(StepError, match="must be a comparison"):
         gate.parse(text)
+
+
+def test_a_pass_whose_interval_reaches_the_failing_side_is_doubted() -> None:
+    from mlspec.steps.gate import check, uncertain
+
+    thin = {"metrics": {"roc_auc": {"value": 0.7, "low": 0.45, "high": 0.93}}}
+    result = check("quality", "lr", "roc_auc", ">= 0.6", thin)
+    assert result["passed"]
+    doubt = uncertain(result, thin)
+    assert doubt is not None and "quality roc_auc 0.7 >= 0.6" in doubt and "[0.45, 0.93]" in doubt
+    firm = {"metrics": {"roc_auc": {"value": 0.8, "low": 0.75, "high": 0.85}}}
+    assert uncertain(check("quality", "lr", "roc_auc", ">= 0.6", firm), firm) is None
+    lower = {"metrics": {"log_loss": {"value": 0.3, "low": 0.2, "high": 0.45}}}
+    assert uncertain(check("q", "lr", "log_loss", "<= 0.4", lower), lower) is not None
+    assert uncertain(check("q", "lr", "roc_auc", ">= 0.6", {"metrics": {}}), {}) is None
