@@ -443,12 +443,19 @@ def models_stage(b: PlanBuilder) -> None:
 # ----------------------------------------------------------------------------- system
 
 
+def default_scale(task: str, objectives: int) -> str:
+    """The scale of an objective that `combine.scale` does not list: a single objective's
+    score is the final score as is; among several, a binary one is a probability already and
+    the others become ranks."""
+    if objectives == 1:
+        return "identity"
+    return "probability" if task == "binary" else "rank"
+
+
 def _scale(spec: Spec) -> dict[str, str]:
     given = (spec.combine or {}).get("scale", {})
-    return {
-        name: given.get(name, "rank" if o.task == "regression" else "probability")
-        for name, o in spec.objectives.items()
-    }
+    n = len(spec.objectives)
+    return {name: given.get(name, default_scale(o.task, n)) for name, o in spec.objectives.items()}
 
 
 @stage

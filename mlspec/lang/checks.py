@@ -768,6 +768,30 @@ def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) 
         search = model.get("search")
         if isinstance(search, dict):
             _check_search(ctx, (*path, "search"), search, allowed, mtype, params)
+        _check_early_stopping(ctx, path, model, params)
+
+
+# Params by which a model type stops early on a watched set: the valid split.
+EARLY_STOPPING = {"xgboost": "early_stopping_rounds"}
+
+
+def _check_early_stopping(
+    ctx: Context, path: JsonPath, model: dict[str, Any], params: dict[str, Any]
+) -> None:
+    pname = EARLY_STOPPING.get(model.get("type"))  # type: ignore[arg-type]
+    space = _dict(_dict(model.get("search")).get("space"))
+    where = (*path, "params", pname) if pname in params else (*path, "search", "space", pname)
+    if pname is None or (params.get(pname) in (None, 0) and pname not in space):
+        return
+    split = _dict(_dict(ctx.data.get("data")).get("split"))
+    if split.get("valid") is None:
+        ctx.error(
+            where,
+            "early-stopping",
+            f"{pname} watches the valid split, but data.split has no `valid` fraction",
+            "add e.g. `valid: 0.1` to data.split (its rows are then the early-stopping set)",
+            key=True,
+        )
 
 
 def _check_search(
@@ -956,12 +980,16 @@ def combine_is_sound(ctx: Context) -> None:
                 did_you_mean(obj_name, names),
                 key=True,
             )
-        elif how == "probability" and ctx.objectives[obj_name].get("task") == "regression":
+        elif how == "probability" and ctx.objectives[obj_name].get("task") in (
+            "regression",
+            "multiclass",
+        ):
+            task = ctx.objectives[obj_name].get("task")
             ctx.error(
                 path,
                 "combine-scale",
-                f"objective '{obj_name}' is a regression; its score is no probability",
-                "use rank or minmax",
+                f"objective '{obj_name}' is {task}; only a binary score is a probability",
+                "use rank or minmax (or identity for the score as is)",
             )
     target = combine.get("target")
     ctx.check_column(("combine", "target"), target, "combine target")

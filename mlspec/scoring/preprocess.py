@@ -118,6 +118,26 @@ def read_rows(
     return (lf if only is None else lf.filter(pl.Series(parts == only))).collect()
 
 
+VALID_CODE = 1  # the split step's code of the valid rows (steps/split.py: VALID)
+
+
+def watched_set(
+    data: ArtifactReader,
+    split: ArtifactReader,
+    objective: dict[str, Any],
+    classes: Sequence[Any] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The valid split's rows and target: the set early stopping watches."""
+    valid, _ = load(data, split, objective, only=VALID_CODE)
+    if valid.height == 0:
+        raise StepError(
+            "early_stopping_rounds needs a valid split to watch. Got none instead.",
+            hint="set `data.split.valid` (e.g. 0.1)",
+        )
+    y, _ = target(valid, objective, classes, what="the valid split")
+    return matrix(valid, objective["features"]), y
+
+
 def rows(frame: pl.DataFrame, parts: np.ndarray, code: int) -> pl.DataFrame:
     return frame.filter(pl.Series(parts == code))
 

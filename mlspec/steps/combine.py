@@ -14,6 +14,9 @@ Scales (`SCALES`), each fitted on the selected model's test predictions; the fit
 parameters are recorded in ``combine.json`` so serving applies exactly the same map
 (`transform` is the one implementation both use):
 
+- identity: the objective's score as is: a regression's prediction, a binary objective's
+  P(positive), a multiclass objective's P(predicted class). The default of a single
+  objective, whose final score is then its prediction.
 - probability: the binary score P(positive) as is (must lie in [0, 1]). Not defined for
   multiclass (P(predicted class) is no ranking of anything) nor regression: use rank.
 - rank: the mid-ECDF of the test scores, ``(#{s < x} + #{s <= x}) / 2n``, i.e. (average
@@ -89,6 +92,10 @@ def _apply_probability(
     return raw.astype(np.float64, copy=True)
 
 
+def _fit_identity(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
+    return {}
+
+
 def _fit_rank(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
     return {"n": len(raw), "reference": "reference.parquet", "column": f"score_{objective}"}
 
@@ -117,6 +124,7 @@ def _apply_minmax(
 
 
 SCALES: dict[str, Scale] = {
+    "identity": Scale(_fit_identity, _apply_probability),
     "probability": Scale(_fit_probability, _apply_probability),
     "rank": Scale(_fit_rank, _apply_rank),
     "minmax": Scale(_fit_minmax, _apply_minmax),

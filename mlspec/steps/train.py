@@ -11,6 +11,8 @@ lowest index) and its params update the model's. The model is fitted on the trai
 with ``random_state = params.seed`` and ``n_jobs = params.threads`` (see `models.estimators`),
 and saved with `models.persist`: ``model/pipeline.joblib`` (+ ``model/booster.ubj`` for
 XGBoost) and ``model.json``. Metrics ``rows.train``, and ``best_trial`` with a search.
+An XGBoost model with ``early_stopping_rounds`` watches the valid split and records the
+round it kept (``best_iteration`` in model.json and as a metric).
 Library warnings (e.g. no convergence) and constant features are reported with ctx.warn.
 """
 
@@ -19,7 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
-from mlspec.models.estimators import assemble, fit, recipe, resolve
+from mlspec.models.estimators import (
+    assemble,
+    best_iteration,
+    early_stopping,
+    fit,
+    recipe,
+    resolve,
+)
 from mlspec.models.persist import meta, save
 from mlspec.scoring.preprocess import (
     check_values,
@@ -29,6 +38,7 @@ from mlspec.scoring.preprocess import (
     nan_ok,
     signature,
     target,
+    watched_set,
 )
 from mlspec.steps.params import TrainParams
 from mlspec.steps.split import TRAIN
@@ -80,6 +90,9 @@ def run(ctx: StepContext) -> None:
         ctx.warn(note)
     train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
     X, (y, classes) = matrix(train, features), target(train, objective)
+    watched = None
+    if early_stopping({**model, "params": params}):
+        watched = watched_set(ctx.input("data"), ctx.input("split"), objective, classes)
     pipeline = assemble(objective, resolved)
     check_values(
         X,
@@ -94,8 +107,21 @@ def run(ctx: StepContext) -> None:
                 f"{what}: feature '{name}' is constant on the train split; it carries no information."
             )
 
-    fit(pipeline, X, y, threads=p.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
-    save(ctx.output, pipeline, meta(resolved, objective, classes, signature(X, features), searched))
+    fit(
+        pipeline,
+        X,
+        y,
+        threads=p.threads,
+        what=what,
+        warn=lambda m: ctx.warn(f"{what}: {m}"),
+        eval_set=watched,
+    )
+    info = meta(resolved, objective, classes, signature(X, features), searched)
+    if watched is not None:
+        info["best_iteration"] = best_iteration(pipeline)
+        if info["best_iteration"] is not None:
+            ctx.output.metric("best_iteration", float(info["best_iteration"]))
+    save(ctx.output, pipeline, info)
     ctx.output.metric("rows.train", float(len(y)))
     if searched is not None:
         ctx.output.metric("best_trial", float(searched["best_trial"]))

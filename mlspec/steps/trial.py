@@ -23,9 +23,17 @@ from sklearn import metrics as skm
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from mlspec.contract.api import StepContext, StepError
-from mlspec.models.estimators import assemble, fit, resolve
+from mlspec.models.estimators import assemble, early_stopping, fit, resolve
 from mlspec.scoring.predict import Predictions, predict
-from mlspec.scoring.preprocess import check_values, load, matrix, nan_ok, rows, target
+from mlspec.scoring.preprocess import (
+    check_values,
+    load,
+    matrix,
+    nan_ok,
+    rows,
+    target,
+    watched_set,
+)
 from mlspec.steps.params import TrialParams
 from mlspec.steps.split import TRAIN, VALID
 
@@ -108,6 +116,9 @@ def run(ctx: StepContext) -> None:
             (X[a], y[a], X[b], y[b]) for a, b in folds(y, task, int(cv), int(search.get("seed", 0)))
         ]
 
+    watched = None
+    if early_stopping({**model, "params": params}):
+        watched = watched_set(ctx.input("data"), ctx.input("split"), objective, classes)
     warnings: dict[str, None] = {}
     scores = []
     k = len(classes or ())
@@ -120,6 +131,7 @@ def run(ctx: StepContext) -> None:
             threads=p.threads,
             what=f"{what}, fold {i}",
             warn=lambda m: warnings.setdefault(m),
+            eval_set=watched,
         )
         value = float(
             METRICS[metric](yb, predict(pipeline, Xb, task, classes, threads=p.threads), k)
