@@ -212,3 +212,21 @@ def label(value: Any) -> str:
     return (
         "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
     )
+
+
+def positive_last(classes: list[Any], positive: Any, name: str, what: str) -> list[Any]:
+    """Two sorted classes with the positive one last (its probability is the score).
+
+    `positive` (the objective's) is matched by value, or by its text when the column holds
+    text (``positive: 1`` names the class '1'); None keeps the sorted order."""
+    if positive is None:
+        return classes
+    match = [c for c in classes if c == positive and type(c) is type(positive)] or [
+        c for c in classes if str(c) == str(positive)
+    ]
+    if not match:
+        raise StepError(
+            f"positive must be one of the classes of '{name}' in {what}. Got {positive!r} instead (classes: {', '.join(repr(c) for c in classes)}).",
+            hint="set the objective's `positive:` to one of those values",
+        )
+    return [c for c in classes if c != match[0]] + [match[0]]

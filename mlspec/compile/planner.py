@@ -276,7 +276,7 @@ def _feature_params(spec: Spec, names: tuple[str, ...]) -> list[dict[str, Any]]:
 
 # What training needs of an objective; evaluation and reporting get all of it. Keeping train's
 # params narrow means a new metric or slice re-evaluates but never refits.
-TRAIN_KEYS = ("name", "task", "target", "features", "select_by", "higher_is_better")
+TRAIN_KEYS = ("name", "task", "target", "positive", "features", "select_by", "higher_is_better")
 
 
 def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -287,6 +287,7 @@ def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None)
         "name": name,
         "task": o.task,
         "target": o.target,
+        "positive": o.positive,
         "features": _feature_params(spec, o.features),
         "metrics": list(o.metrics),
         "select_by": o.select_by,
@@ -328,8 +329,13 @@ def models_stage(b: PlanBuilder) -> None:
     assert b.features is not None and b.split is not None
     data = {("data",): b.features, ("split",): b.split}
     run_sources = {"seed": "execution.seed", "threads": "execution.threads"}
+    split = spec.split
+    folds = {"method": split.method, "by": split.by}
     for name, o in spec.objectives.items():
         fit_cols = {("data",): objective_columns(spec, name)}
+        # k-fold search folds follow a group or time split, so a trial also reads its `by`.
+        kfold = split.method in ("group", "time") and split.by
+        trial_cols = {("data",): (*objective_columns(spec, name), split.by)} if kfold else fit_cols
         eval_cols = {("data",): objective_columns(spec, name, evaluation=True)}
         obj = objective_params(spec, name)
         evaluation = spec.objectives[name].evaluation
@@ -355,7 +361,7 @@ def models_stage(b: PlanBuilder) -> None:
                             id=f"trial.{name}.{model_name}.{k}",
                             kind="trial",
                             inputs=dict(data),
-                            columns=fit_cols,
+                            columns=trial_cols,
                             params=TrialParams(
                                 objective=train_obj,
                                 model=model,
@@ -363,11 +369,13 @@ def models_stage(b: PlanBuilder) -> None:
                                 search=search_params,
                                 seed=b.seed(),
                                 threads=b.threads(),
+                                folds=folds,
                             ),
                             sources={
                                 **fit_sources,
                                 "trial": f"{model_path}.search",
                                 "search": f"{model_path}.search",
+                                "folds": "data.split.method/by",
                             },
                             resources=resources,
                             description=f"search trial {k} of {name}/{model_name}",
@@ -477,6 +485,7 @@ def system_stage(b: PlanBuilder) -> None:
                 tasks={n: o.task for n, o in spec.objectives.items()},
                 target=(spec.combine or {}).get("target"),
                 targets={n: o.target for n, o in spec.objectives.items()},
+                positives={n: o.positive for n, o in spec.objectives.items()},
                 metrics=list((spec.combine or {}).get("metrics", [])),
             ),
             sources={
@@ -485,6 +494,7 @@ def system_stage(b: PlanBuilder) -> None:
                 "tasks": "objectives.*.task",
                 "target": "combine.target",
                 "targets": "objectives.*.target",
+                "positives": "objectives.*.positive",
                 "metrics": "combine.metrics",
             },
             description="weight the objectives' scores into one",

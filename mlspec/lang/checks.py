@@ -640,6 +640,13 @@ def objectives_are_sound(ctx: Context) -> None:
                 f"`threshold` applies to binary objectives; '{name}' is {task}",
                 key=True,
             )
+        if obj.get("positive") is not None and task != "binary":
+            ctx.error(
+                (*base, "positive"),
+                "objective-option",
+                f"`positive` names a class of a binary objective; '{name}' is {task}",
+                key=True,
+            )
         fairness = obj.get("fairness")
         if isinstance(fairness, dict):
             if task != "binary":

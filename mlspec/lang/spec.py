@@ -110,6 +110,7 @@ class Objective:
     slices: tuple[str, ...]
     protected: tuple[str, ...]
     evaluation: dict[str, Any]  # bootstrap (resamples, 0 = no intervals), importance (bool)
+    positive: Any = None  # the positive class of a binary objective (None: the last sorted)
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,7 @@ def build_spec(
             slices=tuple(o.get("slices", [])),
             protected=tuple((o.get("fairness") or {}).get("protected", [])),
             evaluation=dict(o["evaluation"]),
+            positive=o.get("positive"),
         )
     return Spec(
         name=raw["name"],

@@ -12,7 +12,8 @@ reach an estimator as NaN. Unseen categories are encoded as all zeros (onehot) o
 (ordinal) and counted by `unseen`.
 
 Classifier targets are encoded as class indices 0..k-1 into ``classes``: the sorted values
-found on the train split. The positive class of a binary task is ``classes[-1]``.
+found on the train split. The positive class of a binary task is ``classes[-1]``: the
+objective's `positive`, or else the larger of the two sorted values.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from mlspec.frames import (
     base,
     describe_dtype,
     label,
+    positive_last,
     require_columns,
 )
 
@@ -440,6 +442,8 @@ def target(
     if classes is None:
         classes = col.unique().sort().to_list()
         _check_classes(task, name, classes, what)
+        if task == "binary":
+            classes = positive_last(classes, objective.get("positive"), name, what)
     codes = col.replace_strict(
         list(classes), list(range(len(classes))), default=None, return_dtype=pl.Int64
     )

@@ -44,7 +44,7 @@ import polars as pl
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation import metrics as M
-from mlspec.frames import FLOAT, INTEGER, base
+from mlspec.frames import FLOAT, INTEGER, base, positive_last
 from mlspec.steps.params import CombineParams
 
 BOOTSTRAP_RESAMPLES = 200
@@ -211,13 +211,18 @@ def _align(objectives: list[Objective]) -> np.ndarray:
 # ----------------------------------------------------------------------------- metrics
 
 
-def _target_rows(target: pl.Series, score: np.ndarray, kind: str, column: str) -> M.Rows:
-    """Rows for the metrics: non-null targets, binary targets as 0/1 (positive = larger class)."""
+def _target_rows(
+    target: pl.Series, score: np.ndarray, kind: str, column: str, positive: Any = None
+) -> M.Rows:
+    """Rows for the metrics: non-null targets, binary targets as 0/1 (positive: the owning
+    objective's `positive`, else the larger class)."""
     keep = target.is_not_null().to_numpy()
     t, s = target.filter(pl.Series(keep)), score[keep]
     what = f"the test rows of '{column}'"
     if kind == "binary":
         classes = t.unique().sort().to_list()
+        if positive is not None and len(classes) == 2:
+            classes = positive_last(classes, positive, column, what)
         if len(classes) > 2:
             raise StepError(
                 f"The combined score's binary metrics need a target with two classes. Got {len(classes)} distinct values in '{column}' instead.",
@@ -237,14 +242,14 @@ def _target_rows(target: pl.Series, score: np.ndarray, kind: str, column: str) -
 
 
 def _evaluate(
-    names: list[str], target: pl.Series, score: np.ndarray, column: str
+    names: list[str], target: pl.Series, score: np.ndarray, column: str, positive: Any = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in ("binary", "regression"):
         wanted = [m for m in names if COMBINED_METRICS[m] == kind]
         if not wanted:
             continue
-        rows = _target_rows(target, score, kind, column)
+        rows = _target_rows(target, score, kind, column, positive)
         defined = []
         for m in wanted:
             v = M.value(m, rows)
@@ -316,8 +321,10 @@ def run(ctx: StepContext) -> None:
         raise StepError(
             "combine.metrics need combine.target: the column the combined score is evaluated against."
         )
+    owner = sorted(o for o, t in p.targets.items() if t == column)
+    positive = p.positives.get(owner[0]) if owner else None
     results = (
-        _evaluate(wanted, target, score, column)
+        _evaluate(wanted, target, score, column, positive)
         if column is not None and target is not None
         else {}
     )

@@ -652,8 +652,11 @@ def _objective(o: Objective) -> str:
         ("task", p.get("task")),
         ("target", p.get("target")),
         ("selected by", (o.selection or {}).get("metric") or p.get("select_by")),
-        ("threshold", p.get("threshold")),
     ]
+    if p.get("task") == "binary":  # a class and a cut-off mean something only there
+        positive = p.get("positive")
+        facts.append(("positive class", positive if positive is not None else "the larger class"))
+        facts.append(("threshold", p.get("threshold")))
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(_compact(v))}</dd>" for k, v in facts if v is not None)
     verdict, cls = _verdict(o)
     sel = (
