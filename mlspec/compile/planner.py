@@ -110,12 +110,14 @@ def data_stage(b: PlanBuilder) -> None:
                         "separator": src.separator,
                         "columns": src.columns,
                     },
+                    filter=src.filter,
                     external=src.external,
                     where=spec.where((*base, "path")),
                 ),
                 sources={
                     "name": f"data.sources.{name}",
                     "source": f"data.sources.{name}",
+                    "filter": f"data.sources.{name}.where",
                     "external": f"data.sources.{name}.external",
                 },
                 files=(src.path,),
@@ -276,7 +278,16 @@ def _feature_params(spec: Spec, names: tuple[str, ...]) -> list[dict[str, Any]]:
 
 # What training needs of an objective; evaluation and reporting get all of it. Keeping train's
 # params narrow means a new metric or slice re-evaluates but never refits.
-TRAIN_KEYS = ("name", "task", "target", "positive", "features", "select_by", "higher_is_better")
+TRAIN_KEYS = (
+    "name",
+    "task",
+    "target",
+    "positive",
+    "missing_target",
+    "features",
+    "select_by",
+    "higher_is_better",
+)
 
 
 def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -288,6 +299,7 @@ def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None)
         "task": o.task,
         "target": o.target,
         "positive": o.positive,
+        "missing_target": o.missing_target,
         "features": _feature_params(spec, o.features),
         "metrics": list(o.metrics),
         "select_by": o.select_by,

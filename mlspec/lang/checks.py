@@ -262,6 +262,28 @@ def sources_are_readable(ctx: Context) -> None:
                 f"`query` applies only to sqlite sources; '{name}' is {fmt}",
                 key=True,
             )
+        row_filter = src.get("where")
+        if isinstance(row_filter, str):
+            try:
+                parsed = expr_lang.parse(row_filter)
+            except expr_lang.ExprError as exc:
+                ctx.error(
+                    (*base, "where"),
+                    exc.code,
+                    f"in the row filter of source '{name}': {exc.message}",
+                    exc.hint or None,
+                    offset=exc.offset,
+                )
+            else:
+                known = ctx.declared_columns(name)
+                for col in sorted(expr_lang.columns(parsed)):
+                    if known is not None and col not in known:
+                        ctx.error(
+                            (*base, "where"),
+                            "unknown-column",
+                            f"the row filter of source '{name}' reads '{col}', which the source does not declare",
+                            did_you_mean(col, known, fallback_list=False),
+                        )
         if isinstance(query, str) and not query.strip():
             ctx.error((*base, "query"), "source-query", f"the query of source '{name}' is empty")
         if "separator" in src and fmt not in (None, "csv"):

@@ -140,6 +140,30 @@ def watched_set(
     return matrix(valid, objective["features"]), y
 
 
+def has_target(df: pl.DataFrame, objective: dict[str, Any]) -> pl.Series:
+    """Per row: is the target there (not null, not NaN)?"""
+    col = df.get_column(objective["target"])
+    present = col.is_not_null()
+    if base(col.dtype) in FLOAT:
+        present = present & ~col.is_nan().fill_null(False)
+    return present
+
+
+def labelled(
+    df: pl.DataFrame, objective: dict[str, Any], parts: np.ndarray | None = None
+) -> tuple[pl.DataFrame, np.ndarray | None, int]:
+    """The rows to fit on: with ``missing_target: drop`` those with a target (and their
+    split codes), else all of them (`target` then fails on a missing one). Also the count
+    dropped."""
+    if objective.get("missing_target") != "drop":
+        return df, parts, 0
+    keep = has_target(df, objective)
+    dropped = len(keep) - int(keep.sum())
+    if not dropped:
+        return df, parts, 0
+    return df.filter(keep), None if parts is None else parts[keep.to_numpy()], dropped
+
+
 def rows(frame: pl.DataFrame, parts: np.ndarray, code: int) -> pl.DataFrame:
     return frame.filter(pl.Series(parts == code))
 
@@ -425,7 +449,7 @@ def target(
     if missing:
         raise StepError(
             f"target '{name}' has {missing} missing value(s) in {what} (of {len(col)} rows).",
-            hint=f"drop or fill those rows before training, e.g. a check `{{column: {name}, not_null: true}}`",
+            hint=f"set `missing_target: drop` on objective '{objective.get('name')}' to leave them out (counted in the report), or filter the rows with the source's `where:`",
         )
     if task == "regression":
         if base(col.dtype) not in _TARGET_DTYPES:

@@ -91,6 +91,15 @@ def _read(ctx: StepContext, objective: dict[str, Any]) -> tuple[pl.DataFrame, np
     return frame, np.flatnonzero(parts == TEST).astype(np.int64)
 
 
+def _take(pred: Predictions, keep: np.ndarray) -> Predictions:
+    def pick(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[keep]
+
+    return Predictions(
+        pred.score[keep], pred.label[keep], pick(pred.proba), pick(pred.index), pred.unseen
+    )
+
+
 def _rows(task: str, y: np.ndarray, pred: Predictions, classes: Sequence[Any] | None) -> M.Rows:
     return M.Rows.make(task, y, pred.score, pred.index, pred.proba, classes or ())
 
@@ -489,12 +498,22 @@ def run(ctx: StepContext) -> None:
     pipeline, meta = persist.load(ctx.input("model"))
     classes = meta.get("classes")
     features = meta.get("features") or objective["features"]
-    frame, row_ids = _read(ctx, {**objective, "features": features})
-    y, _ = preprocess.target(frame, objective, classes=classes, what="the test split")
-    X = preprocess.matrix(frame, features)
-    pred = predict(
-        pipeline, X, task, classes, threshold, meta=meta, threads=threads, what="the test split"
+    everything, row_ids = _read(ctx, {**objective, "features": features})
+    X_all = preprocess.matrix(everything, features)
+    pred_all = predict(
+        pipeline, X_all, task, classes, threshold, meta=meta, threads=threads, what="the test split"
     )
+    # Every test row is predicted; with `missing_target: drop` the metrics read those with one.
+    frame, _, dropped = preprocess.labelled(everything, objective)
+    if dropped:
+        keep = preprocess.has_target(everything, objective).to_numpy()
+        ctx.warn(
+            f"{objective['name']}/{model_name}: {dropped} test row(s) without a target left out of the metrics (missing_target: drop)"
+        )
+        X, pred = X_all[keep], _take(pred_all, keep)
+    else:
+        X, pred = X_all, pred_all
+    y, _ = preprocess.target(frame, objective, classes=classes, what="the test split")
     for feature, count in sorted(pred.unseen.items()):
         ctx.warn(
             f"{objective['name']}/{model_name}: feature '{feature}' has {count} test row(s) with a category unseen in train (encoded as unknown)."
@@ -538,6 +557,7 @@ def run(ctx: StepContext) -> None:
         "model": model_name,
         "task": task,
         "rows": rows.n,
+        "rows_without_target": dropped,
         "threshold": threshold if task == "binary" else None,
         "classes": None if classes is None else [jsonable(c) for c in classes],
         "select_by": objective["select_by"],
@@ -555,7 +575,9 @@ def run(ctx: StepContext) -> None:
         "curves": CURVES[task](rows, seed),
         "unseen": dict(sorted(pred.unseen.items())),
     }
-    ctx.output.write_frame(_predictions(frame, row_ids, objective, pred, classes), "predictions")
+    ctx.output.write_frame(
+        _predictions(everything, row_ids, objective, pred_all, classes), "predictions"
+    )
     ctx.output.write_json(document, "metrics.json")
     for m, entry in metrics.items():
         if entry["value"] is not None and math.isfinite(entry["value"]):

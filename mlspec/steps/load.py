@@ -2,7 +2,9 @@
 
 Params: `LoadParams` (`mlspec/steps/params.py`).
 
-Output ``data`` (the table) and metric ``rows``. Paths resolve against ``ctx.spec_root``.
+Output ``data`` (the table) and metric ``rows``. With a row filter (`where:`, the feature
+language), only the rows where it is true are kept, after the columns are conformed; metric
+``rows.filtered_out`` counts the others. Paths resolve against ``ctx.spec_root``.
 When ``columns`` is declared, every declared column must exist with a compatible dtype
 (`frames.LOGICAL_DTYPES`). Formats without a date type (ndjson, sqlite) hold dates as text:
 a String column declared ``date``/``datetime`` is parsed, a Date column declared
@@ -30,6 +32,8 @@ from mlspec.frames import (
     polars_message,
     require_columns,
 )
+from mlspec.lang.expr import parse
+from mlspec.scoring.expressions import to_polars
 from mlspec.steps.params import LoadParams
 
 _READ_ERRORS: tuple[type[BaseException], ...] = (
@@ -307,6 +311,25 @@ def _reference(
     return True
 
 
+def _filter(
+    ctx: StepContext, df: pl.DataFrame, text: str, name: str, where: str | None
+) -> pl.DataFrame:
+    """The rows where the source's `where:` holds (null counts as false), counted."""
+    try:
+        kept = df.filter(to_polars(parse(text)).fill_null(False))
+    except pl.exceptions.PolarsError as exc:
+        raise StepError(
+            f"source '{name}': the row filter `{text}` cannot be applied: {str(exc).splitlines()[0]}",
+            where=where,
+            hint="the filter must be true or false per row, over the source's columns",
+        ) from None
+    dropped = df.height - kept.height
+    ctx.output.metric("rows.filtered_out", float(dropped))
+    if dropped:
+        ctx.log.info("source %s: the row filter kept %d of %d rows", name, kept.height, df.height)
+    return kept
+
+
 def run(ctx: StepContext) -> None:
     p: LoadParams = ctx.params
     name, where = p.name, p.where
@@ -314,7 +337,7 @@ def run(ctx: StepContext) -> None:
     fmt = src.get("format") or "csv"
 
     path = _resolve(ctx, name, src, where)
-    if fmt == "parquet" and _reference(ctx, path, name, src, where):
+    if fmt == "parquet" and not p.filter and _reference(ctx, path, name, src, where):
         return
     df = _read(path, fmt, name, src, where)
     if df.height == 0:
@@ -326,6 +349,14 @@ def run(ctx: StepContext) -> None:
         )
     if src.get("columns"):
         df = _conform(df, src["columns"], name, where)
+    if p.filter:
+        df = _filter(ctx, df, p.filter, name, where)
+        if df.height == 0:
+            raise StepError(
+                f"source '{name}': the row filter `{p.filter}` keeps no row.",
+                where=where,
+                hint="check the filter's condition against the data",
+            )
     ctx.output.write_frame(df, "data")
     ctx.output.metric("rows", float(df.height))
     ctx.log.info("loaded %s: %d rows x %d columns from %s", name, df.height, df.width, path)

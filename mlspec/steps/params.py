@@ -9,7 +9,8 @@ the step modules (which import polars, scikit-learn and xgboost).
 
 Nested values are JSON. Their shapes, shared by several kinds:
 
-- objective: ``{name, task, target, positive, features, select_by, higher_is_better}`` for fitting;
+- objective: ``{name, task, target, positive, missing_target, features, select_by,
+  higher_is_better}`` for fitting;
   evaluation and reporting also get ``metrics, threshold, slices, protected``.
 - feature: ``{name, type, encoding, impute, fill_value, scale}`` (``expr`` where computed).
 - model: ``{name, type, params}``.
@@ -29,6 +30,8 @@ class LoadParams(Params):
     """The source's name (`data.sources.<name>`)."""
     source: dict[str, Any]
     """`{path, format, query, separator, columns}`: where and how to read it."""
+    filter: str | None = None
+    """`where:`: the rows kept, an expression of the feature language (none: every row)."""
     external: bool = param(identity=False, default=False)
     """The path may leave the project folder (permission only: the bytes read are the same)."""
     where: str | None = param(identity=False, default=None)

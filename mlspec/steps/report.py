@@ -653,6 +653,9 @@ def _objective(o: Objective) -> str:
         ("target", p.get("target")),
         ("selected by", (o.selection or {}).get("metric") or p.get("select_by")),
     ]
+    evaluated = o.evals.get(o.selected or "") or {}
+    if evaluated.get("rows_without_target"):
+        facts.append(("test rows without a target (left out)", evaluated["rows_without_target"]))
     if p.get("task") == "binary":  # a class and a cut-off mean something only there
         positive = p.get("positive")
         facts.append(("positive class", positive if positive is not None else "the larger class"))

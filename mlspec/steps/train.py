@@ -33,6 +33,7 @@ from mlspec.models.persist import meta, save
 from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
+    labelled,
     load,
     matrix,
     nan_ok,
@@ -89,6 +90,10 @@ def run(ctx: StepContext) -> None:
     for note in resolved.notes():
         ctx.warn(note)
     train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
+    train, _, dropped = labelled(train, objective)
+    if dropped:
+        ctx.warn(f"{what}: {dropped} train row(s) without a target left out (missing_target: drop)")
+        ctx.output.metric("rows.dropped", float(dropped))
     X, (y, classes) = matrix(train, features), target(train, objective)
     watched = None
     if early_stopping({**model, "params": params}):

@@ -30,6 +30,7 @@ from mlspec.models.estimators import assemble, early_stopping, fit, resolve
 from mlspec.scoring.predict import predict
 from mlspec.scoring.preprocess import (
     check_values,
+    labelled,
     load,
     matrix,
     nan_ok,
@@ -111,8 +112,10 @@ def _split_key(ctx: StepContext, p: TrialParams, parts: np.ndarray) -> np.ndarra
     by = p.folds.get("by")
     if p.folds.get("method") not in FOLDS or not by:
         return None
-    column = ctx.input("data").frame(columns=[by]).get_column(by)
-    column = column.filter(pl.Series(parts == TRAIN))
+    target = p.objective["target"]
+    table = ctx.input("data").frame(columns=list(dict.fromkeys([by, target])))
+    table, parts, _ = labelled(table, p.objective, parts)  # the rows the folds are drawn from
+    column = table.get_column(by).filter(pl.Series(parts == TRAIN))
     if column.null_count():
         raise StepError(f"split column '{by}' has missing values in the train split.")
     return column.to_physical().to_numpy()
@@ -129,7 +132,8 @@ def run(ctx: StepContext) -> None:
 
     params = {**(model.get("params") or {}), **(trial.get("params") or {})}
     resolved = resolve({**model, "params": params}, task, p.seed, p.threads)
-    frame, parts = load(ctx.input("data"), ctx.input("split"), objective)
+    frame, all_parts = load(ctx.input("data"), ctx.input("split"), objective)
+    frame, parts, _ = labelled(frame, objective, all_parts)
     train = rows(frame, parts, TRAIN)
     X, (y, classes) = matrix(train, features), target(train, objective)
     nan = nan_ok(assemble(objective, resolved))
@@ -150,7 +154,7 @@ def run(ctx: StepContext) -> None:
         check_values(Xv, features, nan_ok=nan, model=resolved.type, what="the valid split")
         data = [(X, y, Xv, yv)]
     else:
-        seed, key = int(search.get("seed", 0)), _split_key(ctx, p, parts)
+        seed, key = int(search.get("seed", 0)), _split_key(ctx, p, all_parts)
         drawn = folds(y, task, int(cv), seed, p.folds.get("method", "random"), key)
         data = [(X[a], y[a], X[b], y[b]) for a, b in drawn]
 

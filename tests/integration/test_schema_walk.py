@@ -60,6 +60,7 @@ def make_data(folder: Path) -> None:
             "answer": np.where(signal > 0, "yes", "no"),
             "kind": kind,
             "amount": 10 + 3 * signal,
+            "spend": [None if i % 7 == 0 else float(v) for i, v in enumerate(10 + 3 * signal)],
             "part": np.array(["train", "train", "train", "valid", "test"])[np.arange(N) % 5],
         }
     )
@@ -449,6 +450,33 @@ VARIANTS: list[Variant] = [
         )
         for m in ("accuracy", "f1", "precision", "recall", "brier", "macro_f1", "mape")
     ],
+    # ---- missing targets: dropped by the objective, or by the source's row filter
+    (
+        "missing-target-drop",
+        lambda: base(y=objective("regression", target="spend", missing_target="drop")),
+        None,
+    ),
+    (
+        "missing-target-drop-combined",
+        lambda: with_(
+            base(
+                a=objective("binary"),
+                b=objective("regression", target="spend", missing_target="drop"),
+            ),
+            combine={"weights": {"a": 1, "b": 1}},
+        ),
+        None,
+    ),
+    (
+        "row-filter",
+        lambda: with_(
+            base(y=objective("regression", target="spend", missing_target="fail")),
+            data={
+                "sources": {"main": {"path": "main.csv", "where": "spend is not None and x1 > -3"}}
+            },
+        ),
+        None,
+    ),
     # ---- positive class of a text target
     ("positive-text", lambda: base(y=objective("binary", target="answer", positive="no")), None),
     # ---- every model type, every metric
@@ -819,3 +847,38 @@ def test_a_column_split_follows_the_column(data: Path, tmp_path: Path) -> None:
 
 def _iter_variants() -> Iterator[str]:  # pragma: no cover - a helper for debugging the walk
     yield from (v[0] for v in VARIANTS)
+
+
+def test_missing_targets_fail_by_default_and_say_how_to_drop(data: Path, tmp_path: Path) -> None:
+    """Issue 13.9: the default policy fails, and the hint names the two ways out."""
+    folder = _variant_folder(data, tmp_path)
+    _, run = run_spec(folder, base(y=objective("regression", target="spend")))
+    assert run.status == "failed"
+    error = run.results["train.y.ridge"].error
+    assert "missing value(s)" in error and "missing_target: drop" in error and "where:" in error
+
+
+def test_dropped_targets_are_counted_and_still_predicted(data: Path, tmp_path: Path) -> None:
+    folder = _variant_folder(data, tmp_path)
+    _, run = run_spec(folder, _only("missing-target-drop")())
+    assert run.status == "succeeded"
+    metrics = json.loads(_artifact(folder, "evaluate.y.ridge", "metrics.json").read_text())
+    preds = pl.read_parquet(_artifact(folder, "evaluate.y.ridge", "predictions.parquet"))
+    missing = preds["target"].null_count()
+    assert missing > 0 and metrics["rows_without_target"] == missing
+    assert metrics["rows"] == preds.height - missing
+    assert run.results["train.y.ridge"].metrics["rows.dropped"] > 0
+    html = next((folder / ".mlspec").glob("objects/*/*/report.html")).read_text()
+    assert "without a target (left out)" in html
+
+
+def test_a_row_filter_keeps_the_rows_it_names(data: Path, tmp_path: Path) -> None:
+    folder = _variant_folder(data, tmp_path)
+    _, run = run_spec(folder, _only("row-filter")())
+    assert run.status == "succeeded"
+    source = pl.read_csv(folder / "main.csv")
+    kept = source.filter(pl.col("spend").is_not_null() & (pl.col("x1") > -3))
+    assert run.results["load.main"].metrics == {
+        "rows": float(kept.height),
+        "rows.filtered_out": float(source.height - kept.height),
+    }
