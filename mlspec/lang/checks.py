@@ -978,15 +978,13 @@ def combine_is_sound(ctx: Context) -> None:
                 did_you_mean(obj_name, names),
                 key=True,
             )
-        if _num(w) and w < 0:
-            ctx.error(path, "weight", f"weight of '{obj_name}' must be >= 0. Got {w} instead.")
     numeric = [w for w in weights.values() if _num(w)]
     if weights and len(numeric) == len(weights) and all(w == 0 for w in numeric):
         ctx.error(
             ("combine", "weights"),
             "weight",
             "the weights must not all be 0",
-            "give at least one objective a positive weight",
+            "give at least one objective a weight other than 0",
             key=True,
         )
     if weights:

@@ -8,7 +8,8 @@ mismatch is a StepError.
 
 The final score is **not** normalised by the weight sum: ``score = Σ_o weight_o × score_<o>``,
 literally as the spec language states it (`combine.weights`). Weights that sum to 1 keep it
-in [0, 1]; doubling every weight doubles every score and changes no ranking.
+in [0, 1]; doubling every weight doubles every score and changes no ranking. A negative
+weight counts an objective against the score (lower is better for it).
 
 Scales (`SCALES`), each fitted on the selected model's test predictions; the fitted
 parameters are recorded in ``combine.json`` so serving applies exactly the same map

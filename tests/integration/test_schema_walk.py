@@ -477,6 +477,15 @@ VARIANTS: list[Variant] = [
         ),
         None,
     ),
+    # ---- a signed weight: lower is better for the second objective
+    (
+        "signed-weight",
+        lambda: (
+            two_objectives("binary", "regression")
+            | {"combine": {"weights": {"first": 1, "second": -0.5}}}
+        ),
+        None,
+    ),
     # ---- positive class of a text target
     ("positive-text", lambda: base(y=objective("binary", target="answer", positive="no")), None),
     # ---- every model type, every metric
@@ -882,3 +891,16 @@ def test_a_row_filter_keeps_the_rows_it_names(data: Path, tmp_path: Path) -> Non
         "rows": float(kept.height),
         "rows.filtered_out": float(source.height - kept.height),
     }
+
+
+def test_a_negative_weight_counts_an_objective_against_the_score(
+    data: Path, tmp_path: Path
+) -> None:
+    """Issue 13.11: score = 1 x P(label) - 0.5 x rank(amount)."""
+    folder = _variant_folder(data, tmp_path)
+    _, run = run_spec(folder, _only("signed-weight")())
+    assert run.status == "succeeded"
+    scores = pl.read_parquet(_artifact(folder, "combine", "scores.parquet"))
+    expected = scores["score_first"] - 0.5 * scores["score_second"]
+    assert (scores["score"] - expected).abs().max() < 1e-12
+    assert scores.select(pl.corr("score", "score_second")).item() < 0
