@@ -968,7 +968,7 @@ def combine_is_sound(ctx: Context) -> None:
             )
         return
     weights = _dict(combine.get("weights"))
-    for obj_name, w in weights.items():
+    for obj_name in weights:
         path = ("combine", "weights", obj_name)
         if obj_name not in ctx.objectives:
             ctx.error(
