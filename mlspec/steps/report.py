@@ -218,7 +218,8 @@ def _header(params: Mapping[str, Any]) -> str:
     problem = params.get("problem") or {}
     if isinstance(problem, Mapping) and problem:
         labels = {"goal": "Goal", "business_metric": "Business metric", "task": "Task"}
-        keys = [k for k in labels if k in problem] + sorted(k for k in problem if k not in labels)
+        shown = [k for k, v in problem.items() if v is not None]  # unset: not "None"
+        keys = [k for k in labels if k in shown] + sorted(k for k in shown if k not in labels)
         items = "".join(
             f"<dt>{e(labels.get(k, k))}</dt><dd>{e(_compact(problem[k]))}</dd>" for k in keys
         )
