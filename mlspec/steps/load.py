@@ -8,7 +8,9 @@ language), only the rows where it is true are kept, after the columns are confor
 When ``columns`` is declared, every declared column must exist with a compatible dtype
 (`frames.LOGICAL_DTYPES`). Formats without a date type (ndjson, sqlite) hold dates as text:
 a String column declared ``date``/``datetime`` is parsed, a Date column declared
-``datetime`` is widened, and an all-null column takes its declared dtype (`_COERCIONS`).
+``datetime`` is widened, a Datetime column declared ``date`` whose values are all at
+midnight is narrowed (a time of day is an error naming ``datetime``), and an all-null column
+takes its declared dtype (`_COERCIONS`, `_LOSSY`).
 """
 
 from __future__ import annotations
@@ -52,12 +54,23 @@ _TEXT_MAGIC: dict[bytes, str] = {b"{": "ndjson", b"[": "a JSON array"}
 # (declared logical dtype, polars base dtype found) -> how the column is converted.
 _COERCIONS: dict[tuple[str, type[pl.DataType]], Callable[[pl.Expr], pl.Expr]] = {
     ("date", pl.String): lambda c: c.str.to_date(strict=True),
+    # A timestamp at midnight is what a user calls a date ("2012-01-01T00:00:00.000000").
+    ("date", pl.Datetime): lambda c: c.dt.date(),
     ("datetime", pl.String): lambda c: c.str.to_datetime(time_unit="us", strict=True),
     ("datetime", pl.Date): lambda c: c.cast(pl.Datetime("us")),
     **{
         (logical, pl.Null): (lambda c, d=dtype: c.cast(d))
         for logical, dtype in LOGICAL_CANONICAL.items()
     },
+}
+
+# Coercions that lose information unless the values allow it: (declared, found) -> a check
+# that is True where a value would change, and what to declare instead.
+_LOSSY: dict[tuple[str, type[pl.DataType]], tuple[Callable[[pl.Expr], pl.Expr], str]] = {
+    ("date", pl.Datetime): (
+        lambda c: c.is_not_null() & (c != c.dt.truncate("1d")),
+        "some values have a time of day; declare the column `datetime`",
+    ),
 }
 
 # What a CSV reader is told about declared columns: text stays text ("00123" is a str).
@@ -260,6 +273,15 @@ def _conform(
         if compatible(dtype, logical):
             continue
         coerce = _COERCIONS.get((logical, base(dtype)))
+        lossy = _LOSSY.get((logical, base(dtype)))
+        if coerce is not None and lossy is not None:
+            changed = df.select(lossy[0](pl.col(column)).sum()).item()
+            if changed:
+                problems.append(
+                    f"column '{column}' of source '{name}' must be {logical}. Got {describe_dtype(dtype)} "
+                    f"instead: {lossy[1]} ({changed} row(s))."
+                )
+                continue
         if coerce is not None:
             try:
                 fixes[column] = df.select(coerce(pl.col(column))).to_series()
