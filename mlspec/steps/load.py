@@ -69,7 +69,7 @@ _COERCIONS: dict[tuple[str, type[pl.DataType]], Callable[[pl.Expr], pl.Expr]] = 
 _LOSSY: dict[tuple[str, type[pl.DataType]], tuple[Callable[[pl.Expr], pl.Expr], str]] = {
     ("date", pl.Datetime): (
         lambda c: c.is_not_null() & (c != c.dt.truncate("1d")),
-        "some values have a time of day; declare the column `datetime`",
+        "Some values have a time of day; declare the column `datetime`",
     ),
 }
 
@@ -279,7 +279,7 @@ def _conform(
             if changed:
                 problems.append(
                     f"column '{column}' of source '{name}' must be {logical}. Got {describe_dtype(dtype)} "
-                    f"instead: {lossy[1]} ({changed} row(s))."
+                    f"instead. {lossy[1]} ({changed} row(s))."
                 )
                 continue
         if coerce is not None:
