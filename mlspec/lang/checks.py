@@ -487,7 +487,7 @@ def split_is_sound(ctx: Context) -> None:
         )
     by = split.get("by")
     if isinstance(by, str):
-        ctx.check_column(("data", "split", "by"), by, "split.by")
+        ctx.check_column(("data", "split", "by"), by, "split.by", extra=ctx.features)
         if split.get("method", "random") == "random":
             ctx.warn(
                 ("data", "split", "by"),
@@ -679,9 +679,12 @@ def objectives_are_sound(ctx: Context) -> None:
                     key=True,
                 )
             for i, col in enumerate(_list(fairness.get("protected"))):
-                ctx.check_column((*base, "fairness", "protected", i), col, "protected column")
+                ctx.check_column(
+                    (*base, "fairness", "protected", i), col, "protected column", extra=ctx.features
+                )
         for i, col in enumerate(_list(obj.get("slices"))):
-            ctx.check_column((*base, "slices", i), col, "slice column")
+            # A feature is a column of the table evaluation reads, declared columns or not.
+            ctx.check_column((*base, "slices", i), col, "slice column", extra=ctx.features)
         _check_models(ctx, base, obj, task)
         _check_leakage(ctx, name, obj, targets)
 

@@ -370,6 +370,30 @@ def every_select_by() -> dict[str, Any]:
     return spec
 
 
+def derived_slices() -> dict[str, Any]:
+    """Issue 13.8 and 13.17: with declared columns, features are columns too; a continuous
+    slice is cut into quartiles."""
+    declared = sources_and_joins()["sources"]["main"]["columns"]
+    spec = base(
+        y=objective(
+            "binary",
+            features=["x1", "x2", "cat"],
+            slices=["x1_double", "band"],
+            fairness={"protected": ["band"]},
+        )
+    )
+    spec["data"] = {
+        "sources": {"main": {"path": "main.csv", "columns": declared}},
+        "split": {"method": "stratified", "by": "band"},
+    }
+    spec["features"] = [
+        *FEATURES,
+        {"name": "x1_double", "expr": "x1 * 2"},
+        {"name": "band", "expr": "cat", "type": "categorical"},
+    ]
+    return spec
+
+
 # Each variant: (name, spec, None to run it, or the code `validate` must refuse it with).
 Variant = tuple[str, Callable[[], dict[str, Any]], str | None]
 VARIANTS: list[Variant] = [
@@ -486,6 +510,8 @@ VARIANTS: list[Variant] = [
         ),
         None,
     ),
+    # ---- slices, protected groups and split.by name derived features, columns declared
+    ("derived-slices", derived_slices, None),
     # ---- positive class of a text target
     ("positive-text", lambda: base(y=objective("binary", target="answer", positive="no")), None),
     # ---- every model type, every metric
@@ -904,3 +930,14 @@ def test_a_negative_weight_counts_an_objective_against_the_score(
     expected = scores["score_first"] - 0.5 * scores["score_second"]
     assert (scores["score"] - expected).abs().max() < 1e-12
     assert scores.select(pl.corr("score", "score_second")).item() < 0
+
+
+def test_slices_by_derived_features_and_continuous_columns(data: Path, tmp_path: Path) -> None:
+    folder = _variant_folder(data, tmp_path)
+    result, run = run_spec(folder, derived_slices())
+    assert result.ok and run.status == "succeeded"
+    metrics = json.loads(_artifact(folder, "evaluate.y.lr", "metrics.json").read_text())
+    quartiles = [s["value"] for s in metrics["slices"]["x1_double"]]
+    assert len(quartiles) == 4 and quartiles[0].startswith("q1 (-inf, ")
+    assert quartiles[3].startswith("q4 (") and quartiles[3].endswith(", inf]")
+    assert sorted(s["value"] for s in metrics["slices"]["band"]) == ["a", "b", "c"]
