@@ -816,7 +816,7 @@ def _check_early_stopping(
     if pname is None or (params.get(pname) in (None, 0) and pname not in space):
         return
     split = _dict(_dict(ctx.data.get("data")).get("split"))
-    if split.get("valid") is None:
+    if not _has_valid(split):
         ctx.error(
             where,
             "early-stopping",
@@ -894,13 +894,19 @@ def _check_search(
     cv = search.get("cv", 3)
     if cv == "valid":
         split = _dict(_dict(ctx.data.get("data")).get("split"))
-        if split.get("valid") is None:
+        if not _has_valid(split):
             ctx.error(
                 (*path, "cv"),
                 "search-space",
                 "cv: valid scores on the valid split, but data.split has no `valid` fraction",
                 "add e.g. `valid: 0.1` to data.split, or use k-fold (cv: 3)",
             )
+
+
+def _has_valid(split: dict[str, Any]) -> bool:
+    """Whether the split may have valid rows: a `valid` fraction, or a column split (whose
+    column names them; a run without any fails when it needs them)."""
+    return split.get("valid") is not None or split.get("method") == "column"
 
 
 MAX_GRID = 1000  # as mlspec.compile.search.MAX_TRIALS: every trial is a step

@@ -594,6 +594,30 @@ VARIANTS: list[Variant] = [
         None,
     ),
     ("split-column", lambda: split("column", by="part"), None),
+    (
+        "split-column-early-stopping",
+        lambda: with_(
+            split("column", by="part"),
+            objectives={
+                "y": objective(
+                    "binary",
+                    models=[
+                        {
+                            "name": "gbt",
+                            "type": "xgboost",
+                            "params": {"n_estimators": 20, "early_stopping_rounds": 3},
+                            "search": {
+                                "method": "grid",
+                                "cv": "valid",
+                                "space": {"max_depth": [2]},
+                            },
+                        }
+                    ],
+                )
+            },
+        ),
+        None,
+    ),
     ("split-column-without-by", lambda: split("column"), "missing-key"),
     # ---- early stopping: wired to the valid split, or refused without one
     (
