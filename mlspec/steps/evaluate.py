@@ -139,9 +139,14 @@ def _binned(column: pl.Series) -> pl.Series:
         return column
     quantiles = (column.quantile(k / SLICE_BINS, "linear") for k in range(1, SLICE_BINS))
     breaks = sorted({float(f"{q:.4g}") for q in quantiles if q is not None})  # readable edges
-    cut = column.cut(breaks)
-    order = (cut.to_physical() + 1).cast(pl.String)  # "q1 (-inf, 0.25]": sorts in bin order
-    return ("q" + order + " " + cut.cast(pl.String)).rename(column.name)
+    edges = [float("-inf"), *breaks, float("inf")]
+    names = [f"q{i + 1} ({edges[i]:g}, {edges[i + 1]:g}]" for i in range(len(edges) - 1)]
+    # The bin of x is the first break >= x: bins are right-closed, (lo, hi].
+    index = pl.Series(breaks, dtype=pl.Float64).search_sorted(
+        column.cast(pl.Float64).fill_null(0.0), side="left"
+    )
+    labels = index.replace_strict(list(range(len(names))), names, return_dtype=pl.String)
+    return labels.set(column.is_null(), None).rename(column.name)
 
 
 def _slices(
