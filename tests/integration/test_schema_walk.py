@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -902,10 +902,6 @@ def test_a_column_split_follows_the_column(data: Path, tmp_path: Path) -> None:
         {"train": 0, "valid": 1, "test": 2}
     )
     assert parts.cast(pl.Int64).to_list() == expected.to_list()
-
-
-def _iter_variants() -> Iterator[str]:  # pragma: no cover - a helper for debugging the walk
-    yield from (v[0] for v in VARIANTS)
 
 
 def test_missing_targets_fail_by_default_and_say_how_to_drop(data: Path, tmp_path: Path) -> None:
