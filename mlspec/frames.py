@@ -253,3 +253,21 @@ def csv_locate(path: str | os.PathLike[str], separator: str, message: str) -> st
 def _dtype_word(message: str) -> str:
     m = re.search(r"as dtype `(.*?)`", message)
     return f"value of dtype {m.group(1)}" if m else "valid value"
+
+
+def positive_last(classes: list[Any], positive: Any, name: str, what: str) -> list[Any]:
+    """Two sorted classes with the positive one last (its probability is the score).
+
+    `positive` (the objective's) is matched by value, or by its text when the column holds
+    text (``positive: 1`` names the class '1'); None keeps the sorted order."""
+    if positive is None:
+        return classes
+    match = [c for c in classes if c == positive and type(c) is type(positive)] or [
+        c for c in classes if str(c) == str(positive)
+    ]
+    if not match:
+        raise StepError(
+            f"positive must be one of the classes of '{name}' in {what}. Got {positive!r} instead (classes: {', '.join(repr(c) for c in classes)}).",
+            hint="set the objective's `positive:` to one of those values",
+        )
+    return [c for c in classes if c != match[0]] + [match[0]]

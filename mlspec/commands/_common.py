@@ -40,6 +40,25 @@ def add_spec_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def is_spec_path(text: str) -> bool:
+    return text.endswith(SPEC_SUFFIXES)
+
+
+def resolve_store(store: str | None, spec: str | None) -> str:
+    """The store a command reads: `--store` when given, else the spec's (its
+    `execution.store`, beside the spec), else ./.mlspec."""
+    if store is not None:
+        return store
+    if spec is not None:
+        from mlspec.engine.assess import store_root
+
+        return str(store_root(load_spec_or_exit(spec)))
+    return ".mlspec"
+
+
 def fail(message: str, hint: str | None = None, code: int = EXIT_USAGE) -> int:
     print(f"error: {message}", file=sys.stderr)
     if hint:

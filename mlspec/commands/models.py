@@ -15,7 +15,7 @@ import argparse
 import json
 from collections.abc import Callable
 
-from mlspec.commands._common import fail
+from mlspec.commands._common import fail, resolve_store
 
 
 def _version(text: str) -> int:
@@ -34,9 +34,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="DIR",
-        default=".mlspec",
-        help="artifact store folder (default: ./.mlspec)",
+        help="artifact store folder (default: the --spec's store, else ./.mlspec)",
     )
+    p.add_argument("--spec", metavar="SPEC", help="use this spec's store (from any folder)")
     p.add_argument("--json", action="store_true", help="print as JSON")
 
 
@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(
             "usage: mlspec models {list,promote,rollback,export} ...", "see `mlspec models --help`"
         )
+    args.store = resolve_store(args.store, args.spec)
     try:
         return ACTIONS[action](args)
     except RegistryError as exc:

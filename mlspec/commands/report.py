@@ -34,7 +34,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help="where to write the page (default: report-<run id>.html)",
+        help="where to write the page (default: <store>/reports/report-<run id>.html)",
     )
     p.add_argument("--open", action="store_true", help="open the page in a web browser")
 
@@ -86,10 +86,11 @@ def run(args: argparse.Namespace) -> int:
         return fail(
             f"run {row.run_id}: {exc}", "run the spec again: the report step will write it anew"
         )
-    out = Path(args.output or f"report-{row.run_id}.html")
+    # Under the store by default: never an untracked file in whatever folder one stands in.
+    out = Path(args.output) if args.output else root / "reports" / f"report-{row.run_id}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(page, out)
-    print(out)
+    print(out.resolve())
     if args.open:
         _open(out)
     return 0

@@ -139,6 +139,20 @@ def run(args: argparse.Namespace) -> int:
                 f" follow it with `mlspec runs show {result.run_id} --store {a.store_root}`"
             )
         return 0
+    if not args.json:
+        for line in summary(a, result):
+            print(line)
+    gate_failed = _gate_failed(result)
+    if result.status != "succeeded" and gate_failed and len(result.failed) == 1:
+        # Only packaging refused, because the gate failed: rerunning cannot help.
+        print("\nerror: the gate failed; nothing was packaged", file=sys.stderr)
+        for line in gate_failed:
+            print(f"  {line}", file=sys.stderr)
+        print(
+            "  hint: rerunning gives the same models; improve them, or change the gate's thresholds",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if result.status != "succeeded":
         if any(disk_full(r.error) for r in result.failed):  # one cause: say it once
             failed = ", ".join(r.step_id for r in result.failed)
@@ -168,6 +182,64 @@ def run(args: argparse.Namespace) -> int:
     ) is not None and not args.json:
         print(f"registered {version.name} version {version.version}")
     return 0
+
+
+def _number(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, int | float) else "n/a"
+
+
+def summary(a: Any, result: Any) -> list[str]:
+    """What the run found, per objective: the selected model and its selection metric on the
+    test split with its 95% interval; then the gate's verdict. Read from the select and gate
+    artifacts of this plan (cached or just computed)."""
+    from mlspec.store import ArtifactStore
+
+    store = ArtifactStore(a.store_root)
+    lines = []
+    for name in a.spec.objectives:
+        sid = f"select.{name}"
+        r = result.results.get(sid)
+        if r is None or not r.ok or not store.has(a.fingerprints[sid].digest):
+            continue
+        sel = store.open(a.fingerprints[sid].digest).json("selection.json")
+        interval = (
+            f" [{_number(sel.get('low'))}, {_number(sel.get('high'))}]"
+            if sel.get("low") is not None
+            else ""
+        )
+        lines.append(
+            f"{name}: selected {sel.get('selected')}, {sel.get('metric')} "
+            f"{_number(sel.get('value'))}{interval} on the test split"
+        )
+    report = result.results.get("report")
+    if report is not None and report.ok and store.has(a.fingerprints["report"].digest):
+        lines.append(f"report: {store.open(a.fingerprints['report'].digest).path('report.html')}")
+    gate = result.results.get("gate")
+    if gate is not None and gate.ok:
+        missed = _gate_failed(result)
+        lines.append("gate: passed" if not missed else f"gate: FAILED ({len(missed)} missed)")
+    return lines
+
+
+def _gate_failed(result: Any) -> list[str]:
+    """Each missed threshold with its margin ('quality roc_auc 0.71 < 0.75 (short by 0.04)')
+    when the gate ran and failed, else []."""
+    gate = result.results.get("gate")
+    if gate is None or not gate.ok or gate.metrics.get("gate.passed", 1.0) != 0.0:
+        return []
+    return [w.removeprefix("gate failed: ") for w in gate.warnings if w.startswith("gate failed: ")]
+
+
+def _event(step_id: str, event: str, result: Any) -> str:
+    """A failed gate is a failure of the gate (its step succeeded: it wrote its verdict), and
+    a package refused by it was not run for a fault of its own."""
+    if result is None:
+        return event
+    if step_id == "gate" and result.ok and result.metrics.get("gate.passed", 1.0) == 0.0:
+        return "failed"
+    if step_id == "package" and not result.ok and "gate failed" in (result.error or ""):
+        return "skipped"
+    return event
 
 
 class _Reporter:
@@ -229,6 +301,7 @@ class _Reporter:
             if self.progress:
                 self.progress.update(self.task, description=f"running {step_id}")
             return
+        shown = _event(step_id, event, result)
         if result is not None and not result.cache_hit:
             timing = f"{result.seconds:6.2f} s"
         else:
@@ -236,8 +309,10 @@ class _Reporter:
         extra = (
             f"  {len(result.warnings)} warning(s)" if result is not None and result.warnings else ""
         )
+        if shown == "skipped" and step_id == "package":
+            extra = "  not packaged: the gate failed"
         self._print(
-            f"{self.MARKS.get(event, event)} {step_id:<32} {timing}{extra}", self.STYLES.get(event)
+            f"{self.MARKS.get(shown, shown)} {step_id:<32} {timing}{extra}", self.STYLES.get(shown)
         )
         for w in result.warnings if result is not None else ():
             self._print(f"    warning: {w}", "yellow")

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec.commands._common import fail
+from mlspec.commands._common import fail, is_spec_path, resolve_store
 
 if TYPE_CHECKING:
     from mlspec.store import ArtifactStore, RunStore
@@ -19,14 +19,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "args",
         nargs="*",
-        metavar="[show ID | compare A B]",
-        help="'show ID' to see one run; 'compare A B' to compare two",
+        metavar="[SPEC] [show ID | compare A B]",
+        help="SPEC: the runs in that spec's store; 'show ID' to see one run; 'compare A B' to compare two",
     )
     p.add_argument(
         "--store",
         metavar="DIR",
-        default=".mlspec",
-        help="artifact store folder (default: ./.mlspec)",
+        help="artifact store folder (default: the SPEC's store, else ./.mlspec)",
     )
     p.add_argument("--limit", type=int, default=20, help="how many runs to list (default: 20)")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -38,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from mlspec.store import RunStore
     from mlspec.store.runs import AmbiguousRunId
 
+    spec = args.args[0] if args.args and is_spec_path(args.args[0]) else None
+    if spec is not None:
+        args.args = args.args[1:]
+    args.store = resolve_store(args.store, spec)
     db = Path(args.store) / "runs.sqlite"
     if not db.is_file():
         return fail(
@@ -82,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  {s.status:<9} {s.step_id:<32} {s.seconds or 0:7.2f} s  {s.fingerprint[:12]}{extra}"
             )
+            shown = {k: v for k, v in (s.metrics or {}).items() if _number(v)}
+            if shown and s.step_id.split(".")[0] in ("select", "gate", "combine"):
+                print("      " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(shown.items())))
+        if row.versions:
+            libraries = ", ".join(f"{k} {v}" for k, v in sorted(row.versions.items()))
+            print(f"  libraries: {libraries}")
         if jobs and row.status == "running":
             print("jobs:")
             for j in jobs:

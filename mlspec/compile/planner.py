@@ -110,12 +110,14 @@ def data_stage(b: PlanBuilder) -> None:
                         "separator": src.separator,
                         "columns": src.columns,
                     },
+                    filter=src.filter,
                     external=src.external,
                     where=spec.where((*base, "path")),
                 ),
                 sources={
                     "name": f"data.sources.{name}",
                     "source": f"data.sources.{name}",
+                    "filter": f"data.sources.{name}.where",
                     "external": f"data.sources.{name}.external",
                 },
                 files=(src.path,),
@@ -276,7 +278,17 @@ def _feature_params(spec: Spec, names: tuple[str, ...]) -> list[dict[str, Any]]:
 
 # What training needs of an objective; evaluation and reporting get all of it. Keeping train's
 # params narrow means a new metric or slice re-evaluates but never refits.
-TRAIN_KEYS = ("name", "task", "target", "features", "select_by", "higher_is_better", "where")
+TRAIN_KEYS = (
+    "name",
+    "task",
+    "target",
+    "positive",
+    "missing_target",
+    "features",
+    "select_by",
+    "higher_is_better",
+    "where",
+)
 
 
 def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -287,6 +299,8 @@ def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None)
         "name": name,
         "task": o.task,
         "target": o.target,
+        "positive": o.positive,
+        "missing_target": o.missing_target,
         "features": _feature_params(spec, o.features),
         # Spec locations for errors found while running (never part of a fingerprint).
         "where": {
@@ -333,8 +347,13 @@ def models_stage(b: PlanBuilder) -> None:
     assert b.features is not None and b.split is not None
     data = {("data",): b.features, ("split",): b.split}
     run_sources = {"seed": "execution.seed", "threads": "execution.threads"}
+    split = spec.split
+    folds = {"method": split.method, "by": split.by}
     for name, o in spec.objectives.items():
         fit_cols = {("data",): objective_columns(spec, name)}
+        # k-fold search folds follow a group or time split, so a trial also reads its `by`.
+        kfold = split.method in ("group", "time") and split.by
+        trial_cols = {("data",): (*objective_columns(spec, name), split.by)} if kfold else fit_cols
         eval_cols = {("data",): objective_columns(spec, name, evaluation=True)}
         obj = objective_params(spec, name)
         evaluation = spec.objectives[name].evaluation
@@ -360,7 +379,7 @@ def models_stage(b: PlanBuilder) -> None:
                             id=f"trial.{name}.{model_name}.{k}",
                             kind="trial",
                             inputs=dict(data),
-                            columns=fit_cols,
+                            columns=trial_cols,
                             params=TrialParams(
                                 objective=train_obj,
                                 model=model,
@@ -368,11 +387,13 @@ def models_stage(b: PlanBuilder) -> None:
                                 search=search_params,
                                 seed=b.seed(),
                                 threads=b.threads(),
+                                folds=folds,
                             ),
                             sources={
                                 **fit_sources,
                                 "trial": f"{model_path}.search",
                                 "search": f"{model_path}.search",
+                                "folds": "data.split.method/by",
                             },
                             resources=resources,
                             description=f"search trial {k} of {name}/{model_name}",
@@ -448,12 +469,19 @@ def models_stage(b: PlanBuilder) -> None:
 # ----------------------------------------------------------------------------- system
 
 
+def default_scale(task: str, objectives: int) -> str:
+    """The scale of an objective that `combine.scale` does not list: a single objective's
+    score is the final score as is; among several, a binary one is a probability already and
+    the others become ranks."""
+    if objectives == 1:
+        return "identity"
+    return "probability" if task == "binary" else "rank"
+
+
 def _scale(spec: Spec) -> dict[str, str]:
     given = (spec.combine or {}).get("scale", {})
-    return {
-        name: given.get(name, "rank" if o.task == "regression" else "probability")
-        for name, o in spec.objectives.items()
-    }
+    n = len(spec.objectives)
+    return {name: given.get(name, default_scale(o.task, n)) for name, o in spec.objectives.items()}
 
 
 @stage
@@ -475,6 +503,7 @@ def system_stage(b: PlanBuilder) -> None:
                 tasks={n: o.task for n, o in spec.objectives.items()},
                 target=(spec.combine or {}).get("target"),
                 targets={n: o.target for n, o in spec.objectives.items()},
+                positives={n: o.positive for n, o in spec.objectives.items()},
                 metrics=list((spec.combine or {}).get("metrics", [])),
             ),
             sources={
@@ -483,6 +512,7 @@ def system_stage(b: PlanBuilder) -> None:
                 "tasks": "objectives.*.task",
                 "target": "combine.target",
                 "targets": "objectives.*.target",
+                "positives": "objectives.*.positive",
                 "metrics": "combine.metrics",
             },
             description="weight the objectives' scores into one",

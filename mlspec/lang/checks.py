@@ -275,6 +275,28 @@ def sources_are_readable(ctx: Context) -> None:
                 f"`query` applies only to sqlite sources; '{name}' is {fmt}",
                 key=True,
             )
+        row_filter = src.get("where")
+        if isinstance(row_filter, str):
+            try:
+                parsed = expr_lang.parse(row_filter)
+            except expr_lang.ExprError as exc:
+                ctx.error(
+                    (*base, "where"),
+                    exc.code,
+                    f"in the row filter of source '{name}': {exc.message}",
+                    exc.hint or None,
+                    offset=exc.offset,
+                )
+            else:
+                known = ctx.declared_columns(name)
+                for col in sorted(expr_lang.columns(parsed)):
+                    if known is not None and col not in known:
+                        ctx.error(
+                            (*base, "where"),
+                            "unknown-column",
+                            f"the row filter of source '{name}' reads '{col}', which the source does not declare",
+                            did_you_mean(col, known, fallback_list=False),
+                        )
         if isinstance(query, str) and not query.strip():
             ctx.error((*base, "query"), "source-query", f"the query of source '{name}' is empty")
         if "separator" in src and fmt not in (None, "csv"):
@@ -487,7 +509,7 @@ def split_is_sound(ctx: Context) -> None:
         )
     by = split.get("by")
     if isinstance(by, str):
-        ctx.check_column(("data", "split", "by"), by, "split.by")
+        ctx.check_column(("data", "split", "by"), by, "split.by", extra=ctx.features)
         if split.get("method", "random") == "random":
             ctx.warn(
                 ("data", "split", "by"),
@@ -662,6 +684,13 @@ def objectives_are_sound(ctx: Context) -> None:
                 f"`threshold` applies to binary objectives; '{name}' is {task}",
                 key=True,
             )
+        if obj.get("positive") is not None and task != "binary":
+            ctx.error(
+                (*base, "positive"),
+                "objective-option",
+                f"`positive` names a class of a binary objective; '{name}' is {task}",
+                key=True,
+            )
         fairness = obj.get("fairness")
         if isinstance(fairness, dict):
             if task != "binary":
@@ -672,9 +701,12 @@ def objectives_are_sound(ctx: Context) -> None:
                     key=True,
                 )
             for i, col in enumerate(_list(fairness.get("protected"))):
-                ctx.check_column((*base, "fairness", "protected", i), col, "protected column")
+                ctx.check_column(
+                    (*base, "fairness", "protected", i), col, "protected column", extra=ctx.features
+                )
         for i, col in enumerate(_list(obj.get("slices"))):
-            ctx.check_column((*base, "slices", i), col, "slice column")
+            # A feature is a column of the table evaluation reads, declared columns or not.
+            ctx.check_column((*base, "slices", i), col, "slice column", extra=ctx.features)
         _check_models(ctx, base, obj, task)
         _check_leakage(ctx, name, obj, targets)
 
@@ -790,6 +822,30 @@ def _check_models(ctx: Context, base: JsonPath, obj: dict[str, Any], task: str) 
         search = model.get("search")
         if isinstance(search, dict):
             _check_search(ctx, (*path, "search"), search, allowed, mtype, params)
+        _check_early_stopping(ctx, path, model, params)
+
+
+# Params by which a model type stops early on a watched set: the valid split.
+EARLY_STOPPING = {"xgboost": "early_stopping_rounds"}
+
+
+def _check_early_stopping(
+    ctx: Context, path: JsonPath, model: dict[str, Any], params: dict[str, Any]
+) -> None:
+    pname = EARLY_STOPPING.get(model.get("type"))  # type: ignore[arg-type]
+    space = _dict(_dict(model.get("search")).get("space"))
+    where = (*path, "params", pname) if pname in params else (*path, "search", "space", pname)
+    if pname is None or (params.get(pname) in (None, 0) and pname not in space):
+        return
+    split = _dict(_dict(ctx.data.get("data")).get("split"))
+    if not _has_valid(split):
+        ctx.error(
+            where,
+            "early-stopping",
+            f"{pname} watches the valid split, but data.split has no `valid` fraction",
+            "add e.g. `valid: 0.1` to data.split (its rows are then the early-stopping set)",
+            key=True,
+        )
 
 
 def _check_search(
@@ -860,13 +916,19 @@ def _check_search(
     cv = search.get("cv", 3)
     if cv == "valid":
         split = _dict(_dict(ctx.data.get("data")).get("split"))
-        if split.get("valid") is None:
+        if not _has_valid(split):
             ctx.error(
                 (*path, "cv"),
                 "search-space",
                 "cv: valid scores on the valid split, but data.split has no `valid` fraction",
                 "add e.g. `valid: 0.1` to data.split, or use k-fold (cv: 3)",
             )
+
+
+def _has_valid(split: dict[str, Any]) -> bool:
+    """Whether the split may have valid rows: a `valid` fraction, or a column split (whose
+    column names them; a run without any fails when it needs them)."""
+    return split.get("valid") is not None or split.get("method") == "column"
 
 
 MAX_GRID = 1000  # as mlspec.compile.search.MAX_TRIALS: every trial is a step
@@ -937,7 +999,7 @@ def combine_is_sound(ctx: Context) -> None:
             )
         return
     weights = _dict(combine.get("weights"))
-    for obj_name, w in weights.items():
+    for obj_name in weights:
         path = ("combine", "weights", obj_name)
         if obj_name not in ctx.objectives:
             ctx.error(
@@ -947,15 +1009,13 @@ def combine_is_sound(ctx: Context) -> None:
                 did_you_mean(obj_name, names),
                 key=True,
             )
-        if _num(w) and w < 0:
-            ctx.error(path, "weight", f"weight of '{obj_name}' must be >= 0. Got {w} instead.")
     numeric = [w for w in weights.values() if _num(w)]
     if weights and len(numeric) == len(weights) and all(w == 0 for w in numeric):
         ctx.error(
             ("combine", "weights"),
             "weight",
             "the weights must not all be 0",
-            "give at least one objective a positive weight",
+            "give at least one objective a weight other than 0",
             key=True,
         )
     if weights:
@@ -978,12 +1038,16 @@ def combine_is_sound(ctx: Context) -> None:
                 did_you_mean(obj_name, names),
                 key=True,
             )
-        elif how == "probability" and ctx.objectives[obj_name].get("task") == "regression":
+        elif how == "probability" and ctx.objectives[obj_name].get("task") in (
+            "regression",
+            "multiclass",
+        ):
+            task = ctx.objectives[obj_name].get("task")
             ctx.error(
                 path,
                 "combine-scale",
-                f"objective '{obj_name}' is a regression; its score is no probability",
-                "use rank or minmax",
+                f"objective '{obj_name}' is {task}; only a binary score is a probability",
+                "use rank or minmax (or identity for the score as is)",
             )
     target = combine.get("target")
     ctx.check_column(("combine", "target"), target, "combine target")

@@ -347,6 +347,30 @@ def _position(text: str, index: int) -> tuple[int, int]:
 _EMPTY_HINT = "start from examples/quickstart/spec.yaml"
 
 
+_COMPARISON = re.compile(r"([>|]=?\s*[-+.\d][^#]*?)\s*(#.*)?$")
+
+
+def _unquoted_comparison(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str, str] | None:
+    """A gate threshold written unquoted (``roc_auc: >= 0.6``): YAML reads its ``>`` as the
+    start of a block scalar and fails on what follows; say so, and how to quote it."""
+    start = exc.context_mark
+    if start is None or exc.context != "while scanning a block scalar":
+        return None
+    lines = text.splitlines()
+    if start.line >= len(lines):
+        return None
+    m = _COMPARISON.match(lines[start.line][start.column :])
+    if m is None:
+        return None
+    value = m.group(1)
+    return (
+        start.line + 1,
+        start.column + 1,
+        f"the threshold {value} must be quoted: unquoted, a value starting with '{value[0]}' begins a YAML block scalar",
+        f'quote the threshold: "{value}"',
+    )
+
+
 def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[Diagnostic]]:
     """Load spec text. Returns the document, or None and the located reasons why not."""
     if not text.strip() or all(
@@ -366,8 +390,11 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             hint = None
+            comparison = _unquoted_comparison(text, exc)
             if exc.context == "expected a single document in the stream":
                 message = "a spec is one YAML document; found a second one ('---')"
+            elif comparison is not None:
+                line, col, message, hint = comparison
             else:
                 context = f" ({exc.context})" if exc.context else ""
                 message = f"{exc.problem or 'invalid YAML'}{context}"

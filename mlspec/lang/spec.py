@@ -54,6 +54,7 @@ class Source:
     columns: dict[str, str] | None
     checks: tuple[Check, ...]
     external: bool
+    filter: str | None = None  # `where:`: the rows kept (an expression of the feature language)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class Objective:
     slices: tuple[str, ...]
     protected: tuple[str, ...]
     evaluation: dict[str, Any]  # bootstrap (resamples, 0 = no intervals), importance (bool)
+    positive: Any = None  # the positive class of a binary objective (None: the last sorted)
+    missing_target: str = "fail"  # rows without a target: fail, or drop from fit and metrics
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ def build_spec(
                 for i, c in enumerate(s.get("checks", []))
             ),
             external=bool(s.get("external", False)),
+            filter=s.get("where"),
         )
         for name, s in d["sources"].items()
     }
@@ -233,6 +237,8 @@ def build_spec(
             slices=tuple(o.get("slices", [])),
             protected=tuple((o.get("fairness") or {}).get("protected", [])),
             evaluation=dict(o["evaluation"]),
+            positive=o.get("positive"),
+            missing_target=o["missing_target"],
         )
     return Spec(
         name=raw["name"],

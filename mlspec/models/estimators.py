@@ -175,16 +175,25 @@ def fit(
     threads: int,
     what: str,
     warn: Callable[[str], None] | None = None,
+    eval_set: tuple[Any, Any] | None = None,
 ) -> Pipeline:
     """Fit with at most `threads` BLAS/OpenMP threads; a library's ValueError (a bad param
     value, too few rows for the calibration folds) becomes a StepError, and its warnings
-    (convergence, ...) are passed on once each through `warn` ("Category: first line")."""
+    (convergence, ...) are passed on once each through `warn` ("Category: first line").
+
+    `eval_set` (rows, target) is what early stopping watches: the feature transform is
+    fitted on `X` alone and applied to it, so the estimator sees both in its own space."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            pipeline.fit(X, y)
+            if eval_set is None:
+                pipeline.fit(X, y)
+            else:
+                features = pipeline[:-1].fit(X, y)  # fits the shared transformer in place
+                watched = [(features.transform(eval_set[0]), eval_set[1])]
+                pipeline[-1].fit(features.transform(X), y, eval_set=watched, verbose=False)
         except ValueError as exc:  # includes InvalidParameterError and XGBoostError
             raise StepError(
                 f"{what} failed: {_first_line(exc)}",
@@ -196,3 +205,19 @@ def fit(
         ):
             warn(message)
     return pipeline
+
+
+def early_stopping(model: dict[str, Any]) -> bool:
+    """Does the model stop early on a watched set (XGBoost's ``early_stopping_rounds``)?
+    The watched set is the valid split, which `validate` requires (`early-stopping`)."""
+    return model.get("type") == "xgboost" and (model.get("params") or {}).get(
+        "early_stopping_rounds"
+    ) not in (None, 0)
+
+
+def best_iteration(pipeline: Pipeline) -> int | None:
+    """The boosting round early stopping kept, or None."""
+    try:
+        return int(pipeline[-1].best_iteration)
+    except (AttributeError, TypeError, ValueError):
+        return None

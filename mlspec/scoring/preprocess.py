@@ -12,7 +12,8 @@ reach an estimator as NaN. Unseen categories: see `mlspec.scoring.encoders` (one
 ordinal: -1) and counted by `unseen`.
 
 Classifier targets are encoded as class indices 0..k-1 into ``classes``: the sorted values
-found on the train split. The positive class of a binary task is ``classes[-1]``.
+found on the train split. The positive class of a binary task is ``classes[-1]``: the
+objective's `positive`, or else the larger of the two sorted values.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mlspec.frames import (
     base,
     describe_dtype,
     label,
+    positive_last,
     require_columns,
 )
 from mlspec.scoring.encoders import (
@@ -118,6 +120,50 @@ def read_rows(
             hint="the two artifacts come from different runs; rerun with --force",
         )
     return (lf if only is None else lf.filter(pl.Series(parts == only))).collect()
+
+
+VALID_CODE = 1  # the split step's code of the valid rows (steps/split.py: VALID)
+
+
+def watched_set(
+    data: ArtifactReader,
+    split: ArtifactReader,
+    objective: dict[str, Any],
+    classes: Sequence[Any] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The valid split's rows and target: the set early stopping watches."""
+    valid, _ = load(data, split, objective, only=VALID_CODE)
+    if valid.height == 0:
+        raise StepError(
+            "early_stopping_rounds needs a valid split to watch. Got none instead.",
+            hint="set `data.split.valid` (e.g. 0.1)",
+        )
+    y, _ = target(valid, objective, classes, what="the valid split")
+    return matrix(valid, objective["features"]), y
+
+
+def has_target(df: pl.DataFrame, objective: dict[str, Any]) -> pl.Series:
+    """Per row: is the target there (not null, not NaN)?"""
+    col = df.get_column(objective["target"])
+    present = col.is_not_null()
+    if base(col.dtype) in FLOAT:
+        present = present & ~col.is_nan().fill_null(False)
+    return present
+
+
+def labelled(
+    df: pl.DataFrame, objective: dict[str, Any], parts: np.ndarray | None = None
+) -> tuple[pl.DataFrame, np.ndarray | None, int]:
+    """The rows to fit on: with ``missing_target: drop`` those with a target (and their
+    split codes), else all of them (`target` then fails on a missing one). Also the count
+    dropped."""
+    if objective.get("missing_target") != "drop":
+        return df, parts, 0
+    keep = has_target(df, objective)
+    dropped = len(keep) - int(keep.sum())
+    if not dropped:
+        return df, parts, 0
+    return df.filter(keep), None if parts is None else parts[keep.to_numpy()], dropped
 
 
 def rows(frame: pl.DataFrame, parts: np.ndarray, code: int) -> pl.DataFrame:
@@ -451,7 +497,7 @@ def _target(
     if missing:
         raise StepError(
             f"target '{name}' has {missing} missing value(s) in {what} (of {len(col)} rows).",
-            hint=f"drop or fill those rows before training, e.g. a check `{{column: {name}, not_null: true}}`",
+            hint=f"set `missing_target: drop` on objective '{objective.get('name')}' to leave them out (counted in the report), or filter the rows with the source's `where:`",
         )
     if task == "regression":
         if base(col.dtype) not in _TARGET_DTYPES:
@@ -468,6 +514,8 @@ def _target(
     if classes is None:
         classes = col.unique().sort().to_list()
         _check_classes(task, name, classes, what)
+        if task == "binary":
+            classes = positive_last(classes, objective.get("positive"), name, what)
     codes = col.replace_strict(
         list(classes), list(range(len(classes))), default=None, return_dtype=pl.Int64
     )

@@ -35,11 +35,14 @@ from mlspec.frames import (
 from mlspec.steps.params import CheckParams
 
 SAMPLES = 5
+_COUNT = "__count__"
 _ROW = pl.int_range(pl.len(), dtype=pl.Int64)  # the row index, computed in the query
 
 COLUMN_RULES = ("dtype", "not_null", "unique", "min", "max", "allowed", "max_null_fraction")
 TABLE_RULES = ("rows",)
 RULES = COLUMN_RULES + TABLE_RULES
+# Rules whose offending values repeat: reported as distinct values with counts ('B' (5 rows)).
+COUNTED = frozenset({"allowed", "min", "max"})
 
 
 @dataclass
@@ -52,6 +55,7 @@ class _Rule:
     mask: pl.Expr | None = None  # True where a row offends
     values: bool = True  # whether offending values are worth sampling (not for nulls)
     distinct: bool = False  # sample distinct values (unique)
+    counted: bool = False  # distinct offending values with their counts, most frequent first
     result: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -191,6 +195,7 @@ def _plan(checks: list[dict[str, Any]], schema: pl.Schema, source: str) -> list[
                 item.mask = _MASKS[rule](col, value, dtype)
                 item.values = rule not in ("not_null", "max_null_fraction")
                 item.distinct = rule == "unique"
+                item.counted = rule in COUNTED
     if problems:
         raise StepError(
             f"{len(problems)} check(s) of source '{source}' cannot be evaluated:\n  "
@@ -209,11 +214,25 @@ def _exprs(item: _Rule, column: str) -> list[pl.Expr]:
         m.sum().cast(pl.Int64).alias(f"{item.key}_n"),
         _ROW.filter(m).head(SAMPLES).implode().alias(f"{item.key}_r"),
     ]
-    if item.values:
+    if item.values and not item.counted:
         v = pl.col(column).filter(m)
         v = v.unique(maintain_order=True) if item.distinct else v
         out.append(v.head(SAMPLES).implode().alias(f"{item.key}_v"))
     return out
+
+
+def _counted(lf: pl.LazyFrame, item: _Rule, column: str) -> list[tuple[Any, int]]:
+    """The distinct offending values of a failed rule with their counts, most frequent first
+    (ties by value): a second, small query, run only when the rule failed."""
+    assert item.mask is not None
+    counts = (
+        lf.filter(item.mask.fill_null(False))
+        .group_by(column)
+        .agg(pl.len().alias(_COUNT))
+        .sort([_COUNT, column], descending=[True, False], nulls_last=True)
+        .head(SAMPLES)
+    )
+    return [(v, int(k)) for v, k in collect(counts, what="counting failed values").iter_rows()]
 
 
 def _finish(item: _Rule, row: dict[str, Any], n: int) -> dict[str, Any]:
@@ -238,6 +257,10 @@ def _finish(item: _Rule, row: dict[str, Any], n: int) -> dict[str, Any]:
         return {**out, "passed": passed, **res, "failing": failing, "samples": [], "rows": []}
     failing = int(row[f"{item.key}_n"])
     samples = jsonable(row.get(f"{item.key}_v") or [])
+    counted = row.get(f"{item.key}_c")
+    if counted:
+        samples = jsonable([value for value, _ in counted])
+        out["counts"] = [k for _, k in counted]
     rows = list(row[f"{item.key}_r"] or [])
     if item.rule == "max_null_fraction":
         fraction = failing / n if n else 0.0
@@ -268,7 +291,13 @@ def _describe(source: str, check: dict[str, Any], res: dict[str, Any]) -> str:
         expected = "" if rule in ("not_null", "unique") else f" {res['expected']}"
         detail = f"{res['failing']} row(s) fail {rule}{expected}"
     extra = []
-    if res.get("samples"):
+    if res.get("samples") and res.get("counts"):
+        shown = ", ".join(
+            f"{v!r} ({k} row{'s' if k != 1 else ''})"
+            for v, k in zip(res["samples"], res["counts"], strict=True)
+        )
+        extra.append(f"values {shown}")
+    elif res.get("samples"):
         extra.append("values " + ", ".join(repr(v) for v in res["samples"]))
     if res.get("rows"):
         extra.append("rows " + ", ".join(str(r) for r in res["rows"]))
@@ -294,6 +323,9 @@ def run(ctx: StepContext) -> None:
             exprs.extend(_exprs(item, checks[item.check]["column"]))
     row = collect(lf.select(exprs), what=f"checking source '{source}'").row(0, named=True)
     n = int(row["__rows__"])
+    for item in planned:
+        if item.counted and row.get(f"{item.key}_n"):
+            row[f"{item.key}_c"] = _counted(lf, item, checks[item.check]["column"])
 
     report_checks: list[dict[str, Any]] = []
     for i, check in enumerate(checks):

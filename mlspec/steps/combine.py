@@ -8,12 +8,16 @@ mismatch is a StepError.
 
 The final score is **not** normalised by the weight sum: ``score = Σ_o weight_o × score_<o>``,
 literally as the spec language states it (`combine.weights`). Weights that sum to 1 keep it
-in [0, 1]; doubling every weight doubles every score and changes no ranking.
+in [0, 1]; doubling every weight doubles every score and changes no ranking. A negative
+weight counts an objective against the score (lower is better for it).
 
 Scales (`SCALES`), each fitted on the selected model's test predictions; the fitted
 parameters are recorded in ``combine.json`` so serving applies exactly the same map
 (`transform` is the one implementation both use):
 
+- identity: the objective's score as is: a regression's prediction, a binary objective's
+  P(positive), a multiclass objective's P(predicted class). The default of a single
+  objective, whose final score is then its prediction.
 - probability: the binary score P(positive) as is (must lie in [0, 1]). Not defined for
   multiclass (P(predicted class) is no ranking of anything) nor regression: use rank.
 - rank: the mid-ECDF of the test scores, ``(#{s < x} + #{s <= x}) / 2n``, i.e. (average
@@ -41,7 +45,7 @@ import polars as pl
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation import metrics as M
-from mlspec.frames import FLOAT, INTEGER, base
+from mlspec.frames import FLOAT, INTEGER, base, positive_last
 from mlspec.steps.params import CombineParams
 
 BOOTSTRAP_RESAMPLES = 200
@@ -89,6 +93,10 @@ def _apply_probability(
     return raw.astype(np.float64, copy=True)
 
 
+def _fit_identity(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
+    return {}
+
+
 def _fit_rank(raw: np.ndarray, task: str, objective: str) -> dict[str, Any]:
     return {"n": len(raw), "reference": "reference.parquet", "column": f"score_{objective}"}
 
@@ -117,6 +125,7 @@ def _apply_minmax(
 
 
 SCALES: dict[str, Scale] = {
+    "identity": Scale(_fit_identity, _apply_probability),
     "probability": Scale(_fit_probability, _apply_probability),
     "rank": Scale(_fit_rank, _apply_rank),
     "minmax": Scale(_fit_minmax, _apply_minmax),
@@ -203,13 +212,18 @@ def _align(objectives: list[Objective]) -> np.ndarray:
 # ----------------------------------------------------------------------------- metrics
 
 
-def _target_rows(target: pl.Series, score: np.ndarray, kind: str, column: str) -> M.Rows:
-    """Rows for the metrics: non-null targets, binary targets as 0/1 (positive = larger class)."""
+def _target_rows(
+    target: pl.Series, score: np.ndarray, kind: str, column: str, positive: Any = None
+) -> M.Rows:
+    """Rows for the metrics: non-null targets, binary targets as 0/1 (positive: the owning
+    objective's `positive`, else the larger class)."""
     keep = target.is_not_null().to_numpy()
     t, s = target.filter(pl.Series(keep)), score[keep]
     what = f"the test rows of '{column}'"
     if kind == "binary":
         classes = t.unique().sort().to_list()
+        if positive is not None and len(classes) == 2:
+            classes = positive_last(classes, positive, column, what)
         if len(classes) > 2:
             raise StepError(
                 f"The combined score's binary metrics need a target with two classes. Got {len(classes)} distinct values in '{column}' instead.",
@@ -229,14 +243,14 @@ def _target_rows(target: pl.Series, score: np.ndarray, kind: str, column: str) -
 
 
 def _evaluate(
-    names: list[str], target: pl.Series, score: np.ndarray, column: str
+    names: list[str], target: pl.Series, score: np.ndarray, column: str, positive: Any = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in ("binary", "regression"):
         wanted = [m for m in names if COMBINED_METRICS[m] == kind]
         if not wanted:
             continue
-        rows = _target_rows(target, score, kind, column)
+        rows = _target_rows(target, score, kind, column, positive)
         defined = []
         for m in wanted:
             v = M.value(m, rows)
@@ -308,8 +322,10 @@ def run(ctx: StepContext) -> None:
         raise StepError(
             "combine.metrics need combine.target: the column the combined score is evaluated against."
         )
+    owner = sorted(o for o, t in p.targets.items() if t == column)
+    positive = p.positives.get(owner[0]) if owner else None
     results = (
-        _evaluate(wanted, target, score, column)
+        _evaluate(wanted, target, score, column, positive)
         if column is not None and target is not None
         else {}
     )

@@ -2,11 +2,15 @@
 
 Params: `LoadParams` (`mlspec/steps/params.py`).
 
-Output ``data`` (the table) and metric ``rows``. Paths resolve against ``ctx.spec_root``.
+Output ``data`` (the table) and metric ``rows``. With a row filter (`where:`, the feature
+language), only the rows where it is true are kept, after the columns are conformed; metric
+``rows.filtered_out`` counts the others. Paths resolve against ``ctx.spec_root``.
 When ``columns`` is declared, every declared column must exist with a compatible dtype
 (`frames.LOGICAL_DTYPES`). Formats without a date type (ndjson, sqlite) hold dates as text:
 a String column declared ``date``/``datetime`` is parsed, a Date column declared
-``datetime`` is widened, and an all-null column takes its declared dtype (`_COERCIONS`).
+``datetime`` is widened, a Datetime column declared ``date`` whose values are all at
+midnight is narrowed (a time of day is an error naming ``datetime``), and an all-null column
+takes its declared dtype (`_COERCIONS`, `_LOSSY`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from mlspec.frames import (
     polars_message,
     require_columns,
 )
+from mlspec.lang.expr import parse
 from mlspec.lang.paths import escapes, outside
+from mlspec.scoring.expressions import to_polars
 from mlspec.steps.params import LoadParams
 
 _READ_ERRORS: tuple[type[BaseException], ...] = (
@@ -50,12 +56,23 @@ _TEXT_MAGIC: dict[bytes, str] = {b"{": "ndjson", b"[": "a JSON array"}
 # (declared logical dtype, polars base dtype found) -> how the column is converted.
 _COERCIONS: dict[tuple[str, type[pl.DataType]], Callable[[pl.Expr], pl.Expr]] = {
     ("date", pl.String): lambda c: c.str.to_date(strict=True),
+    # A timestamp at midnight is what a user calls a date ("2012-01-01T00:00:00.000000").
+    ("date", pl.Datetime): lambda c: c.dt.date(),
     ("datetime", pl.String): lambda c: c.str.to_datetime(time_unit="us", strict=True),
     ("datetime", pl.Date): lambda c: c.cast(pl.Datetime("us")),
     **{
         (logical, pl.Null): (lambda c, d=dtype: c.cast(d))
         for logical, dtype in LOGICAL_CANONICAL.items()
     },
+}
+
+# Coercions that lose information unless the values allow it: (declared, found) -> a check
+# that is True where a value would change, and what to declare instead.
+_LOSSY: dict[tuple[str, type[pl.DataType]], tuple[Callable[[pl.Expr], pl.Expr], str]] = {
+    ("date", pl.Datetime): (
+        lambda c: c.is_not_null() & (c != c.dt.truncate("1d")),
+        "Some values have a time of day; declare the column `datetime`",
+    ),
 }
 
 # What a CSV reader is told about declared columns: text stays text ("00123" is a str).
@@ -262,6 +279,15 @@ def _conform(
         if compatible(dtype, logical):
             continue
         coerce = _COERCIONS.get((logical, base(dtype)))
+        lossy = _LOSSY.get((logical, base(dtype)))
+        if coerce is not None and lossy is not None:
+            changed = df.select(lossy[0](pl.col(column)).sum()).item()
+            if changed:
+                problems.append(
+                    f"column '{column}' of source '{name}' must be {logical}. Got {describe_dtype(dtype)} "
+                    f"instead. {lossy[1]} ({changed} row(s))."
+                )
+                continue
         if coerce is not None:
             try:
                 fixes[column] = df.select(coerce(pl.col(column))).to_series()
@@ -313,6 +339,25 @@ def _reference(
     return True
 
 
+def _filter(
+    ctx: StepContext, df: pl.DataFrame, text: str, name: str, where: str | None
+) -> pl.DataFrame:
+    """The rows where the source's `where:` holds (null counts as false), counted."""
+    try:
+        kept = df.filter(to_polars(parse(text)).fill_null(False))
+    except pl.exceptions.PolarsError as exc:
+        raise StepError(
+            f"source '{name}': the row filter `{text}` cannot be applied: {str(exc).splitlines()[0]}",
+            where=where,
+            hint="the filter must be true or false per row, over the source's columns",
+        ) from None
+    dropped = df.height - kept.height
+    ctx.output.metric("rows.filtered_out", float(dropped))
+    if dropped:
+        ctx.log.info("source %s: the row filter kept %d of %d rows", name, kept.height, df.height)
+    return kept
+
+
 def run(ctx: StepContext) -> None:
     p: LoadParams = ctx.params
     name, where = p.name, p.where
@@ -320,7 +365,7 @@ def run(ctx: StepContext) -> None:
     fmt = src.get("format") or "csv"
 
     path = _resolve(ctx, name, src, where)
-    if fmt == "parquet" and _reference(ctx, path, name, src, where):
+    if fmt == "parquet" and not p.filter and _reference(ctx, path, name, src, where):
         return
     df = _read(path, fmt, name, src, where)
     if df.height == 0:
@@ -332,6 +377,14 @@ def run(ctx: StepContext) -> None:
         )
     if src.get("columns"):
         df = _conform(df, src["columns"], name, where)
+    if p.filter:
+        df = _filter(ctx, df, p.filter, name, where)
+        if df.height == 0:
+            raise StepError(
+                f"source '{name}': the row filter `{p.filter}` keeps no row.",
+                where=where,
+                hint="check the filter's condition against the data",
+            )
     ctx.output.write_frame(df, "data")
     ctx.output.metric("rows", float(df.height))
     ctx.log.info("loaded %s: %d rows x %d columns from %s", name, df.height, df.width, path)

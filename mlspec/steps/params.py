@@ -9,7 +9,8 @@ the step modules (which import polars, scikit-learn and xgboost).
 
 Nested values are JSON. Their shapes, shared by several kinds:
 
-- objective: ``{name, task, target, features, select_by, higher_is_better}`` for fitting;
+- objective: ``{name, task, target, positive, missing_target, features, select_by,
+  higher_is_better}`` for fitting;
   evaluation and reporting also get ``metrics, threshold, slices, protected``.
 - feature: ``{name, type, encoding, impute, fill_value, scale}`` (``expr`` where computed).
 - model: ``{name, type, params}``.
@@ -29,6 +30,8 @@ class LoadParams(Params):
     """The source's name (`data.sources.<name>`)."""
     source: dict[str, Any]
     """`{path, format, query, separator, columns}`: where and how to read it."""
+    filter: str | None = None
+    """`where:`: the rows kept, an expression of the feature language (none: every row)."""
     external: bool = param(identity=False, default=False)
     """The path may leave the project folder (permission only: the bytes read are the same)."""
     where: str | None = param(identity=False, default=None)
@@ -97,6 +100,9 @@ class TrialParams(Params):
     """`execution.seed`: the estimator's random state."""
     threads: int
     """`execution.threads`: the estimator's thread count (scikit-learn pickles its n_jobs)."""
+    folds: dict[str, Any] = param(default={"method": "random", "by": None})
+    """`{method, by}` of `data.split`: k-fold search folds follow the split (group: whole
+    groups of `by` per fold; time: each fold scores rows later, by `by`, than it fits)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,8 @@ class CombineParams(Params):
     """Objective -> its target column (read from the evaluations' predictions)."""
     metrics: list[str]
     """Metrics of the combined score against `target`."""
+    positives: dict[str, Any] = param(default={})
+    """Objective -> its positive class (`objectives.<o>.positive`; none: the last sorted)."""
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,8 @@ def _header(params: Mapping[str, Any]) -> str:
     problem = params.get("problem") or {}
     if isinstance(problem, Mapping) and problem:
         labels = {"goal": "Goal", "business_metric": "Business metric", "task": "Task"}
-        keys = [k for k in labels if k in problem] + sorted(k for k in problem if k not in labels)
+        shown = [k for k, v in problem.items() if v is not None]  # unset: not "None"
+        keys = [k for k in labels if k in shown] + sorted(k for k in shown if k not in labels)
         items = "".join(
             f"<dt>{e(labels.get(k, k))}</dt><dd>{e(_compact(problem[k]))}</dd>" for k in keys
         )
@@ -667,8 +668,14 @@ def _objective(o: Objective) -> str:
         ("task", p.get("task")),
         ("target", p.get("target")),
         ("selected by", (o.selection or {}).get("metric") or p.get("select_by")),
-        ("threshold", p.get("threshold")),
     ]
+    evaluated = o.evals.get(o.selected or "") or {}
+    if evaluated.get("rows_without_target"):
+        facts.append(("test rows without a target (left out)", evaluated["rows_without_target"]))
+    if p.get("task") == "binary":  # a class and a cut-off mean something only there
+        positive = p.get("positive")
+        facts.append(("positive class", positive if positive is not None else "the larger class"))
+        facts.append(("threshold", p.get("threshold")))
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(_compact(v))}</dd>" for k, v in facts if v is not None)
     verdict, cls = _verdict(o)
     sel = (

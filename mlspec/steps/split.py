@@ -20,7 +20,12 @@ fraction gets at least one row and train keeps at least one, else StepError.
 - time: rows ordered by ``by`` (ties by row index, nulls first with a warning); the latest
   rows are test, the ones before them valid.
 - group: the sorted distinct values of ``by`` (nulls one group) are shuffled; whole groups
-  go to test until its count is reached, then to valid; the rest is train.
+  go to test while that brings its row count nearer to ``round(test * n)`` (at least one
+  group), then to valid the same way; the rest is train. The fractions reached are in the
+  report, and a part more than 5 points off its fraction is a warning.
+- column: the rows' values of ``by`` name their split (``train``, ``valid`` or
+  ``validation``, ``test`` in any case, or 0, 1, 2); `test` and `valid` are not used. Any
+  other value, or a null, is a StepError listing the distinct values with their counts.
 
 Metrics ``rows.train``, ``rows.valid``, ``rows.test``; ``report.json`` holds the counts and
 fractions, per-class counts (stratified) and group counts (group).
@@ -40,8 +45,13 @@ from mlspec.steps.params import SplitParams
 
 TRAIN, VALID, TEST = 0, 1, 2
 NAMES = {TRAIN: "train", VALID: "valid", TEST: "test"}
-METHODS = ("random", "stratified", "time", "group")
-_NEEDS_BY = frozenset({"stratified", "time", "group"})
+METHODS = ("random", "stratified", "time", "group", "column")
+_NEEDS_BY = frozenset({"stratified", "time", "group", "column"})
+# method: column. A row's split is named by its value of `by`: text (any case) or Ludwig's
+# `fixed` codes 0, 1, 2.
+COLUMN_NAMES = {"train": TRAIN, "valid": VALID, "validation": VALID, "test": TEST}
+COLUMN_CODES = {TRAIN: TRAIN, VALID: VALID, TEST: TEST}
+FRACTION_TOLERANCE = 0.05  # group split: warn when a part misses its fraction by more
 _NESTED = frozenset({pl.List, pl.Array, pl.Struct, pl.Object})
 _SAMPLED_CLASSES = 64  # stratified: up to this many classes, a seeded sample per class
 
@@ -227,10 +237,14 @@ def _group(
     sizes = rows.list.len().gather(perm).cast(pl.Int64)
     cum = sizes.cum_sum()
     before = cum - sizes
-    to_test = before < n_test
+    # A group goes in while its first half falls short of the count: the total lands
+    # nearest to it (`before + size / 2` grows with each group, so the parts are prefixes).
+    to_test = (before * 2 + sizes < n_test * 2) | (before == 0)
     k_test = int(to_test.sum())
     valid_before = before - (cum[k_test - 1] if k_test else 0)
-    to_valid = ~to_test & (valid_before < n_valid)
+    to_valid = ~to_test & ((valid_before * 2 + sizes < n_valid * 2) | (valid_before == 0))
+    if not n_valid:
+        to_valid = to_valid & False
     counts = {
         "train": groups - k_test - int(to_valid.sum()),
         "valid": int(to_valid.sum()),
@@ -248,6 +262,40 @@ def _group(
         frame.height, members.filter(to_test).explode(), members.filter(to_valid).explode()
     )
     return out, counts
+
+
+def _column(frame: pl.DataFrame, by: str, where: str | None) -> pl.Series:
+    col = frame.get_column(by)
+    if base(col.dtype) in TEXT:
+        col, values = col.cast(pl.String).str.strip_chars().str.to_lowercase(), COLUMN_NAMES
+    elif col.dtype.is_integer():
+        values = COLUMN_CODES
+    else:
+        raise StepError(
+            f"A column split needs a text or integer column. Got '{by}' of dtype {describe_dtype(col.dtype)} instead.",
+            where=where,
+            hint="values: train, valid (or validation), test, in any case; or 0, 1, 2",
+        )
+    codes = col.replace_strict(
+        list(values), list(values.values()), default=None, return_dtype=pl.UInt8
+    )
+    bad = frame.get_column(by).filter(codes.is_null())
+    if len(bad):
+        counts = bad.to_frame("v").group_by("v").len().sort("len", "v", descending=[True, False])
+        shown = ", ".join(f"{v!r} ({n} rows)" for v, n in counts.head(10).iter_rows())
+        raise StepError(
+            f"A column split needs every value of '{by}' to name a split. Got {shown} instead.",
+            where=where,
+            hint="values: train, valid (or validation), test, in any case; or 0, 1, 2",
+        )
+    if not (codes == TRAIN).any() or not (codes == TEST).any():
+        raise StepError(
+            f"A column split needs train and test rows. Column '{by}' names "
+            + (", ".join(sorted({NAMES[int(c)] for c in codes.unique()})) or "none")
+            + " only.",
+            where=where,
+        )
+    return codes.alias("split")
 
 
 def run(ctx: StepContext) -> None:
@@ -290,7 +338,7 @@ def run(ctx: StepContext) -> None:
         frame = None
         n = int(collect(lf.select(pl.len()), what="counting rows").item())
 
-    n_test, n_valid = _counts(n, test, valid, where)
+    n_test, n_valid = (0, 0) if method == "column" else _counts(n, test, valid, where)
     report: dict[str, Any] = {
         "method": method,
         "seed": seed,
@@ -311,10 +359,20 @@ def run(ctx: StepContext) -> None:
                 f"{where + ': ' if where else ''}time split: {nulls} row(s) have no '{by}'; they go to train."
             )
         out = _time(frame, by, n_test, n_valid)
+    elif method == "column":
+        assert frame is not None and by is not None
+        out = _column(frame, by, where)
     else:
         assert frame is not None and by is not None
         out, groups = _group(frame, by, n_test, n_valid, seed, where)
         report["groups"] = {k: v for k, v in groups.items() if k != "valid" or valid is not None}
+        for part, wanted in (("test", test), ("valid", valid)):
+            got = int((out == (TEST if part == "test" else VALID)).sum()) / n
+            if wanted is not None and abs(got - wanted) > FRACTION_TOLERANCE:
+                ctx.warn(
+                    f"{where + ': ' if where else ''}group split: whole groups of '{by}' give "
+                    f"{part} {got:.3f} of the rows, asked {wanted:g}."
+                )
 
     counts = {s: int((out == s).sum()) for s in (TRAIN, VALID, TEST)}
     report["counts"] = {NAMES[s]: counts[s] for s in (TRAIN, VALID, TEST)}

@@ -11,6 +11,8 @@ lowest index) and its params update the model's. The model is fitted on the trai
 with ``random_state = params.seed`` and ``n_jobs = params.threads`` (see `models.estimators`),
 and saved with `models.persist`: ``model/pipeline.joblib`` (+ ``model/booster.ubj`` for
 XGBoost) and ``model.json``. Metrics ``rows.train``, and ``best_trial`` with a search.
+An XGBoost model with ``early_stopping_rounds`` watches the valid split and records the
+round it kept (``best_iteration`` in model.json and as a metric).
 Library warnings (e.g. no convergence) and constant features are reported with ctx.warn.
 """
 
@@ -20,17 +22,26 @@ from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation.leakage import message, suspects
-from mlspec.models.estimators import assemble, fit, recipe, resolve
+from mlspec.models.estimators import (
+    assemble,
+    best_iteration,
+    early_stopping,
+    fit,
+    recipe,
+    resolve,
+)
 from mlspec.models.persist import meta, save
 from mlspec.scoring.encoders import choose
 from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
+    labelled,
     load,
     matrix,
     nan_ok,
     signature,
     target,
+    watched_set,
 )
 from mlspec.steps.params import TrainParams
 from mlspec.steps.split import TRAIN
@@ -81,11 +92,18 @@ def run(ctx: StepContext) -> None:
     for note in resolved.notes():
         ctx.warn(note)
     train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
+    train, _, dropped = labelled(train, objective)
+    if dropped:
+        ctx.warn(f"{what}: {dropped} train row(s) without a target left out (missing_target: drop)")
+        ctx.output.metric("rows.dropped", float(dropped))
     objective = {
         **objective,
         "features": choose(train, features, lambda m: ctx.warn(f"{what}: {m}")),
     }
     X, (y, classes) = matrix(train, features), target(train, objective)
+    watched = None
+    if early_stopping({**model, "params": params}):
+        watched = watched_set(ctx.input("data"), ctx.input("split"), objective, classes)
     pipeline = assemble(objective, resolved)
     check_values(
         X,
@@ -106,8 +124,20 @@ def run(ctx: StepContext) -> None:
     for suspect in leaks:
         ctx.warn(f"{what}: {message(objective['name'], suspect)}")
 
-    fit(pipeline, X, y, threads=p.threads, what=what, warn=lambda m: ctx.warn(f"{what}: {m}"))
+    fit(
+        pipeline,
+        X,
+        y,
+        threads=p.threads,
+        what=what,
+        warn=lambda m: ctx.warn(f"{what}: {m}"),
+        eval_set=watched,
+    )
     info = meta(resolved, objective, classes, signature(X, features), searched, leaks)
+    if watched is not None:
+        info["best_iteration"] = best_iteration(pipeline)
+        if info["best_iteration"] is not None:
+            ctx.output.metric("best_iteration", float(info["best_iteration"]))
     save(ctx.output, pipeline, info)
     ctx.output.metric("rows.train", float(len(y)))
     if searched is not None:

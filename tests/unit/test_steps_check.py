@@ -55,12 +55,12 @@ CASES = [
     ("min", -1, "score", True, 0, [], []),
     ("max", 1, "score", False, 1, [3.0], [3]),
     ("max", 3, "score", True, 0, [], []),
-    ("max", 4.5, "id", False, 3, [5, 5, 5], [4, 5, 6]),
+    ("max", 4.5, "id", False, 3, [5], [4, 5, 6]),  # distinct values, with counts
     ("allowed", ["a", "b"], "topic", False, 1, ["z"], [3]),
     ("allowed", ["a", "b", "z"], "topic", True, 0, [], []),
     ("allowed", [0, 1], "label", False, 1, [2], [4]),
     ("allowed", [0, 1, 2.0], "label", True, 0, [], []),
-    ("allowed", [True], "flag", False, 2, [False, False], [1, 5]),
+    ("allowed", [True], "flag", False, 2, [False], [1, 5]),
     ("allowed", [0.1, 0.5, 3.0, -1.0, 0.2], "score", True, 0, [], []),
     ("dtype", "int", "id", True, 0, [], []),
     ("dtype", "float", "id", True, 0, [], []),
@@ -249,7 +249,8 @@ def test_nan_and_samples_capped() -> None:
     _err, c = _error(_check("x", max=5), data=data)
     res = _rule(c)
     assert res["failing"] == 15  # NaN and 6..19
-    assert res["samples"] == ["nan", 6.0, 7.0, 8.0, 9.0]
+    assert res["samples"] == [6.0, 7.0, 8.0, 9.0, 10.0]  # each once; NaN sorts last
+    assert res["counts"] == [1] * 5
     assert res["rows"] == [0, 7, 8, 9, 10]
 
 
@@ -284,3 +285,13 @@ def test_one_query() -> None:
 def test_rules_set_to_false_or_null_are_ignored() -> None:
     c = _run(_check("score", not_null=False, unique=False, min=None))
     assert c.output.jsons["report.json"]["checks"][0]["rules"] == []
+
+
+def test_a_failed_allowed_check_lists_distinct_values_with_counts() -> None:
+    """Issue 13.18: not 'B', 'B', 'B', 'B', 'B' but each value once, most frequent first."""
+    data = pl.DataFrame({"grade": ["A", "B", "B", "C", "B", "D", "C", "B", "B", "A"]})
+    err, c = _error(_check("grade", allowed=["A"]), data=data)
+    res = _rule(c)
+    assert res["failing"] == 8
+    assert res["samples"] == ["B", "C", "D"] and res["counts"] == [5, 2, 1]
+    assert "values 'B' (5 rows), 'C' (2 rows), 'D' (1 row)" in str(err)

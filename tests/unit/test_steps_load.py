@@ -32,7 +32,14 @@ def _source(path: str, fmt: str, **extra: Any) -> dict[str, Any]:
 def _run(root: Path, source: dict[str, Any], name: str = "posts") -> FakeContext:
     source = dict(source)
     external = source.pop("external", False)
-    params = {"source": source, "name": name, "where": WHERE, "external": external}
+    row_filter = source.pop("filter", None)
+    params = {
+        "source": source,
+        "name": name,
+        "where": WHERE,
+        "external": external,
+        "filter": row_filter,
+    }
     ctx = FakeContext(params, spec_root=root)
     load.run(ctx)
     return ctx
@@ -258,7 +265,7 @@ def test_declared_date_widens_to_datetime(tmp_path: Path) -> None:
         ([1, 2], "str", "Int64"),
         ([1, 0], "bool", "Int64"),
         ([True, False], "int", "Boolean"),
-        ([dt.datetime(2024, 1, 1), None], "date", "Datetime"),
+        ([dt.datetime(2024, 1, 1, 10, 30), None], "date", "Datetime"),  # a time of day
         ([1, 2], "categorical", "Int64"),
     ],
 )
@@ -450,3 +457,30 @@ def test_path_leaving_the_project(tmp_path: Path) -> None:
     _fails(root, _source("../outside.parquet", "parquet"), "leaves the project")
     out = _run(root, _source("../outside.parquet", "parquet", external=True)).output.frames["data"]
     assert out.height == 3
+
+
+def test_a_midnight_timestamp_declared_date_is_a_date(tmp_path: Path) -> None:
+    """Issue 13.7: '2012-01-01T00:00:00.000000' in a column declared `date` loads as a date;
+    a time of day says to declare `datetime`."""
+    (tmp_path / "d.csv").write_text(
+        "d,x\n2012-01-01T00:00:00.000000,1\n2012-01-02T00:00:00.000000,2\n"
+    )
+    c = _run(tmp_path, _source("d.csv", "csv", columns={"d": "date", "x": "int"}))
+    frame = c.output.frames["data"]
+    assert frame.schema["d"] == pl.Date
+    assert frame["d"].to_list() == [dt.date(2012, 1, 1), dt.date(2012, 1, 2)]
+    (tmp_path / "t.csv").write_text("d,x\n2012-01-01T10:30:00,1\n2012-01-02T00:00:00,2\n")
+    _fails(
+        tmp_path,
+        _source("t.csv", "csv", columns={"d": "date", "x": "int"}),
+        "time of day; declare the column `datetime` (1 row(s))",
+    )
+
+
+def test_a_row_filter_keeps_the_rows_where_it_holds(tmp_path: Path) -> None:
+    """Issue 13.9: `where:` in the feature language; null counts as false; counted."""
+    FRAME.write_parquet(tmp_path / "f.parquet")
+    c = _run(tmp_path, {**_source("f.parquet", "parquet"), "filter": "score > 1 or name == 'a'"})
+    assert c.output.frames["data"]["id"].to_list() == [1, 2]
+    assert c.output.metrics["rows.filtered_out"] == 1.0
+    _fails(tmp_path, {**_source("f.parquet", "parquet"), "filter": "score > 100"}, "keeps no row")

@@ -199,16 +199,43 @@ def test_too_few_groups() -> None:
 
 def test_uneven_groups() -> None:
     data = pl.DataFrame({"g": [1] * 50 + [2, 3]})
-    # Whichever group comes first, test takes it; with the big one, nothing is left for train.
-    outcomes = set()
+    # Whole groups cannot come near test 0.2 here (50 + 1 + 1 rows); the step says so, with
+    # the fraction reached, whichever group comes first.
     for seed in range(8):
-        try:
-            _labels(data, method="group", by="g", valid=None, seed=seed)
-            outcomes.add("ok")
-        except StepError as exc:
-            assert "too uneven" in str(exc)
-            outcomes.add("error")
-    assert outcomes == {"ok", "error"}
+        c = _run(data, method="group", by="g", valid=None, seed=seed)
+        got = c.output.jsons["report.json"]["fractions"]["test"]
+        assert abs(got - 0.2) > split.FRACTION_TOLERANCE
+        assert c.warnings == [
+            f"spec.yaml:44:5: group split: whole groups of 'g' give test {got:.3f} of the rows, asked 0.2."
+        ]
+
+
+def test_group_split_lands_near_its_fractions() -> None:
+    """Issue 13.5: groups of uneven size, test 0.25: the groups taken land near a quarter
+    of the rows (before, a group was taken while the count was short, overshooting)."""
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 60, size=40)
+    data = pl.DataFrame({"g": np.repeat(np.arange(40), sizes)})
+    for seed in range(10):
+        c = _run(data, method="group", by="g", test=0.25, valid=None, seed=seed)
+        got = c.output.jsons["report.json"]["fractions"]["test"]
+        assert abs(got - 0.25) <= 30 / data.height, (seed, got)
+
+
+def test_column_split_follows_the_column() -> None:
+    data = pl.DataFrame({"part": ["train", "Test", "valid", "validation", "TRAIN", "test"]})
+    labels = _labels(data, method="column", by="part")
+    assert labels.tolist() == [0, 2, 1, 1, 0, 2]
+    codes = pl.DataFrame({"fold": [0, 0, 1, 2, 2, 0]})
+    assert _labels(codes, method="column", by="fold").tolist() == [0, 0, 1, 2, 2, 0]
+
+
+def test_column_split_names_the_values_it_cannot_place() -> None:
+    data = pl.DataFrame({"part": ["train", "dev", "dev", None, "test", "holdout"]})
+    err = _fails(
+        data, "'dev' (2 rows)", "None (1 rows)", "'holdout' (1 rows)", method="column", by="part"
+    )
+    assert err.hint and "validation" in err.hint
 
 
 @pytest.mark.parametrize("method", ["stratified", "time", "group"])
@@ -280,7 +307,7 @@ def test_categorical_classes_sort_as_text() -> None:
             [0, 0, 0, 1, 0, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 1, 1, 0, 0],
         ),
         ("time", "t", [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0]),
-        ("group", "user", [0, 0, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 0, 2, 1, 2, 0, 0, 2, 2, 0, 0, 0, 0]),
+        ("group", "user", [0, 0, 1, 2, 2, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 2, 0, 0, 2, 2, 0, 0, 0, 0]),
     ],
 )
 def test_assignment_is_pinned(method: str, by: str | None, first: list[int]) -> None:

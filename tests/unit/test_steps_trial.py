@@ -14,6 +14,7 @@ from test_models_store import FRAME, SPLIT, StoreContext, data_inputs, objective
 
 from mlspec.compile.search import trials
 from mlspec.contract.api import StepError
+from mlspec.evaluation import metrics as M
 from mlspec.lang.metrics_table import METRICS as SPEC_METRICS
 from mlspec.models.estimators import build, fit
 from mlspec.scoring.predict import predict
@@ -162,4 +163,59 @@ def test_other_tasks_are_scored_with_their_select_by(
 
 
 def test_every_metric_of_the_spec_can_select() -> None:
-    assert set(trial.METRICS) == set(SPEC_METRICS)
+    assert set(M.METRICS) == set(SPEC_METRICS)
+
+
+def test_a_trial_scores_with_the_evaluate_steps_definition(store: ArtifactStore) -> None:
+    """Issue 13.4: one macro_f1 everywhere. The valid split holds no row of class c: the
+    evaluate step's macro_f1 averages over the classes present (in truth or predictions);
+    the trial's own table averaged a 0 for c in too (0.2299 against 0.2874 in the issue)."""
+    obj = objective("multiclass", select_by="macro_f1", higher_is_better=True)
+    # The valid rows of class c go to test: train keeps its classes, valid has none of c.
+    moved = (FRAME["grade"] == "c") & (SPLIT["split"] == 1)
+    no_c = SPLIT["split"].zip_with(~moved, pl.Series(np.full(FRAME.height, 2, np.uint8)))
+    split = pl.DataFrame({"split": no_c})
+    ctx = StoreContext(
+        store,
+        {
+            "objective": obj,
+            "model": {"name": "m", "type": "dummy", "params": {"strategy": "prior"}},
+            "trial": {"index": 0, "params": {}},
+            "search": {"method": "grid", "cv": "valid", "seed": 0},
+        },
+        data_inputs(store, split=split),
+    )
+    trial.run(ctx)
+    score = ctx.commit().json("score.json")["score"]
+    train, valid = FRAME.filter(no_c == 0), FRAME.filter(no_c == 1)
+    X, (y, classes) = matrix(train, obj["features"]), target(train, obj)
+    model = {"name": "m", "type": "dummy", "params": {"strategy": "prior"}}
+    pipe = fit(build(obj, model, 7, 1), X, y, threads=1, what="f")
+    pred = predict(pipe, matrix(valid, obj["features"]), "multiclass", classes)
+    yv, _ = target(valid, obj, classes)
+    expected = M.compute("macro_f1", yv, pred.score, pred.index, pred.proba, classes)
+    assert score == expected.value
+    assert 2 not in set(yv) | set(pred.index), "the case under test: class c absent"
+
+
+def test_search_folds_follow_a_group_split() -> None:
+    """Issue 13.3: no group of `by` is in both sides of a fold."""
+    by = np.repeat(np.arange(12), 5)
+    y = np.arange(60) % 2
+    for fit_rows, score_rows in trial.folds(y, "binary", 3, 0, "group", by):
+        assert not set(by[fit_rows]) & set(by[score_rows])
+
+
+def test_search_folds_follow_a_time_split() -> None:
+    """Issue 13.3: each fold scores rows later than every row it fits."""
+    t = np.random.default_rng(0).permutation(60)
+    y = np.arange(60) % 2
+    drawn = trial.folds(y, "binary", 3, 0, "time", t)
+    assert len(drawn) == 3
+    for fit_rows, score_rows in drawn:
+        assert t[fit_rows].max() < t[score_rows].min()
+
+
+def test_too_few_groups_for_the_folds() -> None:
+    with pytest.raises(StepError, match="needs at least 3 groups"):
+        trial.folds(np.arange(10) % 2, "binary", 3, 0, "group", np.arange(10) % 2)
