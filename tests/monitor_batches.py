@@ -19,15 +19,18 @@ def generate(example: Path, rows: int, seed: int) -> pl.DataFrame:
     return posts.join(clicks, on="post_id", how="left")
 
 
-def shift(frame: pl.DataFrame, seed: int = 1) -> pl.DataFrame:
+def shift(frame: pl.DataFrame, seed: int = 1, flip: float = 0.35) -> pl.DataFrame:
     """Followers x 20, longer posts, a topic mix where 'gaming' dominates, labels flipped for
-    a third of the rows (performance decays)."""
+    a `flip` share of the rows (performance decays)."""
     rng = np.random.default_rng(seed)
     n = frame.height
-    flip = rng.random(n) < 0.35
+    flip = rng.random(n) < flip
     return frame.with_columns(
         (pl.col("author_followers") * 20).alias("author_followers"),
         (pl.col("length_words") * 2 + 300).alias("length_words"),
         pl.Series("topic", np.where(rng.random(n) < 0.6, "gaming", frame["topic"].to_numpy())),
-        pl.Series("is_quality", np.where(flip, 1 - frame["is_quality"].to_numpy(), frame["is_quality"].to_numpy())),
+        pl.Series(
+            "is_quality",
+            np.where(flip, 1 - frame["is_quality"].to_numpy(), frame["is_quality"].to_numpy()),
+        ),
     )

@@ -81,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
         }
         deliveries[r.name] = alerts.send(list(r.alert.get("channels", ["log"])), alert, spec.root)
         if r.alert.get("retrain") and retrained is None:
-            retrained = retrain(
-                Path(args.spec), Path(args.current), targets, raw.columns, root
-            )
+            retrained = retrain(Path(args.spec), Path(args.current), targets, raw.columns, root)
 
-    out = Path(args.html) if args.html else root / "monitor" / f"{spec.name}-v{reference.version}.html"
+    out = (
+        Path(args.html)
+        if args.html
+        else root / "monitor" / f"{spec.name}-v{reference.version}.html"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html.page(spec.name, reference.version, args.current, results), "utf-8")
 

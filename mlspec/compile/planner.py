@@ -80,6 +80,7 @@ def data_stage(b: PlanBuilder) -> None:
                         "query": src.query,
                         "separator": src.separator,
                         "columns": src.columns,
+                        **({"external": True} if src.external else {}),
                     },
                     "where": spec.where((*base, "path")),
                 },

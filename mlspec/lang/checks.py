@@ -1121,7 +1121,12 @@ _NUMERIC_TESTS = ("ks", "wasserstein")
 
 
 def _monitor_options(
-    ctx: Context, path: tuple[Any, ...], mon: dict[str, Any], name: Any, kind: Any, columns: list[Any]
+    ctx: Context,
+    path: tuple[Any, ...],
+    mon: dict[str, Any],
+    name: Any,
+    kind: Any,
+    columns: list[Any],
 ) -> None:
     for key, kinds in _MONITOR_ONLY.items():
         if key in mon and kind not in kinds:

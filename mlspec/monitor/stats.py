@@ -127,7 +127,8 @@ def chi_square(col: Column) -> float:
 
     n_ref, n_cur = col.sizes
     ref, cur = _counts_by_value(col)
-    return float(chisquare(cur, ref * (n_cur / n_ref)).pvalue)
+    with np.errstate(divide="ignore"):  # a category unseen in the reference: p = 0, as Evidently
+        return float(chisquare(cur, ref * (n_cur / n_ref)).pvalue)
 
 
 def psi(col: Column) -> float:

@@ -535,5 +535,7 @@ def histogram_pair(
             body.append(
                 f'<text x="{_c(ax.left + (i + 0.5) * slot)}" y="{_c(ax.top + ax.h + 14)}" text-anchor="middle" fill="{AXIS}">{escape(_clip(name, 8))}</text>'
             )
-    legend, _ = _legend([(names[0], PALETTE[0], False), (names[1], PALETTE[1], False)], left, top + 4, w)
+    legend, _ = _legend(
+        [(names[0], PALETTE[0], False), (names[1], PALETTE[1], False)], left, top + 4, w
+    )
     return _svg(title, WIDTH, HEIGHT, body + legend)
