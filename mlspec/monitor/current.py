@@ -70,15 +70,33 @@ def _expr(name: str, spec: dict[str, Any] | None) -> tuple[pl.Expr, frozenset[st
     return to_polars(ir), columns(ir)
 
 
+def _compute(
+    raw: pl.DataFrame, exprs: dict[str, pl.Expr], problems: dict[str, str]
+) -> pl.DataFrame:
+    """All columns in one query (polars runs them in parallel); when it fails, column by
+    column, so that the column that cannot be computed is named."""
+    try:
+        return raw.select([e.alias(n) for n, e in exprs.items()])
+    except POLARS_ERRORS:
+        pass
+    out = []
+    for name, expr in exprs.items():
+        try:
+            out.append(raw.select(expr.alias(name)).get_column(name))
+        except POLARS_ERRORS as exc:
+            problems[name] = f"cannot be computed: {str(exc).splitlines()[0]}"
+    return pl.DataFrame(out)
+
+
 def prepare(
     raw: pl.DataFrame, kinds: dict[str, str], features: list[dict[str, Any]], labels: list[str]
 ) -> Current:
     """Compute every column of `kinds` (column -> NUMERIC | CATEGORICAL) from `raw`."""
     by_name = {f["name"]: f for f in features}
-    out: list[pl.Series] = []
     problems: dict[str, str] = {}
     read_columns: set[str] = set(labels)
-    for name, kind in kinds.items():
+    exprs: dict[str, pl.Expr] = {}
+    for name in kinds:
         try:
             expr, reads = _expr(name, by_name.get(name))
         except ExprError as exc:
@@ -91,19 +109,23 @@ def prepare(
                 f"'{c}'" for c in missing
             )
             continue
-        try:
-            values = raw.select(expr.alias(name)).get_column(name)
-        except POLARS_ERRORS as exc:
-            problems[name] = f"cannot be computed: {str(exc).splitlines()[0]}"
+        exprs[name] = expr
+    computed = _compute(raw, exprs, problems)
+    casts = []
+    for name, dtype in computed.schema.items():
+        if kinds[name] == NUMERIC and base(dtype) not in NUMERIC_FEATURE_SOURCES:
+            problems[name] = f"dtype: must be numeric. Got {describe_dtype(dtype)} instead."
             continue
-        if kind == NUMERIC and base(values.dtype) not in NUMERIC_FEATURE_SOURCES:
-            problems[name] = f"dtype: must be numeric. Got {describe_dtype(values.dtype)} instead."
-            continue
-        values = values.cast(pl.Float64 if kind == NUMERIC else pl.String)
-        if values.null_count() == len(values) or (
-            kind == NUMERIC and not values.is_finite().fill_null(False).any()
-        ):
+        casts.append(pl.col(name).cast(pl.Float64 if kinds[name] == NUMERIC else pl.String))
+    frame = computed.select(casts)
+    usable = frame.select(
+        (pl.col(c).is_finite() if kinds[c] == NUMERIC else pl.col(c).is_not_null())
+        .fill_null(False)
+        .any()
+        for c in frame.columns
+    )
+    for name, (ok,) in usable.to_dict(as_series=False).items():
+        if not ok:
             problems[name] = "all null: no value to compare"
-        out.append(values)
     extra = [c for c in raw.columns if c not in read_columns and c not in kinds]
-    return Current(pl.DataFrame(out), raw, problems, extra)
+    return Current(frame, raw, problems, extra)

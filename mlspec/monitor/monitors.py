@@ -131,7 +131,8 @@ def test_column(
     threshold: float | None,
 ) -> Verdict:
     """One column's drift verdict."""
-    col = stats.Column(kind, _values(reference, kind), _values(current, kind))
+    ref, cur = _values(reference, kind), _values(current, kind)
+    col = stats.Column.numeric(ref, cur) if kind == stats.NUMERIC else stats.Column(kind, ref, cur)
     n_ref, n_cur = col.sizes
     if not n_ref or not n_cur:
         side = "reference" if not n_ref else "current data"

@@ -67,7 +67,7 @@ def _categorical(n_ref: int, n_cur: int, unseen: bool):
 
 def _ours(kind: str, ref, cur) -> stats.Column:
     if kind == stats.NUMERIC:
-        return stats.Column(kind, np.asarray(ref, float), np.asarray(cur, float))
+        return stats.Column.numeric(ref, cur)
     count = lambda a: dict(zip(*np.unique(a, return_counts=True), strict=True))  # noqa: E731
     return stats.Column(kind, count(ref), count(cur))
 
