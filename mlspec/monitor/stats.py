@@ -15,8 +15,8 @@ whether that statistic, against a threshold, is drift:
 - ``wasserstein``: the first Wasserstein distance divided by ``max(std(reference), 0.001)``
   (population std); drift when ``>= threshold`` (0.1). Numeric only.
 - ``jensen_shannon``: the Jensen-Shannon *distance* (natural log; the square root of the
-  divergence, `scipy.spatial.distance.jensenshannon`) between the binned shares; drift when
-  ``>= threshold`` (0.1).
+  divergence, as `scipy.spatial.distance.jensenshannon`) between the binned shares; drift
+  when ``>= threshold`` (0.1).
 
 Bins for psi and jensen_shannon (`binned`): a numeric column with more than 20 distinct
 reference values gets numpy's Sturges edges over reference and current together
@@ -174,11 +174,23 @@ def wasserstein(col: Column) -> float:
     return wasserstein_distance(col) / norm
 
 
-def jensen_shannon(col: Column) -> float:
-    from scipy.spatial.distance import jensenshannon
+def _rel_entr(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """scipy.special.rel_entr: x ln(x/y) where both are > 0, 0 where x == 0."""
+    out = np.zeros_like(x)
+    both = (x > 0) & (y > 0)
+    out[both] = x[both] * np.log(x[both] / y[both])
+    out[(x > 0) & ~both] = np.inf
+    return out
 
+
+def jensen_shannon(col: Column) -> float:
+    """`scipy.spatial.distance.jensenshannon(ref, cur)` in numpy: both normalised to sum 1,
+    m their mean, sqrt((Σ rel_entr(ref, m) + Σ rel_entr(cur, m)) / 2). scipy.spatial costs
+    0.3-0.5 s to import, more than the tests of 20 columns."""
     ref, cur = binned(col, fill_zeroes=False)
-    return float(jensenshannon(ref, cur))
+    ref, cur = ref / ref.sum(), cur / cur.sum()
+    m = (ref + cur) / 2.0
+    return float(np.sqrt((np.sum(_rel_entr(ref, m)) + np.sum(_rel_entr(cur, m))) / 2.0))
 
 
 def _below(value: float, threshold: float) -> bool:
