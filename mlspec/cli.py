@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "runs": ("runs", "list recorded runs, show one, or compare two"),
     "report": ("report", "write or open the HTML evaluation report of a run"),
     "models": ("models", "list, promote and roll back packaged model versions"),
+    "monitor": ("monitor", "run the spec's monitors on current data against the promoted version"),
     "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
     "step": ("step", None),  # internal, not listed: one step from a task file (batch jobs)
 }

@@ -542,12 +542,18 @@ def system_stage(b: PlanBuilder) -> None:
             id="profile",
             kind="profile",
             inputs={("data",): b.features, ("split",): b.split, ("combine",): combine.id},
-            columns={("data",): tuple(dict.fromkeys(watched))},
+            columns={("data",): tuple(dict.fromkeys([*(f.name for f in spec.features), *watched]))},
             params=ProfileParams(
                 monitors=list(spec.monitors),
                 features=_feature_params(spec, tuple(f.name for f in spec.features)),
+                seed=b.seed(),
             ),
-            sources={"monitors": "monitors", "features": "features"},
+            sources={
+                "monitors": "monitors",
+                "features": "features",
+                "sample_rows": "(built in)",
+                "seed": "execution.seed",
+            },
             description="reference distributions for the monitors",
         )
     )
@@ -565,12 +571,14 @@ def system_stage(b: PlanBuilder) -> None:
                 name=spec.name,
                 weights=spec.weights(),
                 objectives={n: objective_params(spec, n) for n in spec.objectives},
+                features=[{"name": f.name, "expr": f.expr, "type": f.type} for f in spec.features],
                 deployment=spec.deployment,
             ),
             sources={
                 "name": "name",
                 "weights": "combine.weights",
                 "objectives": "objectives",
+                "features": "features",
                 "deployment": "deployment",
             },
             description="bundle the selected models for deployment",

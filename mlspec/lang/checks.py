@@ -1128,8 +1128,8 @@ def monitors_are_sound(ctx: Context) -> None:
         columns = _list(mon.get("columns"))
         objective = mon.get("objective")
         metric = mon.get("metric")
-        if kind == "data_drift":
-            if not columns:
+        if kind in ("data_drift", "data_quality"):
+            if not columns and kind == "data_drift":
                 ctx.error(
                     path, "monitor-option", f"data_drift monitor '{name}' needs `columns` to watch"
                 )
@@ -1144,9 +1144,10 @@ def monitors_are_sound(ctx: Context) -> None:
             ctx.error(
                 (*path, "columns"),
                 "monitor-option",
-                f"`columns` applies to data_drift monitors; '{name}' is {kind}",
+                f"`columns` applies to data_drift and data_quality monitors; '{name}' is {kind}",
                 key=True,
             )
+        _monitor_options(ctx, path, mon, name, kind, columns)
         if isinstance(objective, str) and objective not in ctx.objectives:
             ctx.error(
                 (*path, "objective"),
@@ -1178,17 +1179,72 @@ def monitors_are_sound(ctx: Context) -> None:
                 f"`metric` applies to performance monitors; '{name}' is {kind}",
                 key=True,
             )
-        if kind == "data_drift" and objective is not None:
+        if kind in ("data_drift", "data_quality") and objective is not None:
             ctx.error(
                 (*path, "objective"),
                 "monitor-option",
-                f"`objective` applies to prediction_drift and performance monitors; '{name}' is data_drift",
+                f"`objective` applies to prediction_drift and performance monitors; '{name}' is {kind}",
                 key=True,
             )
-        if kind == "performance" and "test" in mon:
+        if kind in ("performance", "data_quality") and "test" in mon:
             ctx.error(
                 (*path, "test"),
                 "monitor-option",
-                f"`test` is a drift statistic; performance monitor '{name}' compares its metric with `threshold`",
+                f"`test` is a drift statistic; {kind} monitor '{name}' compares with `threshold`",
                 key=True,
+            )
+
+
+# Monitor keys that only some types take: key -> the types.
+_MONITOR_ONLY = {
+    "column_tests": ("data_drift",),
+    "drift_share": ("data_drift",),
+    "floor": ("performance",),
+    "reference": ("data_drift", "data_quality"),
+}
+# Drift tests that take numbers only (Evidently's KS and Wasserstein).
+_NUMERIC_TESTS = ("ks", "wasserstein")
+
+
+def _monitor_options(
+    ctx: Context,
+    path: tuple[Any, ...],
+    mon: dict[str, Any],
+    name: Any,
+    kind: Any,
+    columns: list[Any],
+) -> None:
+    for key, kinds in _MONITOR_ONLY.items():
+        if key in mon and kind not in kinds:
+            ctx.error(
+                (*path, key),
+                "monitor-option",
+                f"`{key}` applies to {' and '.join(kinds)} monitors; '{name}' is {kind}",
+                key=True,
+            )
+    overrides = mon.get("column_tests")
+    if kind == "data_drift" and isinstance(overrides, dict):
+        for col in overrides:
+            if col not in columns:
+                ctx.error(
+                    (*path, "column_tests", col),
+                    "monitor-option",
+                    f"column_tests names '{col}', which monitor '{name}' does not watch",
+                    "add it to `columns`, or remove its entry",
+                    key=True,
+                )
+    if kind != "data_drift":
+        return
+    categorical = {f for f, d in ctx.features.items() if d.get("type") == "categorical"}
+    for col in columns:
+        given = overrides.get(col) if isinstance(overrides, dict) else None
+        test = (given or {}).get("test") if isinstance(given, dict) else None
+        where = (*path, "column_tests", col, "test") if test else (*path, "test")
+        test = test or mon.get("test")
+        if isinstance(col, str) and col in categorical and test in _NUMERIC_TESTS:
+            ctx.error(
+                where,
+                "monitor-option",
+                f"test '{test}' takes numbers; column '{col}' of monitor '{name}' is a categorical feature",
+                "use chi_square, psi, jensen_shannon or auto for it (column_tests can set it per column)",
             )

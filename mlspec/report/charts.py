@@ -503,3 +503,39 @@ def inline(svg: str) -> str:
     """The chart for an HTML5 page: the parser puts <svg> in the SVG namespace by itself, so
     the declaration goes and the page holds no URL at all."""
     return svg.replace(f' xmlns="{SVG_NS}"', "", 1)
+
+
+def histogram_pair(
+    labels: Sequence[str],
+    reference: Sequence[float],
+    current: Sequence[float],
+    *,
+    title: str,
+    names: tuple[str, str] = ("reference", "current"),
+) -> str:
+    """Two shares per bin side by side (reference, current): the monitor report's histograms."""
+    if not labels:
+        return _no_data(title)
+    left, top, w, h = _plot_box(WIDTH, HEIGHT)
+    _, hi, yticks = _domain([0.0, *reference, *current])
+    ax = _Axes(0.0, float(len(labels)), 0.0, hi, left, top + 14, w, h - 14)
+    body = _frame(ax, [], yticks, "", "share")
+    slot = w / len(labels)
+    bar = max(slot * 0.4, 0.5)
+    for i, (name, a, b) in enumerate(zip(labels, reference, current, strict=True)):
+        x = ax.left + i * slot + slot * 0.1
+        for k, (v, color) in enumerate(((a, PALETTE[0]), (b, PALETTE[1]))):
+            y = ax.py(max(v, 0.0))
+            body.append(
+                f'<rect x="{_c(x + k * bar)}" y="{_c(y)}" width="{_c(bar)}" height="{_c(ax.py(0.0) - y)}" '
+                f'fill="{color}" fill-opacity="0.8"><title>{escape(name)}: {names[k]} {number(v)}</title></rect>'
+            )
+    if len(labels) <= 12:
+        for i, name in enumerate(labels):
+            body.append(
+                f'<text x="{_c(ax.left + (i + 0.5) * slot)}" y="{_c(ax.top + ax.h + 14)}" text-anchor="middle" fill="{AXIS}">{escape(_clip(name, 8))}</text>'
+            )
+    legend, _ = _legend(
+        [(names[0], PALETTE[0], False), (names[1], PALETTE[1], False)], left, top + 4, w
+    )
+    return _svg(title, WIDTH, HEIGHT, body + legend)

@@ -12,6 +12,7 @@ The artifact is one folder, ``bundle/``, that serving needs and nothing else::
     bundle/objectives/<o>/model/...         its native files (pipeline.joblib, booster.ubj)
     bundle/reference.parquet                sorted test scores: the rank scaling's reference
     bundle/profile.json                     reference distributions for the monitors
+    bundle/sample_*.parquet                 the monitors' reference samples (inputs, scores)
     bundle/MANIFEST.json                    {"files": {path: sha256}} of every other file
 
 Every file is copied byte for byte from an upstream artifact and the JSON files are
@@ -127,7 +128,9 @@ def run(ctx: StepContext) -> None:
         }
 
     _copy(ctx.input("combine").path("reference.parquet"), root / "reference.parquet")
-    _copy(ctx.input("profile").path("profile.json"), root / "profile.json")
+    profile = ctx.input("profile")
+    for n in profile.names():  # profile.json and the reference samples the monitors test against
+        _copy(profile.path(n), root / n)
     selected_metrics = {
         o: (combined.get("objectives") or {}).get(o, {}).get("metrics", {}) for o in sorted(weights)
     }
@@ -142,6 +145,7 @@ def run(ctx: StepContext) -> None:
             "normalized": bool(combined.get("normalized", False)),
         },
         "signature": _signature(objectives),
+        "features": p.features,
         "deployment": p.deployment,
         "versions": versions(),
         "metrics": {"objectives": selected_metrics, "combined": combined.get("metrics") or {}},

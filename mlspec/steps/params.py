@@ -177,6 +177,10 @@ class ProfileParams(Params):
     """The spec's monitors: which columns and scores get a reference."""
     features: list[dict[str, Any]]
     """Every feature (name and type), to profile numeric and categorical columns alike."""
+    sample_rows: int = param(default=100_000)
+    """The most rows of each split kept as a sample for the drift statistics."""
+    seed: int = param(default=0)
+    """`execution.seed`: the sample's draw."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,8 @@ class PackageParams(Params):
     """Combine weights, as deployed."""
     objectives: dict[str, Any]
     """Objective -> its whole definition, as deployed."""
+    features: list[dict[str, Any]]
+    """`[{name, expr, type}]`: what a scorer computes from a raw row."""
     deployment: dict[str, Any] | None
     """The spec's deployment section."""
 

@@ -1,20 +1,33 @@
-"""The `profile` step: the reference distributions that the monitors compare live data with.
+"""The `profile` step: the reference that the monitors compare live data with.
 
 Params: `ProfileParams` (`mlspec/steps/params.py`).
 
 Inputs ``data`` (the feature table: features, then carried columns), ``split`` and
-``combine``. Writes ``profile.json``::
+``combine``. Every feature and every ``data_drift`` column is profiled on the train split
+and on every other split a monitor names as its ``reference``; the scores (each objective's
+and the combined one) on the test split, the only split that has scores. Writes
+``profile.json``::
 
-    {"bins": 10, "top": 50, "rows": {"train": n, "test": n},
-     "columns": {column: distribution},        # data_drift columns, on the train split
-     "scores": {"score" | "score_<o>": distribution},  # prediction_drift, on the test scores
-     "performance": {monitor: {objective, metric, value}},  # the selected model's test metric
+    {"format": 2, "bins": 10, "top": 1000, "sample_rows": n, "seed": s,
+     "rows": {"train": n, "test": n},
+     "columns": {column: distribution},                 # on the train split
+     "references": {split: {"rows": n, "columns": {column: distribution},
+                            "sample": "sample_<split>.parquet"}},
+     "scores": {"score" | "score_<o>": distribution},   # on the test scores
+     "score_sample": "sample_scores.parquet",
+     "performance": {monitor: {objective, metric, value, low, high}},  # selected model, test
      "monitors": [the monitors, as given]}
 
-A numeric distribution is ``{"kind": "numeric", "count", "null_fraction", "edges",
-"frequencies"}``: ``edges`` are ``[min, cuts..., max]`` where the cuts are the distinct
-deciles above the minimum, and a value x falls in bin ``searchsorted(edges[1:-1], x,
-side="right")`` (`bin_index`), so values outside [min, max] at serving time land in the
+and ``sample_<split>.parquet`` / ``sample_scores.parquet``: the same seeded sample of at
+most ``sample_rows`` rows of every profiled column (dtypes as in the feature table; all rows
+in table order when the split is smaller). The drift statistics are computed on these
+samples (`mlspec.monitor.stats`); the distributions are summaries for data quality and
+the reports.
+
+A numeric distribution is ``{"kind": "numeric", "count", "null_fraction", "min", "max",
+"edges", "frequencies"}``: ``edges`` are ``[min, cuts..., max]`` where the cuts are the
+distinct deciles above the minimum, and a value x falls in bin ``searchsorted(edges[1:-1],
+x, side="right")`` (`bin_index`), so values outside [min, max] at serving time land in the
 first or last bin. Frequencies are over non-null values. NaN and ±inf count as null.
 
 A categorical distribution (categorical features, strings, booleans) is ``{"kind":
@@ -34,8 +47,12 @@ from mlspec.frames import FLOAT, INTEGER, TEXT, base, describe_dtype, label, req
 from mlspec.steps.params import ProfileParams
 
 BINS = 10
-TOP = 50
-TRAIN, TEST = 0, 2
+TOP = 1_000
+SAMPLE_ROWS = 100_000
+SEED = 0
+SPLITS = {"train": 0, "valid": 1, "test": 2}
+TRAIN = "train"
+FORMAT = 2
 
 
 def bin_index(edges: list[float], values: Any) -> np.ndarray:
@@ -57,13 +74,19 @@ def numeric(values: pl.Series) -> dict[str, Any]:
         "null_fraction": (total - len(finite)) / total if total else 0.0,
     }
     if not len(finite):
-        return {**out, "edges": [], "frequencies": []}
+        return {**out, "min": None, "max": None, "edges": [], "frequencies": []}
     lo, hi = float(finite.min()), float(finite.max())
     deciles = np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1]))
     cuts = [float(c) for c in deciles if c > lo]
     edges = [lo, *cuts, hi]
     counts = np.bincount(bin_index(edges, finite), minlength=len(cuts) + 1)
-    return {**out, "edges": edges, "frequencies": [float(c) / len(finite) for c in counts]}
+    return {
+        **out,
+        "min": lo,
+        "max": hi,
+        "edges": edges,
+        "frequencies": [float(c) / len(finite) for c in counts],
+    }
 
 
 def categorical(values: pl.Series) -> dict[str, Any]:
@@ -86,7 +109,8 @@ def categorical(values: pl.Series) -> dict[str, Any]:
     }
 
 
-def _kind(column: str, dtype: pl.DataType, feature_types: dict[str, str]) -> str:
+def kind(column: str, dtype: pl.DataType, feature_types: dict[str, str]) -> str:
+    """'categorical' or 'numeric': how a column of the feature table is profiled and tested."""
     if feature_types.get(column) == "categorical" or base(dtype) in TEXT | {pl.Boolean}:
         return "categorical"
     if base(dtype) in INTEGER | FLOAT | {pl.Null}:
@@ -97,19 +121,40 @@ def _kind(column: str, dtype: pl.DataType, feature_types: dict[str, str]) -> str
     )
 
 
-def _columns(
-    ctx: StepContext, monitors: list[dict[str, Any]], feature_types: dict[str, str]
-) -> tuple[dict[str, Any], int]:
-    wanted = list(
-        dict.fromkeys(
-            c for m in monitors if m.get("type") == "data_drift" for c in m.get("columns") or []
-        )
-    )
-    if not wanted:
-        return {}, 0
+def sample(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:
+    """At most `rows` rows of `frame`, drawn with `seed`, in table order (all rows if fewer)."""
+    if frame.height <= rows:
+        return frame
+    picked = np.sort(np.random.default_rng(seed).choice(frame.height, size=rows, replace=False))
+    return frame[picked]
+
+
+def _describe(frame: pl.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
+    return {
+        c: categorical(frame.get_column(c))
+        if kinds[c] == "categorical"
+        else numeric(frame.get_column(c))
+        for c in frame.columns
+    }
+
+
+def _splits(monitors: list[dict[str, Any]]) -> list[str]:
+    named = {m.get("reference") or TRAIN for m in monitors if m.get("type") != "prediction_drift"}
+    return [s for s in SPLITS if s == TRAIN or s in named]
+
+
+def _inputs(
+    ctx: StepContext, monitors: list[dict[str, Any]], feature_types: dict[str, str], p: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `columns` (train) and `references` parts of the profile."""
+    drift = [c for m in monitors if m.get("type") == "data_drift" for c in m.get("columns") or []]
     lf = ctx.input("data").scan()
     schema = lf.collect_schema()
-    require_columns(schema, wanted, what="the feature table (features and carried columns)")
+    require_columns(schema, drift, what="the feature table (features and carried columns)")
+    wanted = list(dict.fromkeys([*(f for f in feature_types if f in schema), *drift]))
+    if not wanted:
+        return {}, {}
+    kinds = {c: kind(c, schema[c], feature_types) for c in wanted}
     split = ctx.input("split").frame("data", columns=["split"]).get_column("split")
     frame = lf.select(wanted).collect()
     if frame.height != len(split):
@@ -117,60 +162,67 @@ def _columns(
             f"The split has {len(split)} rows, the feature table {frame.height}: they must be row-aligned.",
             hint="rerun the plan",
         )
-    train = frame.filter(split == TRAIN)
-    if train.height == 0:
-        raise StepError("The train split is empty: there is nothing to profile.")
-    out = {}
-    for c in wanted:
-        kind = _kind(c, schema[c], feature_types)
-        out[c] = (
-            categorical(train.get_column(c))
-            if kind == "categorical"
-            else numeric(train.get_column(c))
-        )
-    return out, train.height
-
-
-def _score_column(monitor: dict[str, Any]) -> str:
-    return f"score_{monitor['objective']}" if monitor.get("objective") else "score"
+    references: dict[str, Any] = {}
+    for name in _splits(monitors):
+        part = frame.filter(split == SPLITS[name])
+        if part.height == 0:
+            raise StepError(
+                f"The {name} split is empty: there is nothing to profile.",
+                hint="a monitor's `reference` must name a split that has rows",
+            )
+        file = f"sample_{name}"
+        ctx.output.write_frame(sample(part, p["sample_rows"], p["seed"]), file)
+        references[name] = {
+            "rows": part.height,
+            "columns": _describe(part, kinds),
+            "sample": f"{file}.parquet",
+        }
+    return references[TRAIN]["columns"], references
 
 
 def run(ctx: StepContext) -> None:
-    p: ProfileParams = ctx.params
-    monitors = list(p.monitors)
-    feature_types = {f["name"]: f.get("type", "numeric") for f in p.features}
-    columns, train_rows = _columns(ctx, monitors, feature_types)
+    params: ProfileParams = ctx.params
+    p = params.to_json()
+    monitors = list(params.monitors)
+    feature_types = {f["name"]: f.get("type", "numeric") for f in params.features}
+    columns, references = _inputs(ctx, monitors, feature_types, p)
 
-    scores: dict[str, Any] = {}
+    scores_frame = ctx.input("combine").frame("scores")
+    score_columns = [c for c in scores_frame.columns if c == "score" or c.startswith("score_")]
+    scores_frame = scores_frame.select(score_columns)
+    ctx.output.write_frame(sample(scores_frame, p["sample_rows"], p["seed"]), "sample_scores")
+    scores = {c: numeric(scores_frame.get_column(c)) for c in score_columns}
+
     performance: dict[str, Any] = {}
-    test_rows = 0
-    needs_scores = [m for m in monitors if m.get("type") == "prediction_drift"]
-    if needs_scores:
-        frame = ctx.input("combine").frame("scores")
-        test_rows = frame.height
-        wanted = list(dict.fromkeys(_score_column(m) for m in needs_scores))
-        require_columns(frame.schema, wanted, what="the combined scores")
-        scores = {c: numeric(frame.get_column(c)) for c in wanted}
+    combined = ctx.input("combine").json("combine.json")
     for m in monitors:
         if m.get("type") == "performance":
-            combined = ctx.input("combine").json("combine.json")
             objective, metric = m.get("objective"), m.get("metric")
             entry = ((combined.get("objectives") or {}).get(objective) or {}).get(
                 "metrics", {}
             ).get(metric) or {}
+            entry = entry if isinstance(entry, dict) else {}
             performance[m["name"]] = {
                 "objective": objective,
                 "metric": metric,
-                "value": entry.get("value") if isinstance(entry, dict) else None,
+                **{k: entry.get(k) for k in ("value", "low", "high")},
             }
 
     ctx.output.write_json(
         {
+            "format": FORMAT,
             "bins": BINS,
             "top": TOP,
-            "rows": {"train": train_rows, "test": test_rows},
+            "sample_rows": p["sample_rows"],
+            "seed": p["seed"],
+            "rows": {
+                "train": references.get(TRAIN, {}).get("rows", 0),
+                "test": scores_frame.height,
+            },
             "columns": columns,
+            "references": references,
             "scores": scores,
+            "score_sample": "sample_scores.parquet",
             "performance": performance,
             "monitors": monitors,
         },

@@ -167,7 +167,7 @@ def test_a_seed_change_reruns_every_stochastic_step_and_says_why(tmp_path: Path)
     plan, a = feed(tmp_path)
     _, b = feed(tmp_path, lambda t: t.replace("execution:\n", "execution:\n  seed: 11\n"))
     seeded = {s.id for s in plan.steps() if s.sources.get("seed") == "execution.seed"}
-    assert {s.split(".")[0] for s in seeded} == {"trial", "train", "evaluate"}
+    assert {s.split(".")[0] for s in seeded} == {"trial", "train", "evaluate", "profile"}
     assert rerun(a, b) >= seeded
     for sid in seeded:
         reasons = explain(b[sid].parts, a[sid].parts, step_labels(plan.step(sid)))

@@ -168,6 +168,10 @@ PARAMS = {
         "quality": {"name": "quality", "task": "binary", "target": "is_quality", "threshold": 0.5},
         "reach": {"name": "reach", "task": "regression", "target": "views", "threshold": 0.5},
     },
+    "features": [
+        {"name": "x", "expr": None, "type": "numeric"},
+        {"name": "topic", "expr": None, "type": "categorical"},
+    ],
     "deployment": {"target": "rest", "rest": {"port": 8080}},
 }
 

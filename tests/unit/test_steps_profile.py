@@ -98,14 +98,9 @@ def test_categorical_top_categories_and_other() -> None:
     cols = _run([_drift("topic", "flag", "group_id")]).output.jsons["profile.json"]["columns"]
     t = cols["topic"]
     distinct = len(set(np.array(TOPIC)[TRAIN]))
-    assert distinct > profile.TOP
-    assert (
-        t["kind"] == "categorical"
-        and t["distinct"] == distinct
-        and len(t["frequencies"]) == profile.TOP
-    )
+    assert t["kind"] == "categorical" and t["distinct"] == distinct == len(t["frequencies"])
     assert max(t["frequencies"], key=t["frequencies"].get) == "t00"
-    assert sum(t["frequencies"].values()) + t["other"] == pytest.approx(1.0) and t["other"] > 0
+    assert sum(t["frequencies"].values()) == pytest.approx(1.0) and t["other"] == 0
     assert set(cols["flag"]["frequencies"]) == {"true", "false"}
     assert cols["group_id"]["kind"] == "categorical" and cols["group_id"]["distinct"] == 7
 
@@ -126,9 +121,15 @@ def test_scores_and_performance_references() -> None:
     assert set(doc["scores"]) == {"score", "score_quality"}
     assert doc["scores"]["score"]["edges"][-1] == 2.0 and doc["rows"]["test"] == 200
     assert doc["performance"] == {
-        "q_auc": {"objective": "quality", "metric": "roc_auc", "value": 0.83}
+        "q_auc": {
+            "objective": "quality",
+            "metric": "roc_auc",
+            "value": 0.83,
+            "low": 0.8,
+            "high": 0.86,
+        }
     }
-    assert doc["columns"] == {} and doc["monitors"] == monitors
+    assert set(doc["columns"]) == {"x", "topic", "group_id"} and doc["monitors"] == monitors
 
 
 def test_unknown_column_has_a_did_you_mean() -> None:
@@ -145,5 +146,16 @@ def test_unsupported_dtype_is_an_error() -> None:
 
 def test_deterministic_and_no_monitors() -> None:
     monitors = [_drift("x", "topic"), {"name": "s", "type": "prediction_drift", "objective": None}]
-    assert _run(monitors).output.jsons == _run(monitors).output.jsons
-    assert _run([]).output.jsons["profile.json"]["columns"] == {}
+    a, b = _run(monitors).output, _run(monitors).output
+    assert a.jsons == b.jsons and set(a.frames) == {"sample_train", "sample_scores"}
+    assert all(a.frames[k].equals(b.frames[k]) for k in a.frames)
+    assert set(_run([]).output.jsons["profile.json"]["columns"]) == {"x", "topic", "group_id"}
+
+
+def test_samples_are_seeded_and_capped() -> None:
+    frame = DATA.with_row_index("i")
+    s1, s2 = profile.sample(frame, 100, 0), profile.sample(frame, 100, 0)
+    assert s1.height == 100 and s1.equals(s2) and s1["i"].is_sorted()
+    assert not s1.equals(profile.sample(frame, 100, 1)) and profile.sample(frame, 10**6, 0).equals(
+        frame
+    )

@@ -1,0 +1,67 @@
+"""`alert.retrain`: run the spec again on the current data when a monitor with it fires.
+
+"On the new data" means: the current file takes the place of the spec's data. The current
+file has the joined data's columns (what the features read) and, for retraining, every
+objective's target; so the derived spec has one source, ``current``, at the current file's
+absolute path (``external: true``), no joins, and everything else of the spec unchanged
+(split, features, objectives, combine, gate, monitors). It is written to
+``<store>/monitor/retrain-<UTC time>/spec.yaml`` and run with ``mlspec run`` on the same
+store, in the foreground; its output goes to ``run.log`` beside it. A successful run
+registers a new version of the same system, **not promoted**: a person promotes it after
+reading its report. Without every target in the current data nothing runs, and the result
+says which columns are missing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TIMEOUT = 3600.0
+
+
+def derived_spec(spec_path: Path, current: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(spec_path.read_text("utf-8"))
+    data = dict(doc.get("data") or {})
+    data["sources"] = {"current": {"path": str(current.resolve()), "external": True}}
+    data.pop("joins", None)
+    doc["data"] = data
+    execution = dict(doc.get("execution") or {})
+    execution.pop("store", None)
+    if execution:
+        doc["execution"] = execution
+    return doc
+
+
+def retrain(
+    spec_path: Path, current: Path, targets: list[str], columns: list[str], store: Path
+) -> dict[str, Any]:
+    missing = [t for t in targets if t not in columns]
+    if missing:
+        return {
+            "ran": False,
+            "reason": "the current data has no target column(s) "
+            + ", ".join(f"'{t}'" for t in missing),
+        }
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = store / "monitor" / f"retrain-{stamp}"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / "spec.yaml"
+    spec.write_text(
+        yaml.safe_dump(derived_spec(spec_path, current), sort_keys=False), encoding="utf-8"
+    )
+    log = folder / "run.log"
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlspec", "run", str(spec), "--store", str(store)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    return {"ran": True, "spec": str(spec), "log": str(log), "exit_code": proc.returncode}
