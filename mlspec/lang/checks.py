@@ -163,7 +163,9 @@ class Context:
             path,
             "unknown-column",
             f"{what} '{name}' is not a column of the joined data",
-            did_you_mean(name, self.columns | extra, fallback_list=False),
+            did_you_mean(
+                name, self.columns | extra if extra else self.columns, fallback_list=False
+            ),
         )
 
 

@@ -11,6 +11,7 @@ from mlspec.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from mlspec.lang.checks import run_checks
 from mlspec.lang.loader import Document, load_text, read_text
 from mlspec.lang.schema import check_schema
+from mlspec.lang.suggest import budget
 
 if TYPE_CHECKING:
     from mlspec.lang.spec import Spec
@@ -41,7 +42,8 @@ class Result:
 
 
 def check_document(doc: Document, path: Path | None = None) -> Result:
-    diagnostics = sort_diagnostics([*check_schema(doc), *run_checks(doc)])
+    with budget():  # hints cost difflib time: bounded per spec, however many mistakes
+        diagnostics = sort_diagnostics([*check_schema(doc), *run_checks(doc)])
     return Result(doc.file, doc, diagnostics, path, doc.text)
 
 
