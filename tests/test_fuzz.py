@@ -79,7 +79,7 @@ def check_invariants(text: str, result: Result) -> None:
         assert d.line <= len(lines), where
         assert d.col <= len(lines[d.line - 1]) + 1, where
         assert d.span >= 1, where
-    rendered = render_text(result.diagnostics, {"fuzz.yaml": text})
+    rendered = render_text(result.diagnostics, {"fuzz.yaml": text}, max_shown=None)
     for d in result.diagnostics:
         assert f": {d.severity}: {d.message} [{d.code}]" in rendered
     assert len(json.loads(render_json(result.diagnostics))) == len(result.diagnostics)

@@ -80,6 +80,8 @@ def describe_value(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"  # as YAML writes it
     return repr(value)
 
 
@@ -224,7 +226,7 @@ class _Mapper:
 
     def _range(self, error: Any, path: JsonPath) -> list[Diagnostic]:
         msg = f"{_subject(path)} must be {_range_phrase(error.schema)}. Got {describe_value(error.instance)} instead."
-        return self.at(path, "range", msg)
+        return self.at(path, "range", msg, _why(error.schema))
 
     on_minimum = on_maximum = on_exclusiveMinimum = on_exclusiveMaximum = _range
 
@@ -259,6 +261,7 @@ class _Mapper:
             path,
             "range",
             f"{_subject(path)} must have at most {n} character{'s' * (n != 1)}. Got {describe_value(error.instance)} instead.",
+            _why(error.schema),
         )
 
     def on_uniqueItems(self, error: Any, path: JsonPath) -> list[Diagnostic]:
@@ -306,6 +309,12 @@ class _Mapper:
 
     def on_other(self, error: Any, path: JsonPath) -> list[Diagnostic]:
         return self.at(path, "schema", f"{_subject(path)}: {error.message}")
+
+
+def _why(schema_part: dict[str, Any]) -> str | None:
+    """The schema's description of a bounded value: it says what the bound is for."""
+    desc = schema_part.get("description")
+    return desc if isinstance(desc, str) and desc else None
 
 
 def _resolve(ref: str) -> dict[str, Any]:
