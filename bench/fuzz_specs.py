@@ -1,0 +1,75 @@
+"""R1 at full size: 10,000 fuzzed specs through validate, plan, graph and diff, in-process.
+
+The mutator is `tests/spec_fuzz.py` (seeded; CI runs a few hundred of the same specs in
+tests/test_fuzz.py). Prints the count, how many were valid, every failure (an exception
+escaping a command, an exit code other than 0/2, an unlocated diagnostic, a command over the
+limit), and the time per spec and per command: median, p99 and max, in CPU seconds (what
+the limit is on; the machine is shared) and wall seconds, each also as a ratio to the 1 s
+limit. Figures go into docs/reliability.md.
+
+    python bench/fuzz_specs.py [--count 10000] [--seed 0] [--limit 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from spec_fuzz import COMMANDS, Outcome, fuzz
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--limit", type=float, default=1.0, help="CPU seconds per command")
+    args = ap.parse_args()
+    start = time.perf_counter()
+
+    def progress(o: Outcome) -> None:
+        for failure in o.failures:
+            print(f"FAIL spec {o.index} (from {o.seed}): {failure}", flush=True)
+        if (o.index + 1) % 500 == 0:
+            print(f"  {o.index + 1} specs, {time.perf_counter() - start:.0f} s", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        outcomes = fuzz(args.count, Path(tmp), args.seed, args.limit, progress)
+    took = time.perf_counter() - start
+    failed = [o for o in outcomes if o.failures]
+    print(f"specs: {len(outcomes)} (seed {args.seed}), valid {sum(o.valid for o in outcomes)}")
+    print(f"failures: {len(failed)} specs, {sum(len(o.failures) for o in failed)} findings")
+    print(f"total: {took:.0f} s wall")
+    rows = [
+        (
+            "per spec, 4 commands",
+            [sum(o.cpu.values()) for o in outcomes],
+            [sum(o.wall.values()) for o in outcomes],
+        ),
+        *(
+            (name, [o.cpu[name] for o in outcomes], [o.wall[name] for o in outcomes])
+            for name in COMMANDS
+        ),
+    ]
+    print(
+        f"{'':22} {'CPU median':>11} {'p99':>8} {'max':>8} {'max/limit':>10} {'wall p99':>9} {'wall max':>9}"
+    )
+    for label, cpu, wall in rows:
+        print(
+            f"{label:22} {_quantile(cpu, 0.5):10.3f}s {_quantile(cpu, 0.99):7.3f}s {max(cpu):7.3f}s "
+            f"{max(cpu) / args.limit:9.2f}x {_quantile(wall, 0.99):8.3f}s {max(wall):8.3f}s"
+        )
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
