@@ -252,6 +252,18 @@ def values_are_sound(ctx: Context) -> None:
         if isinstance(value, str):
             if (bad := _bad_char(value)) is not None:
                 ctx.error(path, "bad-character", f"{format_path(path)} holds {bad}", _BAD_CHAR_HINT)
+            elif (
+                len(path) >= 2
+                and path[-2] == "gate"
+                and (m := _GATE_NUMBER.search(value))
+                and not math.isfinite(float(m.group()))  # '>= 1e999' is '>= inf'
+            ):
+                ctx.error(
+                    path,
+                    "range",
+                    f"{format_path(path)} must compare with a finite number. Got {value!r} instead.",
+                    "a metric is a finite number; write the bound as one",
+                )
         elif isinstance(value, float) and not math.isfinite(value) and not _estimator_value(path):
             got = ".nan (not a number)" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
             ctx.error(
@@ -272,6 +284,7 @@ def values_are_sound(ctx: Context) -> None:
             )
 
 
+_GATE_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _BAD_CHAR_HINT = "remove the escape (\\0, \\x00, \\ud800 ...) from the quoted text"
 
 
