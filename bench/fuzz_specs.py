@@ -8,11 +8,15 @@ the limit is on; the machine is shared) and wall seconds, each also as a ratio t
 limit. Figures go into docs/reliability.md.
 
     python bench/fuzz_specs.py [--count 10000] [--seed 0] [--limit 1.0]
+    python bench/fuzz_specs.py --part 0/2 --out a.json & python bench/fuzz_specs.py --part 1/2 --out b.json
+    python bench/fuzz_specs.py --report a.json b.json     # the figures of both halves
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import tempfile
 import time
@@ -33,20 +37,40 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=float, default=1.0, help="CPU seconds per command")
+    ap.add_argument("--part", default="0/1", help="I/N: only the specs whose index is I mod N")
+    ap.add_argument("--out", help="also write every outcome to this JSON file")
+    ap.add_argument("--report", nargs="+", metavar="JSON", help="print the figures of saved runs")
     args = ap.parse_args()
+    if args.report:
+        saved = [json.loads(Path(f).read_text()) for f in args.report]
+        outcomes = [Outcome(**o) for s in saved for o in s["outcomes"]]
+        took = max(s["seconds"] for s in saved)
+        report(sorted(outcomes, key=lambda o: o.index), args.seed, took, args.limit)
+        return
     start = time.perf_counter()
+
+    done = [0]
 
     def progress(o: Outcome) -> None:
         for failure in o.failures:
             print(f"FAIL spec {o.index} (from {o.seed}): {failure}", flush=True)
-        if (o.index + 1) % 500 == 0:
-            print(f"  {o.index + 1} specs, {time.perf_counter() - start:.0f} s", flush=True)
+        done[0] += 1
+        if done[0] % 250 == 0:
+            print(f"  {done[0]} specs, {time.perf_counter() - start:.0f} s", flush=True)
 
+    i, n = (int(x) for x in args.part.split("/"))
     with tempfile.TemporaryDirectory() as tmp:
-        outcomes = fuzz(args.count, Path(tmp), args.seed, args.limit, progress)
+        outcomes = fuzz(args.count, Path(tmp), args.seed, args.limit, progress, (i, n))
     took = time.perf_counter() - start
+    if args.out:
+        data = {"seconds": took, "outcomes": [dataclasses.asdict(o) for o in outcomes]}
+        Path(args.out).write_text(json.dumps(data))
+    report(outcomes, args.seed, took, args.limit)
+
+
+def report(outcomes: list[Outcome], seed: int, took: float, limit: float) -> None:
     failed = [o for o in outcomes if o.failures]
-    print(f"specs: {len(outcomes)} (seed {args.seed}), valid {sum(o.valid for o in outcomes)}")
+    print(f"specs: {len(outcomes)} (seed {seed}), valid {sum(o.valid for o in outcomes)}")
     print(f"failures: {len(failed)} specs, {sum(len(o.failures) for o in failed)} findings")
     print(f"total: {took:.0f} s wall")
     rows = [
@@ -66,7 +90,7 @@ def main() -> None:
     for label, cpu, wall in rows:
         print(
             f"{label:22} {_quantile(cpu, 0.5):10.3f}s {_quantile(cpu, 0.99):7.3f}s {max(cpu):7.3f}s "
-            f"{max(cpu) / args.limit:9.2f}x {_quantile(wall, 0.99):8.3f}s {max(wall):8.3f}s"
+            f"{max(cpu) / limit:9.2f}x {_quantile(wall, 0.99):8.3f}s {max(wall):8.3f}s"
         )
     sys.exit(1 if failed else 0)
 
