@@ -17,7 +17,7 @@ from typing import Any
 
 from mlspec.diagnostics import Diagnostic
 from mlspec.lang.loader import Document, JsonPath, format_path
-from mlspec.lang.schema_fit import fits
+from mlspec.lang.schema_fit import _equal, _scalar_key, fits
 from mlspec.lang.suggest import did_you_mean
 
 SCHEMA_FILE = "mlspec.schema.json"
@@ -265,13 +265,21 @@ class _Mapper:
         )
 
     def on_uniqueItems(self, error: Any, path: JsonPath) -> list[Diagnostic]:
-        seen: list[Any] = []
+        # A set for scalars: a list of 20,000 names with one repeat took 48 s pair by pair.
+        keys: set[Any] = set()
+        others: list[Any] = []
         for i, item in enumerate(error.instance):
-            if item in seen:
+            key = _scalar_key(item)
+            if key is not None:
+                repeated = key in keys
+                keys.add(key)
+            else:
+                repeated = any(_equal(item, other) for other in others)
+                others.append(item)
+            if repeated:
                 return self.at(
                     (*path, i), "duplicate", f"{_subject(path)} lists {describe_value(item)} twice."
                 )
-            seen.append(item)
         return self.at(path, "duplicate", f"{_subject(path)} must not repeat items.")
 
     def _alternatives(self, error: Any, path: JsonPath) -> list[Diagnostic]:
