@@ -351,7 +351,7 @@ def check_spec(index: int, seed: Path, text: str, folder: Path, limit: float = L
     base = folder / "base.yaml"
     if not base.exists() or base.read_text("utf-8") != seed.read_text("utf-8"):
         base.write_text(seed.read_text("utf-8"), "utf-8")
-    result = validate_text(text, "spec.yaml")
+    result = validate_text(text, "spec.yaml", spec.resolve())  # with the disk checks, as the CLI
     outcome = Outcome(index, seed.name, result.ok)
     outcome.failures += _located(text, result.diagnostics)
     commands: dict[str, list[str]] = {
