@@ -49,22 +49,29 @@ def main() -> None:
         return
     start = time.perf_counter()
 
-    done = [0]
+    done: list[Outcome] = []
+
+    def save(outcomes: list[Outcome]) -> None:
+        if args.out:  # also every 250 specs: a run cut short keeps its figures
+            data = {
+                "seconds": time.perf_counter() - start,
+                "outcomes": [dataclasses.asdict(o) for o in outcomes],
+            }
+            Path(args.out).write_text(json.dumps(data))
 
     def progress(o: Outcome) -> None:
         for failure in o.failures:
             print(f"FAIL spec {o.index} (from {o.seed}): {failure}", flush=True)
-        done[0] += 1
-        if done[0] % 250 == 0:
-            print(f"  {done[0]} specs, {time.perf_counter() - start:.0f} s", flush=True)
+        done.append(o)
+        if len(done) % 250 == 0:
+            print(f"  {len(done)} specs, {time.perf_counter() - start:.0f} s", flush=True)
+            save(done)
 
     i, n = (int(x) for x in args.part.split("/"))
     with tempfile.TemporaryDirectory() as tmp:
         outcomes = fuzz(args.count, Path(tmp), args.seed, args.limit, progress, (i, n))
     took = time.perf_counter() - start
-    if args.out:
-        data = {"seconds": took, "outcomes": [dataclasses.asdict(o) for o in outcomes]}
-        Path(args.out).write_text(json.dumps(data))
+    save(outcomes)
     report(outcomes, args.seed, took, args.limit)
 
 
