@@ -160,3 +160,34 @@ def test_a_long_list_with_a_repeat_is_linear() -> None:
 
     small, large = seconds(2_000), seconds(20_000)
     assert large / small < 30, (small, large)  # linear: ~10; pair by pair: ~100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["leaking-features", "joined-wide-sources"])
+def test_wide_specs_are_linear(shape: str) -> None:
+    """Two lookups in lists made validate quadratic in the features and the columns."""
+    head = (
+        VALID_HEAD
+        + "objectives:\n  o: {task: binary, target: y, models: [{name: m, type: dummy}]}\n"
+    )
+
+    def spec(n: int) -> str:
+        if shape == "leaking-features":  # each reads the target: a target-leak each
+            features = "".join(f'  - {{name: f{i}, expr: "y + {i}"}}\n' for i in range(n))
+            return head + "data: {sources: {s: {path: s.csv}}}\nfeatures:\n" + features
+        cols = ", ".join(f"c{i}: int" for i in range(n))
+        return (
+            head + "features: [{name: f}]\ndata:\n  sources:\n"
+            f"    s: {{path: s.csv, columns: {{{cols}, y: int, f: int}}}}\n"
+            f"    u: {{path: u.csv, columns: {{{cols}}}}}\n"
+            "  joins: [{left: s, right: u, on: c0}]\n"
+        )
+
+    def seconds(n: int) -> float:
+        text = spec(n)
+        start = time.process_time()
+        validate_text(text)
+        return time.process_time() - start
+
+    small, large = seconds(1_000), seconds(10_000)
+    assert large / small < 30, (small, large)  # linear: ~10; quadratic: ~100
