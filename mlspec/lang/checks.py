@@ -251,8 +251,10 @@ def values_are_sound(ctx: Context) -> None:
     setting. Every string and key, estimator's or not, must be text that UTF-8 can hold,
     without NUL.
     """
+    # Only an escape in double quotes makes either (YAML's reader refuses them raw).
+    escapes = "\\" in ctx.doc.text
     for path, value in walk(ctx.data):
-        if path and isinstance(path[-1], str) and (bad := _bad_char(path[-1])) is not None:
+        if escapes and path and isinstance(path[-1], str) and (bad := _bad_char(path[-1])):
             ctx.error(
                 path,
                 "bad-character",
@@ -261,7 +263,7 @@ def values_are_sound(ctx: Context) -> None:
                 key=True,
             )
         if isinstance(value, str):
-            if (bad := _bad_char(value)) is not None:
+            if escapes and (bad := _bad_char(value)) is not None:
                 ctx.error(path, "bad-character", f"{format_path(path)} holds {bad}", _BAD_CHAR_HINT)
             elif (
                 len(path) >= 2

@@ -356,22 +356,20 @@ _EMPTY_HINT = "start from examples/quickstart/spec.yaml"
 _TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels"
 _TOO_DEEP_HINT = f"a spec nests at most {MAX_DEPTH} levels; flatten the document"
 
-# Where a line's content starts: after its indentation and any block indicators ('- ', '? ',
-# ': '), each of which may open one more level on the same line.
-_LINE_LEAD = re.compile(r"(?:\A|[\r\n\x85\u2028\u2029])([ \t]*(?:[-?:][ \t]+)*)")
-
 
 def _depth_bound(text: str) -> int:
     """A cheap upper bound on the nesting depth of `text`, from the text alone.
 
     Every flow collection opens with '[' or '{', so their count bounds the flow depth. A block
     collection nested in another starts further right, except a sequence under a mapping key
-    (same column), so a line whose content starts at column c is at most 2c + 2 levels deep.
+    (same column), so a line whose content starts at column c is at most 2c + 2 levels deep;
+    block indicators ('- ', '? ', ': ') count as indentation. `splitlines` breaks at more
+    characters than YAML does: a line's first piece is still measured, so the bound holds.
     """
     flow = text.count("[") + text.count("{")
     if flow > MAX_DEPTH:
         return flow
-    lead = max((len(m.group(1)) for m in _LINE_LEAD.finditer(text)), default=0)
+    lead = max((len(line) - len(line.lstrip(" \t-?:")) for line in text.splitlines()), default=0)
     return flow + 2 * lead + 3
 
 
