@@ -423,7 +423,9 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
     too_deep = nesting_error(text, file)
     if too_deep is not None:
         return None, [too_deep]
-    if _CSpecLoader is not None and text.isascii():
+    # libyaml ends the last collection one column short when the text does not end with a
+    # line break ('a: 1'): such text takes the pure-Python path, whose marks are the reference.
+    if _CSpecLoader is not None and text.isascii() and text.endswith(("\n", "\r")):
         fast = _load_with_libyaml(text, file)
         if fast is not None:
             return fast, []
