@@ -117,6 +117,7 @@ def emitted_codes() -> set[str]:
         "schema.py": [rf"self\.at\(\s*{where}\s*,\s*{code}"],
         "checks.py": [
             rf"(?:ctx|self)\.(?:error|warn)\(\s*{where}\s*,\s*{code}",
+            rf"doc\.diag\(\s*{where}\s*,\s*{code}",
         ],
     }
     for name, pats in patterns.items():
@@ -223,7 +224,8 @@ def test_validate_text_equals_validate_file() -> None:
         except UnicodeDecodeError:
             continue
         by_text = [
-            (d.line, d.col, d.code, d.message) for d in validate_text(text, str(path)).diagnostics
+            (d.line, d.col, d.code, d.message)
+            for d in validate_text(text, str(path), path.resolve()).diagnostics
         ]
         by_file = [(d.line, d.col, d.code, d.message) for d in validate_file(path).diagnostics]
         assert by_text == by_file, path.name

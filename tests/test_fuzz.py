@@ -12,7 +12,9 @@ Invariants checked for every input:
 - the libyaml fast path loads what the pure-Python parser loads, with the same marks.
 
 Inputs: random text, YAML-looking text, random YAML documents (plain and spec-shaped), and
-mutations of every example spec and every spec in specs/valid. Runs derandomized, with no
+mutations of every example spec and every spec in specs/valid. R1 (issue 19) runs mutated and
+schema-generated specs through `validate`, `plan`, `graph` and `diff` in-process
+(`tests/spec_fuzz.py`; the full 10,000 are `bench/fuzz_specs.py`). Runs derandomized, with no
 example database, so CI sees the same examples on every run; the whole file runs in well
 under a minute.
 """
@@ -25,6 +27,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,6 +38,7 @@ from mlspec.lang.loader import load_text, walk
 from mlspec.lang.schema import _validator, schema_text
 from mlspec.lang.schema_fit import fits
 from mlspec.lang.validate import Result, validate_text
+from tests import spec_fuzz
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_FILES = sorted(
@@ -79,7 +83,7 @@ def check_invariants(text: str, result: Result) -> None:
         assert d.line <= len(lines), where
         assert d.col <= len(lines[d.line - 1]) + 1, where
         assert d.span >= 1, where
-    rendered = render_text(result.diagnostics, {"fuzz.yaml": text})
+    rendered = render_text(result.diagnostics, {"fuzz.yaml": text}, max_shown=None)
     for d in result.diagnostics:
         assert f": {d.severity}: {d.message} [{d.code}]" in rendered
     assert len(json.loads(render_json(result.diagnostics))) == len(result.diagnostics)
@@ -434,3 +438,19 @@ def test_every_spec_unmutated_is_valid() -> None:
         again = validate(_dump(result.document.data))
         assert again.diagnostics == [], name
         assert again.document is not None and again.document.data == result.document.data, name
+
+
+# ---------------------------------------------------------------- (c) R1: every light command
+
+# The first specs of bench/fuzz_specs.py (same mutator, same seed), which runs 10,000.
+R1_CI_COUNT = 120
+
+
+@pytest.mark.slow
+def test_r1_fuzzed_specs_through_validate_plan_graph_diff(tmp_path: Path) -> None:
+    """Mutated and generated specs: no exception, exit 0 or 2, located, <= 1 s CPU each."""
+    outcomes = spec_fuzz.fuzz(R1_CI_COUNT, tmp_path, seed=0)
+    findings = [f"spec {o.index} from {o.seed}: {f}" for o in outcomes for f in o.failures]
+    assert not findings, "\n\n".join(findings[:5])
+    # the fuzz reaches the planner: some specs stay valid, most are refused
+    assert 0 < sum(o.valid for o in outcomes) < len(outcomes)

@@ -8,12 +8,20 @@ import argparse
 import os
 import sys
 
-from mlspec.diagnostics import render_json, render_text, summary
+from mlspec.diagnostics import MAX_SHOWN, render_json, render_text, summary
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files to check")
     p.add_argument("--json", action="store_true", help="print the diagnostics as a JSON list")
+    p.add_argument(
+        "--max-errors",
+        type=_count,
+        default=MAX_SHOWN,
+        metavar="N",
+        help=f"print at most N diagnostics per file, then count the rest (default {MAX_SHOWN}; "
+        "0: all); --json prints all",
+    )
     p.add_argument(
         "-q", "--quiet", action="store_true", help="print only the diagnostics, no summary"
     )
@@ -28,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         print(render_json(diagnostics))
     else:
         sources = {r.file: r.text for r in results if r.text is not None}
-        text = render_text(diagnostics, sources)
+        text = render_text(diagnostics, sources, args.max_errors)
         if text:
             print(_colour(text) if _use_colour() else text)
         if not args.quiet:
@@ -36,6 +44,16 @@ def run(args: argparse.Namespace) -> int:
                 summary(diagnostics, len(results)), file=sys.stderr if diagnostics else sys.stdout
             )
     return 0 if all(r.ok for r in results) else 2
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Got {text!r} instead.")
+    return n
 
 
 def _use_colour() -> bool:

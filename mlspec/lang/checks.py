@@ -103,6 +103,16 @@ class Context:
         return out
 
     @cached_property
+    def feature_index(self) -> dict[str, int]:
+        """Where each feature is first defined in `features` (a scan per lookup was quadratic)."""
+        out: dict[str, int] = {}
+        for i, f in _items(self.data.get("features")):
+            name = f.get("name")
+            if isinstance(name, str):
+                out.setdefault(name, i)
+        return out
+
+    @cached_property
     def feature_columns(self) -> dict[str, frozenset[str]]:
         """Columns each feature reads (expressions that do not parse read nothing here)."""
         out: dict[str, frozenset[str]] = {}
@@ -165,7 +175,9 @@ class Context:
             path,
             "unknown-column",
             f"{what} '{name}' is not a column of the joined data",
-            did_you_mean(name, self.columns | extra, fallback_list=False),
+            did_you_mean(
+                name, self.columns | extra if extra else self.columns, fallback_list=False
+            ),
         )
 
 
@@ -181,7 +193,8 @@ def _join_columns(table: list[str], right: list[str], join: dict[str, Any]) -> l
         return table
     keys = set(_join_keys(join))
     suffix = join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
-    return [*table, *(c + suffix if c in table else c for c in right if c not in keys)]
+    have = set(table)  # not `in table`: two sources of 50,000 columns each
+    return [*table, *(c + suffix if c in have else c for c in right if c not in keys)]
 
 
 Check = Callable[[Context], None]
@@ -204,25 +217,90 @@ def run_checks(doc: Document) -> list[Diagnostic]:
 # ---------------------------------------------------------------- values
 
 
-@check
-def numbers_are_numbers(ctx: Context) -> None:
-    """`.nan` compares false with every bound, so it passes every range of the schema.
+# Integers are 64-bit wherever they go (SQLite, polars, numpy); JSON Schema cannot say so.
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+# What a spec's text cannot carry: NUL ends a C string (a path, an SQL query, a process
+# argument), and a lone surrogate (from a "\\ud800" escape) is no character, so it cannot
+# be written as UTF-8 (a log, a manifest, a report).
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 
-    Only values handed to an estimator as they are (params, search choices) may hold it:
-    xgboost's `missing: .nan` is a real setting.
+
+def _bad_char(text: str) -> str | None:
+    m = _BAD_CHAR.search(text)
+    if m is None:
+        return None
+    return (
+        "a NUL character (\\0)"
+        if m.group() == "\x00"
+        else f"a lone surrogate (\\u{ord(m.group()):04x})"
+    )
+
+
+def _estimator_value(path: JsonPath) -> bool:
+    """Values handed to an estimator as they are (params, search choices): its own rules."""
+    return "params" in path or (
+        len(path) >= 3 and path[-3] == "space" and isinstance(path[-1], int)
+    )
+
+
+@check
+def values_are_sound(ctx: Context) -> None:
+    """What the schema's types let through but no step can take.
+
+    `.nan` compares false with every bound, so it passes every range of the schema; `.inf`
+    passes every bound but a maximum; an integer may have any number of digits. Only values
+    handed to an estimator as they are may hold them: xgboost's `missing: .nan` is a real
+    setting. Every string and key, estimator's or not, must be text that UTF-8 can hold,
+    without NUL.
     """
+    # Only an escape in double quotes makes either (YAML's reader refuses them raw).
+    escapes = "\\" in ctx.doc.text
     for path, value in walk(ctx.data):
-        if not (isinstance(value, float) and math.isnan(value)):
-            continue
-        if "params" in path or (
-            len(path) >= 3 and path[-3] == "space" and isinstance(path[-1], int)
+        if escapes and path and isinstance(path[-1], str) and (bad := _bad_char(path[-1])):
+            ctx.error(
+                path,
+                "bad-character",
+                f"the key {format_path(path)!r} holds {bad}",
+                _BAD_CHAR_HINT,
+                key=True,
+            )
+        if isinstance(value, str):
+            if escapes and (bad := _bad_char(value)) is not None:
+                ctx.error(path, "bad-character", f"{format_path(path)} holds {bad}", _BAD_CHAR_HINT)
+            elif (
+                len(path) >= 2
+                and path[-2] == "gate"
+                and (m := _GATE_NUMBER.search(value))
+                and not math.isfinite(float(m.group()))  # '>= 1e999' is '>= inf'
+            ):
+                ctx.error(
+                    path,
+                    "range",
+                    f"{format_path(path)} must compare with a finite number. Got {value!r} instead.",
+                    "a metric is a finite number; write the bound as one",
+                )
+        elif isinstance(value, float) and not math.isfinite(value) and not _estimator_value(path):
+            got = ".nan (not a number)" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+            ctx.error(
+                path, "range", f"{format_path(path)} must be a finite number. Got {got} instead."
+            )
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not MIN_INT <= value <= MAX_INT
+            and not _estimator_value(path)
         ):
-            continue
-        ctx.error(
-            path,
-            "range",
-            f"{format_path(path)} must be a real number. Got .nan (not a number) instead.",
-        )
+            ctx.error(
+                path,
+                "range",
+                f"{format_path(path)} must fit in 64 bits (at most {MAX_INT:,} in size). "
+                f"Got {len(str(abs(value)))} digits instead.",
+                "integers are stored and computed as 64-bit numbers",
+            )
+
+
+_GATE_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_BAD_CHAR_HINT = "remove the escape (\\0, \\x00, \\ud800 ...) from the quoted text"
 
 
 # ---------------------------------------------------------------- data
@@ -251,6 +329,8 @@ def sources_are_readable(ctx: Context) -> None:
                 f"source '{name}' reads '{path}', a symlink to {real}, outside the spec's folder",
                 "copy the data beside the spec, or set `external: true` on the source to allow it",
             )
+        if isinstance(path, str):
+            _check_path_parts(ctx, (*base, "path"), path)
         fmt = source_format(src)
         if fmt is None and isinstance(path, str):
             ctx.error(
@@ -323,6 +403,8 @@ def paths_stay_inside(ctx: Context) -> None:
         value: Any = ctx.data
         for part in path:
             value = _dict(value).get(part)
+        if isinstance(value, str):
+            _check_path_parts(ctx, path, value)
         if isinstance(value, str) and _outside(value):
             ctx.error(
                 path,
@@ -344,6 +426,26 @@ def _escapes(ctx: Context, path: str) -> Path | None:
     (only for a spec on disk: a spec from git or a string has no folder to resolve in)."""
     spec_file = Path(ctx.doc.file)
     return escapes(spec_file.parent, path) if spec_file.is_file() else None
+
+
+MAX_NAME_BYTES = 255  # NAME_MAX of Linux, macOS and Windows file systems
+
+
+def _check_path_parts(ctx: Context, where: JsonPath, path: str) -> None:
+    """Each part of a path between '/' must be a name a file system can hold."""
+    at = 0
+    for part in re.split(r"[/\\]", path):
+        size = len(part.encode("utf-8", "surrogatepass"))
+        if size > MAX_NAME_BYTES:
+            ctx.error(
+                where,
+                "path-length",
+                f"'{part[:20]}...' in {format_path(where)} is {size} bytes long; a file or "
+                f"folder name is at most {MAX_NAME_BYTES}",
+                "shorten the name (file systems refuse longer ones)",
+                offset=at,
+            )
+        at += len(part) + 1
 
 
 @check
@@ -946,7 +1048,7 @@ def _check_leakage(ctx: Context, name: str, obj: dict[str, Any], targets: dict[s
     for fname in names:
         reads = ctx.feature_columns.get(fname, frozenset())
         if fname == target or target in reads:
-            idx = _feature_index(ctx, fname)
+            idx = ctx.feature_index.get(fname)
             how = "is" if fname == target else "reads"
             path = (
                 ("features", idx, "name" if fname == target else "expr")
@@ -959,13 +1061,6 @@ def _check_leakage(ctx: Context, name: str, obj: dict[str, Any], targets: dict[s
                 f"feature '{fname}' {how} the target '{target}' of objective '{name}'",
                 "a target is never a feature: remove it from the features, or list the objective's own `features`",
             )
-
-
-def _feature_index(ctx: Context, name: str) -> int | None:
-    for i, f in _items(ctx.data.get("features")):
-        if f.get("name") == name:
-            return i
-    return None
 
 
 @check
@@ -1054,7 +1149,8 @@ def combine_is_sound(ctx: Context) -> None:
     targets = sorted(
         {o.get("target") for o in ctx.objectives.values() if isinstance(o.get("target"), str)}
     )
-    known = ctx.columns is None or target in ctx.columns  # else unknown-column says it better
+    # else unknown-column says it better (a target that is no string: the schema says so)
+    known = ctx.columns is None or (isinstance(target, str) and target in ctx.columns)
     if isinstance(target, str) and targets and target not in targets and known:
         ctx.error(
             ("combine", "target"),
@@ -1248,3 +1344,68 @@ def _monitor_options(
                 f"test '{test}' takes numbers; column '{col}' of monitor '{name}' is a categorical feature",
                 "use chi_square, psi, jensen_shannon or auto for it (column_tests can set it per column)",
             )
+
+
+# ---------------------------------------------------------------- the file system
+
+
+def paths_on_disk(doc: Document, folder: Path) -> list[Diagnostic]:
+    """Folders and files mlspec will write that the file system already holds as the other kind.
+
+    The one look outside the spec that `validate` takes (when it knows the spec's folder): a
+    stat of the store and the batch output, never a read. A store that names a file failed
+    every command that opens it with a traceback.
+    """
+    out: list[Diagnostic] = []
+    wanted: list[tuple[JsonPath, Any, bool]] = [
+        (("execution", "store"), _dict(doc.data.get("execution")).get("store", ".mlspec"), True),
+    ]
+    dep = _dict(doc.data.get("deployment"))
+    if dep.get("target") == "batch":
+        output = _dict(dep.get("batch")).get("output", "scores.parquet")
+        wanted.append((("deployment", "batch", "output"), output, False))
+    for where, rel, is_folder in wanted:
+        if not isinstance(rel, str) or not rel or _outside(rel) or _bad_char(rel):
+            continue  # reported by the schema and the checks above
+        clash = _clash(folder, rel, is_folder)
+        if clash is not None:
+            name, kind = clash
+            message = (
+                f"{format_path(where)} '{rel}'"
+                + ("" if name == rel.strip("/") else f": '{name}'")
+                + " is a file, not a folder"
+                if kind == "file"
+                else f"{format_path(where)} '{rel}' is a folder; the scores are written to a file"
+            )
+            out.append(
+                doc.diag(
+                    where,
+                    "path-kind",
+                    message,
+                    "choose another path, or move what is there",
+                    key=where not in doc.marks,
+                )
+            )
+    return out
+
+
+def _clash(folder: Path, rel: str, is_folder: bool) -> tuple[str, str] | None:
+    """The first part of `rel` under `folder` that exists as the wrong kind, and its kind."""
+    parts = [p for p in re.split(r"[/\\]", rel) if p not in ("", ".")]
+    here = folder
+    try:
+        for i, part in enumerate(parts):
+            here = here / part
+            last = i == len(parts) - 1
+            if here.is_dir():
+                if last and not is_folder:
+                    return "/".join(parts[: i + 1]), "folder"
+            elif here.exists():
+                if not last or is_folder:
+                    return "/".join(parts[: i + 1]), "file"
+                return None
+            else:
+                return None
+    except (OSError, ValueError):  # a name too long, a loop of links: the run will say
+        return None
+    return None

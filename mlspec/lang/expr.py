@@ -475,8 +475,8 @@ class _Parser:
         return Lit(value)
 
     def _unary(self, node: ast.UnaryOp, depth: int) -> Expr:
-        if isinstance(node.op, ast.UAdd):
-            return self.convert(node.operand, depth)
+        if isinstance(node.op, ast.UAdd):  # a level like any other: 500 of them recursed
+            return self.convert(node.operand, depth + 1)
         if isinstance(node.op, ast.USub):
             inner = node.operand
             # Fold "-<number>" into one constant, so that -9223372036854775808 fits, lists

@@ -21,6 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from mlspec.diagnostics import Diagnostic
@@ -28,7 +36,7 @@ from mlspec.diagnostics import Diagnostic
 JsonPath = tuple[str | int, ...]
 
 MAX_NODES = 100_000  # after alias expansion; a real spec has a few hundred
-MAX_DEPTH = 64
+MAX_DEPTH = 64  # a real spec nests ~8 levels; PyYAML's composers recurse once per level
 MAX_BYTES = 5_000_000
 
 _STD = "tag:yaml.org,2002:"
@@ -232,8 +240,8 @@ class _Builder:
                 f"the document expands to more than {MAX_NODES:,} nodes through aliases",
                 "a spec is plain data; write the values out instead of nesting aliases",
             )
-        if len(path) > MAX_DEPTH:
-            raise self.fail(node, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+        if len(path) > MAX_DEPTH:  # through aliases: the text itself passed `nesting_error`
+            raise self.fail(node, "yaml-too-deep", _TOO_DEEP, _TOO_DEEP_HINT)
         if id(node) in self.active:
             raise self.fail(
                 node, "yaml-recursive-alias", "the node anchored here contains an alias to itself"
@@ -345,6 +353,65 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 
 _EMPTY_HINT = "start from examples/quickstart/spec.yaml"
+_TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels"
+_TOO_DEEP_HINT = f"a spec nests at most {MAX_DEPTH} levels; flatten the document"
+
+
+def _depth_bound(text: str) -> int:
+    """A cheap upper bound on the nesting depth of `text`, from the text alone.
+
+    Every flow collection opens with '[' or '{', so their count bounds the flow depth. A block
+    collection nested in another starts further right, except a sequence under a mapping key
+    (same column), so a line whose content starts at column c is at most 2c + 2 levels deep;
+    block indicators ('- ', '? ', ': ') count as indentation. `splitlines` breaks at more
+    characters than YAML does: a line's first piece is still measured, so the bound holds.
+    """
+    flow = text.count("[") + text.count("{")
+    if flow > MAX_DEPTH:
+        return flow
+    lead = max((len(line) - len(line.lstrip(" \t-?:")) for line in text.splitlines()), default=0)
+    return flow + 2 * lead + 3
+
+
+def nesting_error(text: str, file: str) -> Diagnostic | None:
+    """The first node nested deeper than MAX_DEPTH, found before any node graph is composed.
+
+    PyYAML composes recursively: its C composer overflows the C stack (a segfault, exit 139)
+    on some 30,000 nested brackets, and the pure-Python one hits the recursion limit. The
+    parsers below the composers keep explicit stacks, so counting levels over the event
+    stream is safe at any depth; it runs only when the cheap text bound allows a deep spec.
+    """
+    if _depth_bound(text) <= MAX_DEPTH:
+        return None
+    cls = _CSpecLoader if _CSpecLoader is not None and text.isascii() else _SpecLoader
+    loader = cls(text)
+    # One entry per open collection: None for a sequence; for a mapping, whether its next
+    # node is a key (keys are not nodes of the data, as in `_Builder`).
+    stack: list[bool | None] = []
+    try:
+        while True:
+            event = loader.get_event()
+            if isinstance(event, ScalarEvent | AliasEvent | SequenceStartEvent | MappingStartEvent):
+                is_key = bool(stack) and stack[-1] is True
+                if stack and stack[-1] is not None:
+                    stack[-1] = not stack[-1]
+                if not is_key and len(stack) > MAX_DEPTH:
+                    m = event.start_mark
+                    return Diagnostic(
+                        file, m.line + 1, m.column + 1, "yaml-too-deep", _TOO_DEEP, _TOO_DEEP_HINT
+                    )
+                if isinstance(event, SequenceStartEvent):
+                    stack.append(None)
+                elif isinstance(event, MappingStartEvent):
+                    stack.append(True)
+            elif isinstance(event, CollectionEndEvent):
+                stack.pop()
+            elif isinstance(event, StreamEndEvent):
+                return None
+    except (yaml.YAMLError, ValueError):
+        return None  # composing stops at the same place, no deeper: its error is the one shown
+    finally:
+        loader.dispose()
 
 
 _COMPARISON = re.compile(r"([>|]=?\s*[-+.\d][^#]*?)\s*(#.*)?$")
@@ -377,7 +444,12 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", _EMPTY_HINT)]
-    if _CSpecLoader is not None and text.isascii():
+    too_deep = nesting_error(text, file)
+    if too_deep is not None:
+        return None, [too_deep]
+    # libyaml ends the last collection one column short when the text does not end with a
+    # line break ('a: 1'): such text takes the pure-Python path, whose marks are the reference.
+    if _CSpecLoader is not None and text.isascii() and text.endswith(("\n", "\r")):
         fast = _load_with_libyaml(text, file)
         if fast is not None:
             return fast, []
@@ -418,9 +490,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
         except yaml.YAMLError as exc:
             return None, [Diagnostic(file, 1, 1, "yaml-syntax", str(exc).splitlines()[0])]
         except RecursionError:
-            return None, [
-                Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
-            ]
+            return None, [Diagnostic(file, 1, 1, "yaml-too-deep", _TOO_DEEP, _TOO_DEEP_HINT)]
     finally:
         if loader is not None:
             loader.dispose()
@@ -432,9 +502,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[Document | None, list[
     except _LoadError as exc:
         return None, [exc.diagnostic]
     except RecursionError:
-        return None, [
-            Diagnostic(file, 1, 1, "yaml-too-deep", f"nesting deeper than {MAX_DEPTH} levels")
-        ]
+        return None, [Diagnostic(file, 1, 1, "yaml-too-deep", _TOO_DEEP, _TOO_DEEP_HINT)]
     if data is None:  # an empty document ('---' alone, or only 'null')
         return None, [Diagnostic(file, 1, 1, "spec-empty", "the spec is empty", _EMPTY_HINT)]
     if not isinstance(data, dict):

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlspec.diagnostics import Diagnostic, has_errors, sort_diagnostics
-from mlspec.lang.checks import run_checks
+from mlspec.lang.checks import paths_on_disk, run_checks
 from mlspec.lang.loader import Document, load_text, read_text
 from mlspec.lang.schema import check_schema
+from mlspec.lang.suggest import budget
 
 if TYPE_CHECKING:
     from mlspec.lang.spec import Spec
@@ -41,7 +42,15 @@ class Result:
 
 
 def check_document(doc: Document, path: Path | None = None) -> Result:
-    diagnostics = sort_diagnostics([*check_schema(doc), *run_checks(doc)])
+    with budget():  # hints cost difflib time: bounded per spec, however many mistakes
+        shape = check_schema(doc)
+        # A value out of the schema's range may also fail a check's range (.inf, 10**30):
+        # one diagnostic per spot and code.
+        said = {(d.line, d.col, d.code) for d in shape}
+        found = [*shape, *(d for d in run_checks(doc) if (d.line, d.col, d.code) not in said)]
+    if path is not None:  # the spec's folder is known: stat what mlspec will write there
+        found += paths_on_disk(doc, path.parent)
+    diagnostics = sort_diagnostics(found)
     return Result(doc.file, doc, diagnostics, path, doc.text)
 
 

@@ -79,3 +79,18 @@ def test_problems_and_oddities_read_as_the_pure_parser_reads_them(
     fast, fast_diags = load_text(text, "spec.yaml")
     slow, slow_diags = pure(text, monkeypatch)
     assert fast_diags == slow_diags and same(fast, slow)  # type: ignore[arg-type]
+
+
+def test_text_without_a_final_line_break_has_the_pure_parsers_marks() -> None:
+    """libyaml ended the root mapping of 'a: 1' one column short (found by tests/test_fuzz.py)."""
+    from mlspec.lang import loader
+
+    for text in ("0:", "a: 1", "a: [1]", "a:\n  b:", "a: {b: }"):
+        fast, _ = loader.load_text(text)
+        slow_loader, loader._CSpecLoader = loader._CSpecLoader, None
+        try:
+            slow, _ = loader.load_text(text)
+        finally:
+            loader._CSpecLoader = slow_loader
+        assert fast is not None and slow is not None
+        assert fast.marks == slow.marks, text
