@@ -459,7 +459,7 @@ def system_stage(b: PlanBuilder) -> None:
             description="check the thresholds",
         )
     )
-    assert b.features is not None and b.split is not None
+    assert b.features is not None and b.split is not None and b.table is not None
     profile = b.add(
         Step(
             id="profile",
@@ -482,6 +482,7 @@ def system_stage(b: PlanBuilder) -> None:
                 "gate": gate.id,
                 "combine": combine.id,
                 "profile": profile.id,
+                "data": b.table,
                 **selects,
                 **trains,
             },

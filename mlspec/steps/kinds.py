@@ -77,7 +77,7 @@ KINDS: dict[str, StepKind] = {
         StepKind(
             "combine",
             "mlspec.steps.combine",
-            ("steps/combine.py", "evaluation/metrics.py", *_DATA),
+            ("steps/combine.py", "scoring/combine.py", "evaluation/metrics.py", *_DATA),
             ("polars", "numpy", "scikit-learn"),
         ),
         StepKind("gate", "mlspec.steps.gate", ("steps/gate.py", *_DATA), ()),
