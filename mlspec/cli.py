@@ -24,7 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("graph", "draw the plan's DAG as Mermaid or DOT"),
     "runs": ("runs", "list recorded runs, show one, or compare two"),
     "report": ("report", "write or open the HTML evaluation report of a run"),
-    "models": ("models", "list, promote and roll back packaged model versions"),
+    "models": ("models", "list, promote, roll back, export and verify packaged model versions"),
+    "predict": ("predict", "score a CSV, Parquet or NDJSON file with the production version"),
     "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
 }
 

@@ -34,6 +34,7 @@ class PlanBuilder:
         default_factory=dict
     )  # objective -> model -> evaluate step
     selects: dict[str, str] = field(default_factory=dict)  # objective -> select step
+    package: str | None = None
 
     def add(self, step: Step) -> Step:
         self.steps.append(step)
@@ -528,4 +529,25 @@ def system_stage(b: PlanBuilder) -> None:
             description="the evaluation report (HTML)",
         )
     )
-    del package
+    b.package = package.id
+
+
+@stage
+def deployment_stage(b: PlanBuilder) -> None:
+    """``deployment.target: batch``: a `score` step scores the batch input with the package."""
+    dep = b.spec.deployment or {}
+    if dep.get("target") != "batch" or b.package is None or b.table is None:
+        return
+    batch = dep.get("batch") or {}
+    source = batch.get("input")
+    b.add(
+        Step(
+            id="score",
+            kind="score",
+            inputs={"package": b.package, **({"data": b.table} if source is None else {})},
+            params={"input": source, "format": batch.get("format", "parquet")},
+            reads={"deployment.batch": (b.spec.raw.get("deployment") or {}).get("batch")},
+            files=(source,) if source is not None else (),
+            description="batch-score the input with the packaged bundle",
+        )
+    )

@@ -86,6 +86,21 @@ KINDS: dict[str, StepKind] = {
         ),
         StepKind("package", "mlspec.steps.package", ("steps/package.py", *_MODEL), _ML),
         StepKind(
+            "score",
+            "mlspec.steps.score",
+            (
+                "steps/score.py",
+                "scoring/batch.py",
+                "scoring/scorer.py",
+                "scoring/bundle.py",
+                "scoring/combine.py",
+                "scoring/expressions.py",
+                "lang/expr.py",
+                *_MODEL,
+            ),
+            _ML,
+        ),
+        StepKind(
             "report", "mlspec.steps.report", ("steps/report.py", "report/charts.py", *_DATA), ()
         ),
     )

@@ -138,3 +138,52 @@ def test_import_mlspec_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_predict_streams_every_format_to_the_same_scores(served: Path, tmp_path: Path) -> None:
+    posts = pl.read_parquet(served.parent / "data/posts.parquet")
+    posts.write_csv(tmp_path / "in.csv")
+    posts.write_ndjson(tmp_path / "in.ndjson")
+    expected = mlspec.load(str(served)).predict(posts)
+    for source, out, chunk in (
+        ("in.csv", "a.parquet", "700"),  # several chunks, the last one short
+        ("in.ndjson", "b.csv", "200000"),
+    ):
+        proc = cli(
+            "predict",
+            str(served),
+            "--input",
+            str(tmp_path / source),
+            "--output",
+            str(tmp_path / out),
+            "--keep",
+            "post_id",
+            "--chunk-rows",
+            chunk,
+        )
+        assert proc.returncode == 0, proc.stderr
+        got = (pl.read_parquet if out.endswith("parquet") else pl.read_csv)(tmp_path / out)
+        assert got["post_id"].to_list() == posts["post_id"].to_list()
+        assert got["score"].to_list() == expected["score"].to_list(), source
+    bad = cli("predict", str(served), "--input", str(tmp_path / "in.csv"), "--output", "x.txt")
+    assert bad.returncode == 1 and "must end in .parquet or .csv" in bad.stderr
+    posts.drop("topic").write_parquet(tmp_path / "no_topic.parquet")
+    bad = cli(
+        "predict", str(served), "--input", str(tmp_path / "no_topic.parquet"), "--output", "x.csv"
+    )
+    assert bad.returncode == 1 and "'topic'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_quickstart_batch_deployment_writes_its_scores_during_run(quickstart: Path) -> None:
+    out = quickstart.parent / "scores.parquet"
+    first = cli("run", str(quickstart), check=True)
+    assert out.is_file() and "wrote" in first.stderr
+    scores = pl.read_parquet(out)
+    data = pl.read_parquet(quickstart.parent / "data/breast_cancer.parquet")
+    assert scores.height == data.height
+    cli("models", "promote", "quickstart", "1", "--store", str(quickstart.parent / ".mlspec"))
+    again = mlspec.load(str(quickstart)).predict(data)
+    assert scores["score"].to_list() == again["score"].to_list()
+    out.unlink()  # a cached score step restores the file
+    cli("run", str(quickstart), check=True)
+    assert pl.read_parquet(out)["score"].to_list() == scores["score"].to_list()
