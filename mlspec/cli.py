@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "write or open the HTML evaluation report of a run"),
     "models": ("models", "list, promote, roll back, export and verify packaged model versions"),
     "predict": ("predict", "score a CSV, Parquet or NDJSON file with the production version"),
+    "serve": ("serve", "serve the production version over HTTP (KServe V2, MLflow, /metrics)"),
     "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
 }
 

@@ -187,3 +187,233 @@ def test_quickstart_batch_deployment_writes_its_scores_during_run(quickstart: Pa
     out.unlink()  # a cached score step restores the file
     cli("run", str(quickstart), check=True)
     assert pl.read_parquet(out)["score"].to_list() == scores["score"].to_list()
+
+
+# ----------------------------------------------------------------------------- serving
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _http(port: int, method: str, path: str, body: bytes | None = None, ctype: str | None = None):  # type: ignore[no-untyped-def]
+    import http.client
+
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": ctype} if ctype else {}
+    con.request(method, path, body=body, headers=headers)
+    r = con.getresponse()
+    data = r.read()
+    con.close()
+    return r.status, data
+
+
+def _post(port: int, path: str, doc: object) -> tuple[int, dict]:
+    status, data = _http(port, "POST", path, json.dumps(doc).encode(), "application/json")
+    return status, json.loads(data)
+
+
+@pytest.fixture(scope="module")
+def server(served: Path):  # type: ignore[no-untyped-def]
+    """`mlspec serve` of the served spec on a free loopback port, stopped at the end."""
+    import time
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlspec", "serve", str(served), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if _http(port, "GET", "/v2/health/ready")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1]
+    else:
+        proc.kill()
+        pytest.fail("the server did not get ready in 120 s")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+ROWS = {
+    "author_followers": [120, None, 5000],
+    "topic": ["tech", "sports", "news"],
+    "length_words": [300, 1200, 50],
+    "has_image": [True, False, True],
+    "posted_at": ["2024-05-01T08:30:00", "2024-05-02T21:00:00", "2024-05-03T00:15:00"],
+}
+
+
+def _frame() -> pl.DataFrame:
+    return pl.DataFrame(ROWS).with_columns(pl.col("posted_at").str.to_datetime(time_unit="us"))
+
+
+def test_tritonclient_and_mlflow_answers_equal_predict(
+    served: Path, server: int, tmp_path: Path
+) -> None:
+    import tritonclient.http as httpclient
+
+    _frame().write_parquet(tmp_path / "rows.parquet")
+    cli(
+        "predict",
+        str(served),
+        "--input",
+        str(tmp_path / "rows.parquet"),
+        "--output",
+        str(tmp_path / "out.parquet"),
+        check=True,
+    )
+    expected = pl.read_parquet(tmp_path / "out.parquet")
+
+    client = httpclient.InferenceServerClient(f"127.0.0.1:{server}")
+    assert client.is_server_live() and client.is_model_ready("feed_ranking")
+    meta = client.get_model_metadata("feed_ranking")
+    assert [i["name"] for i in meta["inputs"]] == list(ROWS)
+    types = {"author_followers": "INT64", "length_words": "INT64", "has_image": "BOOL"}
+    inputs = []
+    for name, values in ROWS.items():
+        dtype = types.get(name, "BYTES")
+        inp = httpclient.InferInput(name, [len(values)], dtype)
+        if name == "author_followers":
+            inp._data = values  # a null is no numpy value; the JSON body carries it as null
+            inp._raw_data = None
+        else:
+            arr = np.array(values, dtype=object if dtype == "BYTES" else None)
+            inp.set_data_from_numpy(arr, binary_data=False)
+        inputs.append(inp)
+    outputs = [
+        httpclient.InferRequestedOutput(c, binary_data=False) for c in ("score", "score_quality")
+    ]
+    result = client.infer("feed_ranking", inputs, outputs=outputs)
+    assert result.as_numpy("score").tolist() == expected["score"].to_list()
+    assert result.as_numpy("score_quality").tolist() == expected["score_quality"].to_list()
+
+    names = list(ROWS)
+    split = {
+        "dataframe_split": {
+            "columns": names,
+            "data": [list(r) for r in zip(*ROWS.values(), strict=True)],
+        }
+    }
+    records = [dict(zip(names, r, strict=True)) for r in zip(*ROWS.values(), strict=True)]
+    for doc in (split, {"dataframe_records": records}, {"instances": records}, {"instances": ROWS}):
+        status, answer = _post(server, "/invocations", doc)
+        assert status == 200, answer
+        assert [p["score"] for p in answer["predictions"]] == expected["score"].to_list()
+
+
+def _v2(rows: dict, **extra: object) -> dict:
+    types = {"author_followers": "INT64", "length_words": "INT64", "has_image": "BOOL"}
+    return {
+        "inputs": [
+            {"name": k, "shape": [len(v)], "datatype": types.get(k, "BYTES"), "data": v}
+            for k, v in rows.items()
+        ],
+        **extra,
+    }
+
+
+def test_per_request_weights_are_answered_and_reported(server: int) -> None:
+    status, plain = _post(server, "/v2/models/feed_ranking/infer", _v2(ROWS))
+    assert status == 200 and plain["parameters"]["weights"] == {"quality": 0.7, "engagement": 0.3}
+    weights = {"quality": 0.2, "engagement": 0.8}
+    status, other = _post(
+        server, "/v2/models/feed_ranking/infer", _v2(ROWS, parameters={"weights": weights})
+    )
+    assert status == 200 and other["parameters"]["weights"] == weights
+    out = {o["name"]: o["data"] for o in other["outputs"]}
+    assert out["score"] == [
+        0.8 * e + 0.2 * q
+        for e, q in zip(out["score_engagement"], out["score_quality"], strict=True)
+    ]
+
+
+BAD = [
+    ({k: v for k, v in ROWS.items() if k != "topic"}, 400, "topic"),
+    ({**ROWS, "length_words": ["long", 1, 2]}, 400, "length_words"),
+    ({**ROWS, "topic": ["tech", "astrology", "tech"]}, 400, "topic"),
+    ({**ROWS, "posted_at": ["yesterday", "x", "y"]}, 400, "posted_at"),
+    ({**ROWS, "length_words": [1, 2]}, 400, "length_words"),
+]
+
+
+def test_client_mistakes_get_4xx_naming_the_field(server: int) -> None:
+    for rows, code, field in BAD:
+        status, answer = _post(server, "/v2/models/feed_ranking/infer", _v2(rows))
+        assert (status, answer["field"]) == (code, field), answer
+        assert field in answer["error"]
+    path = "/v2/models/feed_ranking/infer"
+    nan = json.dumps(_v2({**ROWS, "author_followers": [1, 2, 3]})).replace(
+        "[1, 2, 3]", "[1, NaN, 3]"
+    )
+    cases = [
+        ("POST", path, nan.encode(), "application/json", 400, "not_finite"),
+        ("POST", path, b"{not json", "application/json", 400, "malformed"),
+        ("POST", path, b"{}", "text/plain", 415, "content_type"),
+        ("POST", path, b"x" * (2 << 20), "application/json", 413, "too_large"),
+        ("POST", "/v2/models/other/infer", b"{}", "application/json", 404, "not_found"),
+        ("POST", "/invocations", b'{"dataframe_split": 3}', "application/json", 400, None),
+        (
+            "POST",
+            "/invocations",
+            b'{"instances": [{"topic": "tech"}]}',
+            "application/json",
+            400,
+            None,
+        ),
+        ("GET", "/nowhere", None, None, 404, "not_found"),
+        ("GET", "/invocations", None, None, 405, "method_not_allowed"),
+    ]
+    for method, p, body, ctype, code, kind in cases:
+        status, data = _http(server, method, p, body, ctype)
+        answer = json.loads(data)
+        assert status == code, (p, answer)
+        assert kind is None or answer["kind"] == kind
+    status, data = _http(server, "GET", "/metrics")
+    text = data.decode()
+    assert status == 200 and 'mlspec_model_info{name="feed_ranking",version="1"} 1' in text
+    assert (
+        'mlspec_errors_total{kind="too_large"} 1' in text
+        and "mlspec_request_seconds_bucket" in text
+    )
+    assert 'code="500"' not in text
+
+
+def test_promote_and_rollback_switch_the_served_version_live(served: Path, server: int) -> None:
+    import time
+
+    store = served.parent / ".mlspec"
+    text = served.read_text()
+    served.write_text(
+        text.replace("quality: 0.7", "quality: 0.6").replace("engagement: 0.3", "engagement: 0.4")
+    )
+    try:
+        cli("run", str(served), check=True)  # weights only: a new version, no model refitted
+    finally:
+        served.write_text(text)
+
+    def version() -> str:
+        return _post(server, "/v2/models/feed_ranking/infer", _v2(ROWS))[1]["model_version"]
+
+    def wait_for(v: str) -> None:
+        deadline = time.monotonic() + 30
+        while version() != v:
+            assert time.monotonic() < deadline, f"still serving {version()}, not {v}"
+            time.sleep(0.2)
+
+    cli("models", "promote", "feed_ranking", "2", "--store", str(store), check=True)
+    wait_for("2")
+    _status, answer = _post(server, "/v2/models/feed_ranking/infer", _v2(ROWS))
+    assert answer["parameters"]["weights"] == {"quality": 0.6, "engagement": 0.4}
+    cli("models", "rollback", "feed_ranking", "--store", str(store), check=True)
+    wait_for("1")
