@@ -78,6 +78,8 @@ class ObjectiveModel:
     scaling: dict[str, Any]
     reference: np.ndarray | None  # sorted test scores (rank)
     categories: dict[str, frozenset[str]] = field(default_factory=dict)
+    row: Any = None  # fastpath.RowModel, or None: one row goes through the Pipeline
+    nan_ok: bool = False
 
 
 def _dtype(col: Mapping[str, Any]) -> pl.DataType:
@@ -129,8 +131,16 @@ class Scorer:
                     if "categories" in c
                 },
             )
+        from mlspec.scoring.fastpath import compile_row
+        from mlspec.scoring.preprocess import nan_ok
+
+        for o in self.objectives.values():
+            o.row = compile_row(o.pipeline, o.features)
+            o.nan_ok = nan_ok(o.pipeline)
+        self._position = {f["name"]: j for j, f in enumerate(self.features)}
         self._exprs = [feature_expr(f) for f in self.features]
         self._casts = {c["name"]: _dtype(c) for c in self.inputs}
+        self._schema = pl.Schema(self._casts)
 
     # ------------------------------------------------------------------ describing
 
@@ -210,6 +220,8 @@ class Scorer:
     def prepare(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The signature's columns of `frame`, cast to their types; InputError names a column
         that is missing or cannot be cast."""
+        if frame.schema == self._schema:  # already the signature (a request's frame)
+            return frame
         missing = [c["name"] for c in self.inputs if c["name"] not in frame.columns]
         if missing:
             raise InputError(
@@ -262,9 +274,13 @@ class Scorer:
         from mlspec.scoring.preprocess import matrix
 
         out: dict[str, np.ndarray] = {}
+        row = feats.row(0) if feats.height == 1 and self.fast else None
         for name, o in self.objectives.items():
             if strict:
-                self._check_categories(feats, o)
+                self._check_categories(feats, o, row)
+            if row is not None:
+                out[name] = self._row_score(o, row)
+                continue
             X = matrix(feats, o.features)
             try:
                 preds = predict(
@@ -275,11 +291,34 @@ class Scorer:
             out[name] = preds.score
         return out
 
-    def _check_categories(self, feats: pl.DataFrame, o: ObjectiveModel) -> None:
+    @property
+    def fast(self) -> bool:
+        """Is there a one-row fast path for every objective?"""
+        return all(o.row is not None for o in self.objectives.values())
+
+    def _row_score(self, o: ObjectiveModel, row: tuple[Any, ...]) -> np.ndarray:
+        """One row through the fast path, checked as `predict.predict` checks its input."""
+        from mlspec.scoring.predict import finish
+        from mlspec.scoring.preprocess import check_values
+
+        x = o.row.matrix([row[self._position[f["name"]]] for f in o.features])
+        try:
+            check_values(x, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what="the request")
+        except StepError as exc:
+            raise InputError(exc.message, _named(exc.message, o), "invalid_value") from None
+        return finish(o.row.output(x), o.task, o.classes, o.threshold).score
+
+    def _check_categories(
+        self, feats: pl.DataFrame, o: ObjectiveModel, row: tuple[Any, ...] | None = None
+    ) -> None:
         for feature, known in o.categories.items():
-            col = feats.get_column(feature)
-            bad = col.filter(col.is_not_null() & ~col.is_in(list(known)))
-            if len(bad):
+            if row is not None:  # one row: no polars query for one value
+                v = row[self._position[feature]]
+                bad = [v] if v is not None and v not in known else []
+            else:
+                col = feats.get_column(feature)
+                bad = col.filter(col.is_not_null() & ~col.is_in(list(known))).to_list()
+            if bad:
                 raise InputError(
                     f"feature '{feature}' holds category {bad[0]!r}, never seen in training; "
                     f"known: {', '.join(sorted(known)[:20])}",
@@ -324,6 +363,24 @@ class Scorer:
             raise InputError("parameters.weights must not all be 0.", "weights")
         return out
 
+    def columns(
+        self,
+        frame: pl.DataFrame,
+        *,
+        weights: Mapping[str, float] | None = None,
+        strict: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """The output columns but ``version``, as numpy arrays (what the server answers)."""
+        feats = self.features_of(self.prepare(frame))
+        raw = self.raw_scores(feats, strict=strict)
+        scaled, score = self.combine(raw, weights)
+        names = sorted(self.objectives)
+        return {
+            **{f"raw_{o}": raw[o] for o in names},
+            **{f"score_{o}": scaled[o] for o in names},
+            "score": score,
+        }
+
     def predict(
         self,
         frame: Any,
@@ -333,16 +390,12 @@ class Scorer:
     ) -> pl.DataFrame:
         """Score `frame` (a polars DataFrame, or anything `pl.DataFrame` takes)."""
         df = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)
-        feats = self.features_of(self.prepare(df))
-        raw = self.raw_scores(feats, strict=strict)
-        scaled, score = self.combine(raw, weights)
-        names = sorted(self.objectives)
+        cols = self.columns(df, weights=weights, strict=strict)
+        n = len(cols["score"])
         return pl.DataFrame(
             [
-                *(pl.Series(f"raw_{o}", raw[o], dtype=pl.Float64) for o in names),
-                *(pl.Series(f"score_{o}", scaled[o], dtype=pl.Float64) for o in names),
-                pl.Series("score", score, dtype=pl.Float64),
-                pl.Series("version", [self.version] * len(score), dtype=pl.String),
+                *(pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()),
+                pl.Series("version", [self.version] * n, dtype=pl.String),
             ]
         )
 

@@ -247,8 +247,8 @@ class InferenceApp:
         frame = scorer.frame_from_columns(columns)
         if frame.height == 0:
             raise InputError("the request holds no rows.", None, "shape")
-        out = scorer.predict(frame, weights=weights, strict=True)
-        return {c: out.get_column(c).to_list() for c in scorer.output_columns()}
+        out = scorer.columns(frame, weights=weights, strict=True)
+        return {c: out[c].tolist() for c in scorer.output_columns()}
 
     def _v2(self, scorer: Scorer, body: Any) -> dict[str, Any]:
         weights = self._weights(scorer, body)
