@@ -279,3 +279,23 @@ _STATUS = {
 
 def _status(kind: str) -> int:
     return _STATUS.get(kind, 400)
+
+
+def build_app(
+    target: str, store: str | None, max_body: int = MAX_BODY
+) -> tuple[InferenceApp, RegistryWatcher | None, dict[str, Any]]:
+    """The app for a spec or bundle folder, the registry watcher to start (a spec, or a
+    folder given with its store), and the bundle's ``deployment.rest`` options. Raises
+    BundleError when there is nothing (valid) to serve."""
+    from mlspec.scoring.locate import locate
+    from mlspec.scoring.scorer import load_bundle
+
+    found = locate(target, store)
+    scorer = load_bundle(found.folder, expected_sha=found.expected_sha, version=found.label)
+    deployment = scorer.bundle.get("deployment") or {}
+    served = Served(scorer, bool(deployment.get("request_weights", False)))
+    metrics = Metrics()
+    watcher = None
+    if found.store is not None and found.name is not None:
+        watcher = RegistryWatcher(served, found.store, found.name, metrics)
+    return InferenceApp(served, metrics, max_body), watcher, deployment.get("rest") or {}

@@ -417,3 +417,43 @@ def test_promote_and_rollback_switch_the_served_version_live(served: Path, serve
     assert answer["parameters"]["weights"] == {"quality": 0.6, "engagement": 0.4}
     cli("models", "rollback", "feed_ranking", "--store", str(store), check=True)
     wait_for("1")
+
+
+def test_ray_serve_answers_the_same_requests(served: Path, server: int, ray_session) -> None:  # type: ignore[no-untyped-def]
+    """The ray_serve target on a real local Ray: V2 and MLflow answers equal the REST server's."""
+    import time
+
+    from ray import serve
+
+    from mlspec.serving.ray_serve import deployment
+
+    port = _free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    try:
+        serve.run(
+            deployment(str(served), None, {"num_replicas": 1, "num_cpus": 0.5}),
+            name="mlspec",
+            route_prefix="/",
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _http(port, "GET", "/v2/health/ready")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "Ray Serve did not get ready in 120 s"
+            time.sleep(0.5)
+        for path, doc in (
+            ("/v2/models/feed_ranking/infer", _v2(ROWS)),
+            ("/invocations", {"instances": ROWS}),
+        ):
+            status, via_ray = _post(port, path, doc)
+            assert status == 200, via_ray
+            assert via_ray == _post(server, path, doc)[1]
+        status, answer = _post(
+            port, "/v2/models/feed_ranking/infer", _v2({**ROWS, "topic": [1, 2, 3]})
+        )
+        assert status == 400 and answer["field"] == "topic"
+    finally:
+        serve.shutdown()
