@@ -25,6 +25,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, help="TCP port (default: deployment.rest.port or 8080)")
     p.add_argument("--store", metavar="DIR", help="artifact store (default: the spec's)")
     p.add_argument(
+        "--workers", type=int, help="worker processes (default: deployment.rest.workers or 1)"
+    )
+    p.add_argument(
         "--target",
         choices=("rest", "ray_serve"),
         help="serve with uvicorn (rest) or on Ray Serve (default: deployment.target, else rest)",
@@ -68,21 +71,34 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
-    if watcher is not None:
-        watcher.start()
+    workers = int(args.workers or rest.get("workers", 1))
     print(
-        f"serving {scorer.name} version {scorer.version} on http://{host}:{port}",
+        f"serving {scorer.name} version {scorer.version} on http://{host}:{port}"
+        + (f" ({workers} worker processes)" if workers > 1 else ""),
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        http="httptools",
-        loop="uvloop",
-        lifespan="off",
-    )
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "http": "httptools",
+        "loop": "uvloop",
+        "lifespan": "off",
+    }
+    if workers > 1:  # each worker process builds its own app (uvicorn needs an import path)
+        import os
+        from pathlib import Path
+
+        os.environ["MLSPEC_SERVE_TARGET"] = str(Path(args.target_path).resolve())
+        os.environ["MLSPEC_SERVE_STORE"] = (
+            "" if args.store is None else str(Path(args.store).resolve())
+        )
+        os.environ["MLSPEC_SERVE_MAX_BODY"] = str(args.max_body)
+        uvicorn.run("mlspec.serving.app:from_env", factory=True, workers=workers, **options)
+        return 0
+    if watcher is not None:
+        watcher.start()
+    uvicorn.run(app, **options)
     return 0

@@ -114,6 +114,9 @@ class InferenceApp:
 
     async def _handle(self, scope: dict[str, Any], receive: Receive) -> tuple[str, int, str, str]:
         method, path = scope["method"], scope["path"]
+        root = scope.get("root_path") or ""
+        if root and path.startswith(root):  # mounted under a prefix (Ray Serve route_prefix)
+            path = path[len(root) :] or "/"
         scorer = self.served.scorer
         parts = [p for p in path.split("/") if p]
         if method == "GET":
@@ -299,3 +302,18 @@ def build_app(
     if found.store is not None and found.name is not None:
         watcher = RegistryWatcher(served, found.store, found.name, metrics)
     return InferenceApp(served, metrics, max_body), watcher, deployment.get("rest") or {}
+
+
+def from_env() -> InferenceApp:
+    """The app of one uvicorn worker process (``rest.workers`` > 1): each worker loads and
+    verifies the bundle and watches the registry itself; set by `mlspec serve`."""
+    import os
+
+    app, watcher, _ = build_app(
+        os.environ["MLSPEC_SERVE_TARGET"],
+        os.environ.get("MLSPEC_SERVE_STORE") or None,
+        int(os.environ.get("MLSPEC_SERVE_MAX_BODY", MAX_BODY)),
+    )
+    if watcher is not None:
+        watcher.start()
+    return app

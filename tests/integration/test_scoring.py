@@ -457,3 +457,42 @@ def test_ray_serve_answers_the_same_requests(served: Path, server: int, ray_sess
         assert status == 400 and answer["field"] == "topic"
     finally:
         serve.shutdown()
+
+
+def test_rest_workers_each_serve_the_bundle(served: Path) -> None:
+    """rest.workers > 1: uvicorn worker processes, each building its own app."""
+    import time
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlspec",
+            "serve",
+            str(served),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _http(port, "GET", "/v2/health/ready")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.3)
+        for _ in range(4):
+            status, answer = _post(port, "/v2/models/feed_ranking/infer", _v2(ROWS))
+            assert status == 200 and answer["model_version"] == "1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
