@@ -211,7 +211,7 @@ def http(spec: Path, requests: int, connections: int) -> dict:
 MLFLOW_SAVE = """
 import sys, joblib, mlflow.sklearn
 pipe = joblib.load(sys.argv[1])
-mlflow.sklearn.save_model(pipe, sys.argv[2])
+mlflow.sklearn.save_model(pipe, sys.argv[2], serialization_format="cloudpickle")
 """
 
 

@@ -433,12 +433,12 @@ def test_ray_serve_answers_the_same_requests(served: Path, server: int, ray_sess
         serve.run(
             deployment(str(served), None, {"num_replicas": 1, "num_cpus": 0.5}),
             name="mlspec",
-            route_prefix="/",
+            route_prefix="/feed",
         )
         deadline = time.monotonic() + 120
         while True:
             try:
-                if _http(port, "GET", "/v2/health/ready")[0] == 200:
+                if _http(port, "GET", "/feed/v2/health/ready")[0] == 200:
                     break
             except OSError:
                 pass
@@ -448,11 +448,11 @@ def test_ray_serve_answers_the_same_requests(served: Path, server: int, ray_sess
             ("/v2/models/feed_ranking/infer", _v2(ROWS)),
             ("/invocations", {"instances": ROWS}),
         ):
-            status, via_ray = _post(port, path, doc)
+            status, via_ray = _post(port, "/feed" + path, doc)
             assert status == 200, via_ray
             assert via_ray == _post(server, path, doc)[1]
         status, answer = _post(
-            port, "/v2/models/feed_ranking/infer", _v2({**ROWS, "topic": [1, 2, 3]})
+            port, "/feed/v2/models/feed_ranking/infer", _v2({**ROWS, "topic": [1, 2, 3]})
         )
         assert status == 400 and answer["field"] == "topic"
     finally:
