@@ -43,10 +43,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def log_file():  # type: ignore[no-untyped-def]
+    return tempfile.NamedTemporaryFile("w+", prefix="mlspec-bench-server-", suffix=".log")
+
+
 def wait_ready(port: int, path: str, proc: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if proc.stderr:
+                proc.stderr.seek(0)
             raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
@@ -164,6 +170,14 @@ def batch(spec: Path, work: Path, batch_rows: int) -> dict:
     }
 
 
+def rows_without_nulls(spec: Path, cols: list[str]):  # type: ignore[no-untyped-def]
+    """The same 200 rows for both servers: MLflow's pyfunc cannot take a null in a float
+    column (mlspec imputes it), so rows with one are left out of the comparison."""
+    import polars as pl
+
+    return pl.read_parquet(spec.parent / "data/posts.parquet").drop_nulls(cols).head(200)
+
+
 MALFORMED_MLFLOW = [
     ["application/json", '{"dataframe_split": {"columns": ["topic"], "data": [["tech"]]}}'],
     ["application/json", '{"dataframe_split": '],
@@ -173,10 +187,9 @@ MALFORMED_MLFLOW = [
 
 
 def http(spec: Path, requests: int, connections: int) -> dict:
-    import polars as pl
 
-    posts = pl.read_parquet(spec.parent / "data/posts.parquet").head(200)
     cols = ["author_followers", "topic", "length_words", "has_image", "posted_at"]
+    posts = rows_without_nulls(spec, cols)
     valid = [
         {
             "dataframe_split": {
@@ -190,7 +203,7 @@ def http(spec: Path, requests: int, connections: int) -> dict:
     proc = subprocess.Popen(
         [PY, "-m", "mlspec", "serve", str(spec), "--port", str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file(),  # a pipe nobody reads would fill and block a logging server
         text=True,
     )
     try:
@@ -216,7 +229,6 @@ mlflow.sklearn.save_model(pipe, sys.argv[2], serialization_format="cloudpickle")
 
 
 def mlflow(spec: Path, work: Path, requests: int, connections: int) -> dict | None:
-    import polars as pl
 
     import mlspec
 
@@ -228,7 +240,7 @@ def mlflow(spec: Path, work: Path, requests: int, connections: int) -> dict | No
     pipeline_file = scorer.folder / "objectives/quality/model/pipeline.joblib"
     model_dir = work / "mlflow_model"
     sh(str(mlflow_bin.parent / "python"), "-c", MLFLOW_SAVE, str(pipeline_file), str(model_dir))
-    posts = pl.read_parquet(spec.parent / "data/posts.parquet").head(200)
+    posts = rows_without_nulls(spec, [c["name"] for c in scorer.signature()])
     feats = scorer.features_of(scorer.prepare(posts))
     names = [f["name"] for f in quality.features]
     valid = [
@@ -236,7 +248,11 @@ def mlflow(spec: Path, work: Path, requests: int, connections: int) -> dict | No
         for r in feats.select(names).iter_rows()
     ]
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"file://{work}/mlruns"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"file://{work}/mlruns",
+        "PATH": f"{mlflow_bin.parent}{os.pathsep}{os.environ.get('PATH', '')}",  # its uvicorn
+    }
     proc = subprocess.Popen(
         [
             str(mlflow_bin),
@@ -254,7 +270,7 @@ def mlflow(spec: Path, work: Path, requests: int, connections: int) -> dict | No
             "1",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file(),  # a pipe nobody reads would fill and block a logging server
         text=True,
         env=env,
     )
@@ -298,7 +314,8 @@ def main() -> None:
                 round(ours["p99_ms"] / theirs["p99_ms"], 2),
                 flush=True,
             )
-        print("batch:", json.dumps(batch(spec, work, a.batch_rows)), flush=True)
+        if a.batch_rows:
+            print("batch:", json.dumps(batch(spec, work, a.batch_rows)), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
   mlspec serve SPEC_OR_BUNDLE [--host 127.0.0.1] [--port 8080] [--store DIR] [--target T]
 
 Given a spec, serves its production version from its store and follows the registry: a
-`mlspec models promote` or `rollback` is served within a second, without a restart. Host
+`mlspec models promote` or `rollback` is served within seconds, without a restart. Host
 and port default to deployment.rest (127.0.0.1:8080). Per-request combine weights (V2
 `parameters.weights`) are answered when the spec sets deployment.request_weights: true.
 With deployment.target ray_serve (or --target ray_serve) the same app runs as a Ray Serve

@@ -271,7 +271,7 @@ class Scorer:
         """Each objective's model score of the feature rows (InputError for values the model
         cannot take; with `strict`, for a category it never saw)."""
         from mlspec.scoring.predict import predict
-        from mlspec.scoring.preprocess import matrix
+        from mlspec.scoring.preprocess import check_values, matrix
 
         out: dict[str, np.ndarray] = {}
         row = feats.row(0) if feats.height == 1 and self.fast else None
@@ -283,9 +283,10 @@ class Scorer:
                 continue
             X = matrix(feats, o.features)
             try:
-                preds = predict(
-                    o.pipeline, X, o.task, o.classes, o.threshold, meta=o.meta, what="the request"
-                )
+                # check_values as predict(meta=...) would, without its count of unseen
+                # categories (a Python loop over every value; the scorer does not report it)
+                check_values(X, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what="the rows")
+                preds = predict(o.pipeline, X, o.task, o.classes, o.threshold)
             except StepError as exc:
                 raise InputError(exc.message, _named(exc.message, o), "invalid_value") from None
             out[name] = preds.score
