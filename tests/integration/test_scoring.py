@@ -176,6 +176,7 @@ def test_predict_streams_every_format_to_the_same_scores(served: Path, tmp_path:
 
 def test_quickstart_batch_deployment_writes_its_scores_during_run(quickstart: Path) -> None:
     out = quickstart.parent / "scores.parquet"
+    out.unlink(missing_ok=True)  # another test may have run the shared example copy
     first = cli("run", str(quickstart), check=True)
     assert out.is_file() and "wrote" in first.stderr
     scores = pl.read_parquet(out)
