@@ -5,3 +5,12 @@ steps and runs that DAG on a backend (local, Ray or Slurm batch).
 """
 
 __version__ = "0.1.0"
+
+
+def load(target: str, store: str | None = None):  # type: ignore[no-untyped-def]
+    """A scorer of a bundle folder or of a spec's production version, verified before anything
+    is unpickled: ``mlspec.load("spec.yaml").predict(frame)``. Imports polars and
+    scikit-learn only when called (see `mlspec.scoring.locate`)."""
+    from mlspec.scoring.locate import load as _load
+
+    return _load(target, store)

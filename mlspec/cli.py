@@ -24,8 +24,10 @@ COMMANDS: dict[str, tuple[str, str | None]] = {
     "graph": ("graph", "draw the plan's DAG as Mermaid or DOT"),
     "runs": ("runs", "list recorded runs, show one, or compare two"),
     "report": ("report", "write or open the HTML evaluation report of a run"),
-    "models": ("models", "list, promote and roll back packaged model versions"),
     "monitor": ("monitor", "run the spec's monitors on current data against the promoted version"),
+    "models": ("models", "list, promote, roll back, export and verify packaged model versions"),
+    "predict": ("predict", "score a CSV, Parquet or NDJSON file with the production version"),
+    "serve": ("serve", "serve the production version over HTTP (KServe V2, MLflow, /metrics)"),
     "schema": ("schema", "print the JSON Schema of the spec language (for editors)"),
     "step": ("step", None),  # internal, not listed: one step from a task file (batch jobs)
 }

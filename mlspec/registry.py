@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlspec.scoring.bundle import CLAIM, BundleError, verify
 from mlspec.store.hashing import sha256_file
 
 STATUSES = ("registered", "production", "archived")
@@ -317,7 +318,9 @@ class ModelRegistry:
 
     def export(self, name: str, version: int, folder: str | os.PathLike[str]) -> Path:
         """Copy the version's bundle into `folder` (new or empty), every file verified twice:
-        against the store's manifest when read, against the bundle's MANIFEST.json when written.
+        against the store's manifest when read, and the copy by the bundle loader's `verify`
+        (its MANIFEST.json must be the registered ``bundle_sha``). ``version.json`` records
+        which registry entry the folder is, so a loader given the store can check the claim.
         """
         from mlspec.store import ArtifactStore
         from mlspec.store.artifacts import ArtifactError
@@ -327,7 +330,6 @@ class ModelRegistry:
         try:
             reader = ArtifactStore(self.store_root).open(v.fingerprint)
             names = [n for n in reader.names() if n.startswith(f"{BUNDLE}/")]
-            expected = json.loads(reader.path(BUNDLE_MANIFEST).read_text(encoding="utf-8"))["files"]
             sources = {n: reader.path(n) for n in names}
         except ArtifactError as exc:
             raise RegistryError(f"cannot export {name} version {v.version}: {exc}") from None
@@ -339,12 +341,25 @@ class ModelRegistry:
                 target = staging.joinpath(*rel.split("/"))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, target)
-            for rel, sha in expected.items():
-                path = staging.joinpath(*rel.split("/"))
-                if not path.is_file() or sha256_file(path)[0] != sha:
-                    raise RegistryError(
-                        f"cannot export {name} version {v.version}: bundle file '{rel}' does not match its MANIFEST.json"
-                    )
+            (staging / CLAIM).write_text(
+                json.dumps(
+                    {
+                        "name": v.name,
+                        "version": v.version,
+                        "bundle_sha": v.bundle_sha,
+                        "fingerprint": v.fingerprint,
+                    },
+                    indent=2,
+                    sort_keys=True,
+                ),
+                encoding="utf-8",
+            )
+            try:
+                verify(staging, v.bundle_sha)
+            except BundleError as exc:
+                raise RegistryError(
+                    f"cannot export {name} version {v.version}: {exc.message}"
+                ) from None
             if dest.exists():
                 dest.rmdir()
             os.rename(staging, dest)

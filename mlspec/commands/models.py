@@ -4,18 +4,22 @@
   mlspec models promote NAME VERSION [--store DIR]
   mlspec models rollback NAME [--store DIR]
   mlspec models export NAME VERSION FOLDER [--store DIR]
+  mlspec models verify FOLDER [--store DIR]
 
 A successful `mlspec run` registers its package as the next version (the same package is
-the same version). Exit status: 0 ok, 2 for an unknown name or
-version, nothing to roll back or a bad export folder, 1 when an export fails on the way."""
+the same version). `verify` checks an exported bundle's files against its MANIFEST.json and,
+when the folder names its registry entry (version.json) and --store is given, that manifest
+against the registry's. Exit status: 0 ok, 1 for a bundle that fails verification, 2 for an
+unknown name or version, nothing to roll back or a bad export folder."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 
-from mlspec.commands._common import fail, resolve_store
+from mlspec.commands._common import EXIT_FAILED, fail, resolve_store
 
 
 def _version(text: str) -> int:
@@ -55,8 +59,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     export.add_argument("name", metavar="NAME")
     export.add_argument("version", type=_version, metavar="VERSION")
     export.add_argument("folder", metavar="FOLDER")
+    verify = sub.add_parser(
+        "verify", help="check a bundle folder's digests (and its registry entry with --store)"
+    )
+    verify.add_argument("folder", metavar="FOLDER")
     for action in (ls, promote, rollback, export):
         _common(action)
+    verify.add_argument(
+        "--store", metavar="DIR", help="the store whose registry the bundle must match"
+    )
+    verify.add_argument("--json", action="store_true", help="print as JSON")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -107,6 +119,36 @@ def _export(args: argparse.Namespace) -> int:
     )
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from mlspec.scoring.bundle import BundleError, verify
+    from mlspec.scoring.locate import locate
+
+    try:
+        found = locate(args.folder, args.store)
+        if found.folder.resolve() != Path(args.folder).resolve():
+            raise BundleError(f"{args.folder} is not a bundle folder")
+        checked = verify(found.folder, found.expected_sha)
+    except BundleError as exc:
+        return fail(exc.message, exc.hint, code=EXIT_FAILED)
+    against = (
+        f"registered as {found.name} version {found.version}"
+        if found.expected_sha
+        else "its own manifest (no registry checked: give --store)"
+    )
+    return _done(
+        args,
+        {
+            "folder": args.folder,
+            "files": len(checked["files"]),
+            "manifest_sha256": checked["sha256"],
+            "registry": None
+            if not found.expected_sha
+            else {"name": found.name, "version": found.version},
+        },
+        f"ok: {len(checked['files'])} files match; checked against {against}",
+    )
+
+
 def _done(args: argparse.Namespace, value: dict[str, object], text: str) -> int:
     print(json.dumps(value, indent=2) if args.json else text)
     return 0
@@ -117,6 +159,7 @@ ACTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "promote": _promote,
     "rollback": _rollback,
     "export": _export,
+    "verify": _verify,
 }
 
 
@@ -126,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None)
     if action is None:
         return fail(
-            "usage: mlspec models {list,promote,rollback,export} ...", "see `mlspec models --help`"
+            "usage: mlspec models {list,promote,rollback,export,verify} ...",
+            "see `mlspec models --help`",
         )
     args.store = resolve_store(args.store, args.spec)
     try:

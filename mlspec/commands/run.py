@@ -175,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"run {result.run_id} succeeded: {len(result.results) - hits} ran, {hits} cached, {result.seconds:.2f} s"
         )
+    _publish_scores(spec, a.store_root, result.results)
     from mlspec.registry import register_run
 
     if (
@@ -240,6 +241,22 @@ def _event(step_id: str, event: str, result: Any) -> str:
     if step_id == "package" and not result.ok and "gate failed" in (result.error or ""):
         return "skipped"
     return event
+
+
+def _publish_scores(spec: Any, store_root: Any, results: dict[str, Any]) -> None:
+    """``deployment: batch``: copy the score step's file to ``deployment.batch.output``."""
+    score = results.get("score")
+    if score is None or not getattr(score, "ok", False):
+        return
+    from mlspec.scoring.batch import publish
+    from mlspec.store import ArtifactStore
+
+    batch = (spec.deployment or {}).get("batch") or {}
+    fmt = batch.get("format", "parquet")
+    reader = ArtifactStore(store_root).open(score.fingerprint)
+    dest = spec.root / batch.get("output", f"scores.{fmt}")
+    if publish(reader.path(f"scores.{fmt}"), dest):
+        print(f"wrote {dest}", file=sys.stderr)
 
 
 class _Reporter:

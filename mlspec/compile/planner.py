@@ -25,6 +25,7 @@ from mlspec.steps.params import (
     PackageParams,
     ProfileParams,
     ReportParams,
+    ScoreParams,
     SelectParams,
     SplitParams,
     TrainParams,
@@ -62,6 +63,7 @@ class PlanBuilder:
         default_factory=dict
     )  # objective -> model -> evaluate
     selects: dict[str, str] = field(default_factory=dict)  # objective -> select step
+    package: str | None = None
 
     def add(self, step: Step) -> Step:
         self.steps.append(step)
@@ -533,7 +535,7 @@ def system_stage(b: PlanBuilder) -> None:
             description="check the thresholds",
         )
     )
-    assert b.features is not None and b.split is not None
+    assert b.features is not None and b.split is not None and b.table is not None
     watched = [
         c for m in spec.monitors if m.get("type") == "data_drift" for c in m.get("columns") or []
     ]
@@ -558,12 +560,13 @@ def system_stage(b: PlanBuilder) -> None:
         )
     )
     trains = {("train", o, m): sid for (o, m), sid in b.trains.items()}
-    b.add(
+    package = b.add(
         Step(
             id="package",
             kind="package",
             inputs=inputs(
                 {("gate",): gate.id, ("combine",): combine.id, ("profile",): profile.id},
+                {("data",): b.table},  # the raw table's schema: the bundle's input signature
                 selects,
                 trains,
             ),
@@ -606,5 +609,27 @@ def system_stage(b: PlanBuilder) -> None:
                 "objectives": "objectives",
             },
             description="the evaluation report (HTML)",
+        )
+    )
+    b.package = package.id
+
+
+@stage
+def deployment_stage(b: PlanBuilder) -> None:
+    """``deployment.target: batch``: a `score` step scores the batch input with the package."""
+    dep = b.spec.deployment or {}
+    if dep.get("target") != "batch" or b.package is None or b.table is None:
+        return
+    batch = dep.get("batch") or {}
+    source = batch.get("input")
+    b.add(
+        Step(
+            id="score",
+            kind="score",
+            inputs={("package",): b.package, **({("data",): b.table} if source is None else {})},
+            params=ScoreParams(input=source, format=batch.get("format", "parquet")),
+            sources={"input": "deployment.batch.input", "format": "deployment.batch.format"},
+            files=(source,) if source is not None else (),
+            description="batch-score the input with the packaged bundle",
         )
     )

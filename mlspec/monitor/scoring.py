@@ -41,8 +41,8 @@ def score_current(bundle: str | Path, frame: pl.DataFrame) -> pl.DataFrame:
     from mlspec.models import persist
     from mlspec.monitor.current import prepare
     from mlspec.scoring import preprocess
+    from mlspec.scoring.combine import transform
     from mlspec.scoring.predict import predict
-    from mlspec.steps.combine import transform
 
     root = Path(bundle)
     info = json.loads((root / "bundle.json").read_text("utf-8"))

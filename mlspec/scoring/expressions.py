@@ -216,3 +216,17 @@ def to_polars(expr: Expr) -> pl.Expr:
     except KeyError:
         raise TypeError(f"to_polars() needs an Expr. Got {type(expr).__name__} instead.") from None
     return compile_node(expr)
+
+
+# What a feature's column is cast to, by feature type (numeric: booleans become 0/1).
+FEATURE_DTYPES: dict[str, pl.DataType] = {"numeric": pl.Float64(), "categorical": pl.String()}
+
+
+def feature_expr(feature: dict[str, object]) -> pl.Expr:
+    """A feature's column as the `features` step computes it: its expression (or the column
+    of its name), aliased to its name and cast to its type's dtype."""
+    from mlspec.lang.expr import parse
+
+    name, text = str(feature["name"]), feature.get("expr")
+    ir = parse(str(text)) if text else Col(name)
+    return to_polars(ir).alias(name).cast(FEATURE_DTYPES[str(feature.get("type") or "numeric")])

@@ -65,10 +65,24 @@ def predict(
     with threadpool_limits(limits=threads), warnings.catch_warnings():
         # Unseen categories are encoded as zeros by design and reported in `unseen`.
         warnings.filterwarnings("ignore", message="Found unknown categories")
-        if task == "regression":
-            value = np.asarray(pipeline.predict(X), dtype=np.float64)
-            return Predictions(value, value, None, None, found)
-        proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+        raw = pipeline.predict(X) if task == "regression" else pipeline.predict_proba(X)
+    return finish(raw, task, classes, threshold, found)
+
+
+def finish(
+    raw: Any,
+    task: str,
+    classes: Sequence[Any] | None,
+    threshold: float = 0.5,
+    found: dict[str, int] | None = None,
+) -> Predictions:
+    """Predictions from the model's output: the prediction (regression) or the probability
+    matrix (classifiers). Shared by `predict` and the one-row fast path."""
+    found = found or {}
+    if task == "regression":
+        value = np.asarray(raw, dtype=np.float64)
+        return Predictions(value, value, None, None, found)
+    proba = np.array(raw, dtype=np.float64)
     # XGBoost gives float32 rows that miss 1 by ~1e-7; scikit-learn's log_loss (1.9) warns
     # beyond sqrt(float64 eps). Renormalised in float64 every row sums to 1.
     proba /= proba.sum(axis=1, keepdims=True)

@@ -28,13 +28,13 @@ from mlspec.frames import (
     require_columns,
 )
 from mlspec.lang.expr import Col, ExprError, columns, parse
-from mlspec.scoring.expressions import to_polars
+from mlspec.scoring.expressions import FEATURE_DTYPES, to_polars
 from mlspec.steps.params import FeaturesParams
 
 # Feature type -> (dtype the column is cast to, dtypes it may be cast from; None = any flat).
 _TARGETS: dict[str, tuple[pl.DataType, frozenset[type[pl.DataType]] | None]] = {
-    "numeric": (pl.Float64(), NUMERIC_FEATURE_SOURCES),
-    "categorical": (pl.String(), None),
+    "numeric": (FEATURE_DTYPES["numeric"], NUMERIC_FEATURE_SOURCES),
+    "categorical": (FEATURE_DTYPES["categorical"], None),
 }
 _NESTED = frozenset({pl.List, pl.Array, pl.Struct, pl.Object})
 _TYPE_HINTS = {

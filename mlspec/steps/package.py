@@ -2,12 +2,16 @@
 
 Params: `PackageParams` (`mlspec/steps/params.py`).
 
-Inputs ``gate``, ``combine``, ``profile``, ``select_<o>`` and ``train_<o>_<m>``. A failed
+Inputs ``gate``, ``combine``, ``profile``, ``select_<o>``, ``train_<o>_<m>`` and ``data`` (the
+table the features are computed from: only its schema is read, for the input signature). A failed
 gate is a StepError that names every failed threshold and by how much; nothing is bundled.
 
 The artifact is one folder, ``bundle/``, that serving needs and nothing else::
 
-    bundle/bundle.json                      what is in it (see `BUNDLE_FORMAT` below)
+    bundle/bundle.json                      what is in it: objectives (task, classes, threshold,
+                                            scale and its fitted parameters, weight), the
+                                            feature expressions, the input signature (the raw
+                                            columns the expressions read, with their types)
     bundle/objectives/<o>/model.json        the selected model's model.json (signature, classes)
     bundle/objectives/<o>/model/...         its native files (pipeline.joblib, booster.ubj)
     bundle/reference.parquet                sorted test scores: the rank scaling's reference
@@ -21,20 +25,18 @@ canonical (sorted keys), so the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
+from mlspec.scoring.bundle import BUNDLE_FORMAT, MANIFEST, input_signature, manifest
 from mlspec.steps.gate import describe
 from mlspec.steps.params import PackageParams
 from mlspec.store.artifacts import canonical_json
 from mlspec.store.versions import versions
 
 BUNDLE = "bundle"
-BUNDLE_FORMAT = 1
-MANIFEST = "MANIFEST.json"
 
 
 def gate_failure(gate: dict[str, Any]) -> str | None:
@@ -53,20 +55,6 @@ def _copy(src: Path, dest: Path) -> None:
 def _write_json(path: Path, value: Any, what: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(canonical_json(value, what), encoding="utf-8")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def manifest(folder: Path) -> dict[str, Any]:
-    """{"files": {relative posix path: sha256}} of every file under `folder` but the manifest."""
-    files = {
-        p.relative_to(folder).as_posix(): _sha256(p)
-        for p in folder.rglob("*")
-        if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST
-    }
-    return {"format": BUNDLE_FORMAT, "files": dict(sorted(files.items()))}
 
 
 def _signature(objectives: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -127,6 +115,17 @@ def run(ctx: StepContext) -> None:
             "files": [f"{folder}/{n}" for n in ["model.json", *files]],
         }
 
+    used = {f["name"] for o in objectives.values() for f in o["features"] or []}
+    features = [
+        {"name": f["name"], "expr": f.get("expr"), "type": f.get("type") or "numeric"}
+        for f in p.features
+        if f["name"] in used
+    ]
+    try:
+        inputs = input_signature(features, ctx.input("data").scan().collect_schema())
+    except ValueError as exc:
+        raise StepError(f"the input signature cannot be made: {exc}") from None
+
     _copy(ctx.input("combine").path("reference.parquet"), root / "reference.parquet")
     profile = ctx.input("profile")
     for n in profile.names():  # profile.json and the reference samples the monitors test against
@@ -145,7 +144,8 @@ def run(ctx: StepContext) -> None:
             "normalized": bool(combined.get("normalized", False)),
         },
         "signature": _signature(objectives),
-        "features": p.features,
+        "features": features,
+        "input": inputs,
         "deployment": p.deployment,
         "versions": versions(),
         "metrics": {"objectives": selected_metrics, "combined": combined.get("metrics") or {}},

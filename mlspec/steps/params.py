@@ -209,6 +209,15 @@ class ReportParams(Params):
     """Objective -> its whole definition."""
 
 
+@dataclass(frozen=True)
+class ScoreParams(Params):
+    input: str | None
+    """`deployment.batch.input`: the file to score (relative to the spec), or none to score
+    the table the features were computed from (input `("data",)`)."""
+    format: str
+    """`deployment.batch.format`: `parquet` or `csv`, the scores file's format."""
+
+
 PARAMS: dict[str, type[Params]] = {
     "load": LoadParams,
     "check": CheckParams,
@@ -224,4 +233,5 @@ PARAMS: dict[str, type[Params]] = {
     "profile": ProfileParams,
     "package": PackageParams,
     "report": ReportParams,
+    "score": ScoreParams,
 }

@@ -111,8 +111,16 @@ def test_export_copies_and_verifies_the_bundle(
     root, fps = three
     out = registry.export(root, "feed", 2, tmp_path / "out" / "feed-v2")
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == ["MANIFEST.json", "bundle.json", "objectives/q/model/pipeline.joblib"]
+    assert files == [
+        "MANIFEST.json",
+        "bundle.json",
+        "objectives/q/model/pipeline.joblib",
+        "version.json",
+    ]
     assert (out / "objectives/q/model/pipeline.joblib").read_bytes() == b"v2" * 10
+    claim = json.loads((out / "version.json").read_text())
+    assert (claim["name"], claim["version"]) == ("feed", 2)
+    assert claim["bundle_sha"] == ModelRegistry(root).get("feed", 2).bundle_sha
     with pytest.raises(RegistryError, match="not an empty folder"):
         registry.export(root, "feed", 2, out)
     # A damaged store file is caught by the store's own check; nothing is left behind.

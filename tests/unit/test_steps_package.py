@@ -169,8 +169,9 @@ PARAMS = {
         "reach": {"name": "reach", "task": "regression", "target": "views", "threshold": 0.5},
     },
     "features": [
-        {"name": "x", "expr": None, "type": "numeric"},
+        {"name": "x", "expr": "log1p(followers)", "type": "numeric"},
         {"name": "topic", "expr": None, "type": "categorical"},
+        {"name": "unused", "expr": "length * 2", "type": "numeric"},
     ],
     "deployment": {"target": "rest", "rest": {"port": 8080}},
 }
@@ -185,7 +186,7 @@ def build(root: Path, gate: dict[str, Any] = GATE_OK) -> tuple[ArtifactStore, di
             "estimator": "E",
             "params": {},
             "classes": c,
-            "features": ["x", "topic"],
+            "features": [{"name": "x"}, {"name": "topic", "type": "categorical"}],
             "signature": SIGNATURE,
         }
 
@@ -202,6 +203,11 @@ def build(root: Path, gate: dict[str, Any] = GATE_OK) -> tuple[ArtifactStore, di
             },
         ),
         "profile": put(store, "profile", {"profile.json": {"bins": 10, "columns": {}}}),
+        "data": put(
+            store,
+            "load.posts",
+            {"data": pl.DataFrame({"followers": [1], "topic": ["a"], "length": [2]})},
+        ),
         "select/quality": put(store, "select.quality", {"selection.json": {"selected": "gbt"}}),
         "select/reach": put(store, "select.reach", {"selection.json": {"selected": "lr"}}),
         "train/quality/gbt": put(
@@ -301,6 +307,11 @@ def test_bundle_layout_and_schema(tmp_path: Path) -> None:
         and b["metrics"]["combined"] == {}
     )
     assert b["gate"]["passed"] is True and b["combine"]["normalized"] is False
+    # What scoring needs beyond the models: the expressions and the raw input they read.
+    assert b["features"] == PARAMS["features"][:2]
+    assert b["input"] == {
+        "columns": [{"name": "followers", "type": "int"}, {"name": "topic", "type": "str"}]
+    }
 
 
 def test_manifest_holds_every_files_sha256(tmp_path: Path) -> None:

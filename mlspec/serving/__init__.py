@@ -1,0 +1,1 @@
+"""The scoring service: ASGI app, request protocols, Prometheus metrics."""
