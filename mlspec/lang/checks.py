@@ -1310,6 +1310,18 @@ def _monitor_options(
     kind: Any,
     columns: list[Any],
 ) -> None:
+    split = _dict(_dict(ctx.data.get("data")).get("split"))
+    if (
+        mon.get("reference") == "valid"
+        and not split.get("valid")
+        and split.get("method") != "column"
+    ):
+        ctx.error(
+            (*path, "reference"),
+            "monitor-option",
+            f"monitor '{name}' compares with the valid split, and the spec has none",
+            "set `data.split.valid`, or compare with `reference: train`",
+        )
     for key, kinds in _MONITOR_ONLY.items():
         if key in mon and kind not in kinds:
             ctx.error(

@@ -34,7 +34,10 @@ def escapes(root: Path, rel: str) -> Path | None:
     if outside(rel):
         return None
     base = root.resolve()
-    target = (base / rel).resolve()
+    try:
+        target = (base / rel).resolve()
+    except (ValueError, OSError):  # a NUL or an unencodable name: no file can be there
+        return None  # (validate reports it as `bad-character`; nothing is read)
     return None if target.is_relative_to(base) else target
 
 

@@ -208,6 +208,9 @@ def full_features() -> list[dict[str, Any]]:
             "impute": "none",
         },
         {"name": "cat_null", "expr": "cat", "type": "categorical", "encoding": None},
+        {"name": "cat_freq", "expr": "cat", "type": "categorical", "encoding": "frequency"},
+        {"name": "cat_hash", "expr": "cat", "type": "categorical", "encoding": "hashing"},
+        {"name": "cat_tgt", "expr": "cat", "type": "categorical", "encoding": "target"},
     ]
 
 
@@ -299,14 +302,39 @@ def everything_else() -> dict[str, Any]:
                     "threshold": 0.2,
                 },
                 {"name": "d2", "type": "data_drift", "columns": ["x1"], "test": "ks"},
-                {"name": "d3", "type": "data_drift", "columns": ["cat"], "test": "chi2"},
+                {"name": "d3", "type": "data_drift", "columns": ["cat"], "test": "chi_square"},
                 {
                     "name": "d4",
                     "type": "data_drift",
                     "columns": ["x1"],
-                    "test": "js",
-                    "alert": {"severity": "info", "channels": []},
+                    "test": "jensen_shannon",
+                    "alert": {"severity": "info", "channels": [], "retrain": False},
                 },
+                {"name": "d5", "type": "data_drift", "columns": ["x1"], "test": "wasserstein"},
+                {
+                    "name": "d6",
+                    "type": "data_drift",
+                    "columns": ["x1", "x2", "cat"],
+                    "test": "auto",
+                    "drift_share": 0.5,
+                    "reference": "train",
+                    "column_tests": {
+                        "x1": {"test": "ks", "threshold": 0.05},
+                        "x2": {"test": "psi"},
+                        "cat": {"test": "chi_square"},
+                    },
+                },
+                {
+                    "name": "d7",
+                    "type": "data_drift",
+                    "columns": ["x1", "cat"],
+                    "reference": "test",
+                    "column_tests": {
+                        "x1": {"test": "wasserstein"},
+                        "cat": {"test": "jensen_shannon"},
+                    },
+                },
+                {"name": "dq", "type": "data_quality", "reference": "train"},
                 {
                     "name": "p1",
                     "type": "prediction_drift",
@@ -320,6 +348,13 @@ def everything_else() -> dict[str, Any]:
                     "metric": "roc_auc",
                     "threshold": 0.05,
                     "alert": {"severity": "critical"},
+                },
+                {
+                    "name": "q2",
+                    "type": "performance",
+                    "objective": "y",
+                    "metric": "roc_auc",
+                    "floor": 0.5,
                 },
             ],
             "execution": {
@@ -679,6 +714,7 @@ VARIANTS: list[Variant] = [
             deployment={
                 "target": "rest",
                 "rest": {"host": "127.0.0.1", "port": 8080, "workers": 1},
+                "request_weights": True,
             },
         ),
         None,
@@ -693,6 +729,33 @@ VARIANTS: list[Variant] = [
             },
         ),
         None,
+    ),
+    (
+        "monitor-reference-valid",
+        lambda: with_(
+            base(),
+            data={"sources": {"main": {"path": "main.csv"}}, "split": {"test": 0.25, "valid": 0.2}},
+            monitors=[
+                {
+                    "name": "d8",
+                    "type": "data_drift",
+                    "columns": ["x1"],
+                    "reference": "valid",
+                    "column_tests": {"x1": {"test": "auto"}},
+                }
+            ],
+        ),
+        None,
+    ),
+    (
+        "monitor-reference-valid-without-a-valid-split",
+        lambda: with_(
+            base(),
+            monitors=[
+                {"name": "d9", "type": "data_drift", "columns": ["x1"], "reference": "valid"}
+            ],
+        ),
+        "monitor-option",
     ),
     (
         "deployment-csv",

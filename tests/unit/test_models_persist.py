@@ -17,7 +17,9 @@ from test_models_store import data_inputs, objective
 from mlspec.backends.local import _init_worker
 from mlspec.engine.task import StepTask, run_task
 from mlspec.models.persist import PIPELINE, dump_canonical
+from mlspec.steps.params import TrainParams
 from mlspec.store import ArtifactStore
+from tests.unit.steps_fakes import key
 
 
 def _fitted(key: str) -> ColumnTransformer:
@@ -51,12 +53,14 @@ def _task(root: Path, inputs: dict[str, str], fp: str, mtype: str) -> StepTask:
         f"train.o.{mtype}",
         "train",
         fp,
-        {
-            "objective": objective("binary"),
-            "model": {"name": "m", "type": mtype, "params": params},
-            "search": None,
-        },
-        inputs,
+        TrainParams(
+            objective=objective("binary"),
+            model={"name": "m", "type": mtype, "params": params},
+            search=None,
+            seed=0,
+            threads=1,
+        ),
+        {key(k): v for k, v in inputs.items()},
         str(root),
         ".",
         str(root / "logs" / f"{fp}.log"),
