@@ -4,7 +4,9 @@ One YAML spec states the whole system; mlspec validates it, compiles it into a D
 steps and runs that DAG on a backend (local, Ray or Slurm batch).
 """
 
-__version__ = "0.1.0"
+from mlspec._version import __version__
+
+__all__ = ["__version__", "load"]
 
 
 def load(target: str, store: str | None = None):  # type: ignore[no-untyped-def]

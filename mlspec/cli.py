@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from mlspec import __version__
+from mlspec._version import __version__
 
 # name -> (module under mlspec.commands, one-line help). Order is the order in --help.
 COMMANDS: dict[str, tuple[str, str | None]] = {

@@ -418,7 +418,7 @@ class ModelRegistry:
             raise refuse(str(exc)) from None
         present = {
             p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()
-        } - {"MANIFEST.json"}
+        } - {"MANIFEST.json", "version.json"}  # version.json: an export's claim, checked above
         if extra := sorted(present - set(listed)):
             raise refuse(f"files not in its MANIFEST.json: {', '.join(extra[:5])}")
         for rel, digest in sorted(listed.items()):

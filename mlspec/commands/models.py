@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             "usage: mlspec models {list,promote,rollback,export,verify} ...",
             "see `mlspec models --help`",
         )
-    args.store = resolve_store(args.store, args.spec)
+    args.store = resolve_store(args.store, getattr(args, "spec", None))
     try:
         return ACTIONS[action](args)
     except RegistryError as exc:

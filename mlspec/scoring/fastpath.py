@@ -79,8 +79,8 @@ def _step(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
 
         return robust
     if name == "OneHotEncoder":
-        if est.drop is not None or est.handle_unknown != "ignore" or est.sparse_output:
-            return None
+        if est.drop is not None or est.handle_unknown != "ignore":
+            return None  # (sparse output: the ColumnTransformer's own choice is replayed below)
         if getattr(est, "_infrequent_enabled", False):
             return None
         cats = [list(c) for c in est.categories_]
@@ -124,8 +124,12 @@ def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     kind = type(pre).__name__
     if kind == "Pipeline":
         return _chain(pre)
-    if kind != "ColumnTransformer" or pre.sparse_threshold != 0.0:
+    if kind != "ColumnTransformer":
         return None
+    # A ColumnTransformer decides once, when fitted, whether its output is sparse (by density);
+    # a model that takes sparse input may treat an absent entry unlike a 0 (XGBoost: missing),
+    # so the row goes out in the same form.
+    sparse = bool(getattr(pre, "sparse_output_", False))
     parts = []
     for name, trans, cols in pre.transformers_:
         if name == "remainder" or trans == "drop":
@@ -140,7 +144,14 @@ def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     def run(x: np.ndarray) -> np.ndarray:
         return np.hstack([fn(x[:, cols]) for fn, cols in parts])
 
-    return run
+    if not sparse:
+        return run
+    from scipy import sparse as sp
+
+    def run_sparse(x: np.ndarray) -> Any:
+        return sp.csr_matrix(run(x).astype(np.float64))
+
+    return run_sparse
 
 
 def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:

@@ -81,7 +81,7 @@ def dist_version(*names: str) -> str | None:
 
 @cache
 def _versions() -> tuple[tuple[str, str], ...]:
-    from mlspec import __version__
+    from mlspec._version import __version__
 
     out = {
         "python": platform.python_version(),

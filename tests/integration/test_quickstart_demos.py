@@ -20,15 +20,17 @@ def test_the_things_to_try(quickstart: Path) -> None:
     text = quickstart.read_text()
 
     # "Change `C` of `lr` ... only that model and what follows it ...; `gbt` is cached."
-    claim = _try("- Change `C` of `lr`") + _try("  (its evaluate") + _try("  cached.")
-    assert "`gbt` is  cached." in claim
+    claim = _try("- Change `C` of `lr`") + _try("  (its evaluate") + _try("  writes the batch")
+    assert "`gbt` is cached." in claim
     changed = re.sub(r"C: 1\.0", "C: 0.5", text, count=1)
     assert changed != text
     quickstart.write_text(changed)
     plan = json.loads(mlspec("plan", str(quickstart), "--json", check=True).stdout)
     to_run = {s["step"] for s in plan["steps"] if s["action"] == "run"}
     assert "train.diagnosis.lr" in to_run and "train.diagnosis.gbt" not in to_run
-    named = set(re.findall(r"\b(select|gate|package|combine|report|profile|evaluate)\b", claim))
+    named = set(
+        re.findall(r"\b(select|gate|package|combine|report|profile|evaluate|score)\b", claim)
+    )
     assert {s.split(".")[0] for s in to_run} - {"train"} == named
     quickstart.write_text(text)
 
