@@ -176,7 +176,8 @@ class ProfileParams(Params):
     monitors: list[dict[str, Any]]
     """The spec's monitors: which columns and scores get a reference."""
     features: list[dict[str, Any]]
-    """Every feature (name and type), to profile numeric and categorical columns alike."""
+    """The features the monitors read (name and type): every one when a `data_quality`
+    monitor checks them, the watched ones for drift, none without monitors."""
     sample_rows: int = param(default=100_000)
     """The most rows of each split kept as a sample for the drift statistics."""
     seed: int = param(default=0)
