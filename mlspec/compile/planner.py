@@ -278,6 +278,18 @@ def _feature_params(spec: Spec, names: tuple[str, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def _reads(feature: Any) -> list[str]:
+    """The joined columns a feature reads: its expression's, or the column of its name."""
+    if not feature.expr:
+        return [feature.name]
+    from mlspec.lang.expr import ExprError, columns, parse
+
+    try:
+        return sorted(columns(parse(feature.expr)))
+    except ExprError:
+        return []
+
+
 # What training needs of an objective; evaluation and reporting get all of it. Keeping train's
 # params narrow means a new metric or slice re-evaluates but never refits.
 TRAIN_KEYS = (
@@ -308,6 +320,11 @@ def objective_params(spec: Spec, name: str, keys: tuple[str, ...] | None = None)
         "where": {
             "target": spec.where(("objectives", name, "target")),
             "features": {f.name: spec.where(("features", f.index)) for f in spec.features},
+            # The columns of the data files they are read from, named in data errors.
+            "origins": {
+                "target": spec.origin([o.target]),
+                "features": {f.name: spec.origin(_reads(f)) for f in spec.features},
+            },
         },
         "metrics": list(o.metrics),
         "select_by": o.select_by,

@@ -18,6 +18,7 @@ from typing import Any
 
 from mlspec.diagnostics import Diagnostic
 from mlspec.lang import expr as expr_lang
+from mlspec.lang.joins import joined_columns
 from mlspec.lang.loader import Document, JsonPath, format_path, walk
 from mlspec.lang.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
 from mlspec.lang.model_types import MODEL_TYPES
@@ -187,14 +188,9 @@ def _join_keys(join: dict[str, Any]) -> list[str]:
 
 
 def _join_columns(table: list[str], right: list[str], join: dict[str, Any]) -> list[str]:
-    """The table's columns after `join`, as the join step makes them: keys appear once,
-    other right-hand columns whose names clash get the suffix; semi and anti add none."""
-    if join.get("how") in ("semi", "anti"):
-        return table
-    keys = set(_join_keys(join))
+    """The table's columns after `join` (`joins.joined_columns` on the raw document)."""
     suffix = join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
-    have = set(table)  # not `in table`: two sources of 50,000 columns each
-    return [*table, *(c + suffix if c in have else c for c in right if c not in keys)]
+    return joined_columns(table, right, _join_keys(join), join.get("how"), suffix)
 
 
 Check = Callable[[Context], None]

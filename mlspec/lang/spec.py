@@ -8,11 +8,13 @@ and the runtime cannot disagree.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlspec.lang.checks import source_format
+from mlspec.lang.joins import column_origins
 from mlspec.lang.loader import Document, JsonPath, format_path
 from mlspec.lang.metrics_table import DEFAULT_METRICS
 from mlspec.lang.schema import subschema
@@ -145,6 +147,24 @@ class Spec:
     def root(self) -> Path:
         """Folder that the spec's relative paths resolve against."""
         return self.path.parent if self.path is not None else Path.cwd()
+
+    def origin(self, columns: Iterable[str]) -> str | None:
+        """Where joined columns are read from, for run-time data errors: "column 'x' of
+        source 'a' (data/a.csv)"; None when no source declares them."""
+        origins = column_origins(
+            {n: list(s.columns) if s.columns else None for n, s in self.sources.items()},
+            [(j.left, j.right, j.on, j.how, j.suffix) for j in self.joins],
+        )
+        if not self.joins and len(self.sources) == 1:  # one source: every column is its own
+            only = next(iter(self.sources))
+            origins = {c: (only, c) for c in columns}
+        found = [(c, origins[c]) for c in columns if c in origins]
+        if not found:
+            return None
+        return ", ".join(
+            f"column '{col}' of source '{src}' ({self.sources[src].path})"
+            for _c, (src, col) in found
+        )
 
     def weights(self) -> dict[str, float]:
         if self.combine is None:

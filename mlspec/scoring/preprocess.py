@@ -18,7 +18,7 @@ objective's `positive`, or else the larger of the two sorted values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -233,12 +233,14 @@ def check_values(
     model: str,
     what: str,
     where: dict[str, str] | None = None,
+    origins: Mapping[str, str | None] | None = None,
 ) -> None:
     """StepError for infinite values, and for missing ones the model cannot take (impute none).
 
     Missing means null or NaN (a CSV's ``NaN`` reads as NaN): the message says which
-    feature holds how many of each, and the error carries the first such feature's spec
-    location (`where`: feature name -> ``spec.yaml:line:col``).
+    feature holds how many of each and which data file column it reads (`origins`: feature
+    name -> "column 'x' of source 's' (path)"), and the error carries the first such
+    feature's spec location (`where`: feature name -> ``spec.yaml:line:col``).
     One vectorised ``isfinite`` pass settles the usual all-finite case (19 ms for 800k x 20,
     against 394 ms column by column); counts are made only when something is not finite.
     """
@@ -266,17 +268,25 @@ def check_values(
             hint += "; fill the missing values with `impute:` on the feature"
         raise StepError(
             f"feature(s) {listed} hold infinite values in {what}."
-            + (f" Missing values (null or NaN) too: {', '.join(also)}." if also else ""),
+            + (f" Missing values (null or NaN) too: {', '.join(also)}." if also else "")
+            + _read_from([name for name, _, _ in infinite], origins),
             where=locate.get(infinite[0][0]),
             hint=hint,
         )
     if missing:
         listed = ", ".join(f"'{name}' ({n} of {rows})" for name, n in missing)
         raise StepError(
-            f"feature(s) {listed} have missing values in {what}, and model type '{model}' cannot take missing values (null or NaN).",
+            f"feature(s) {listed} have missing values in {what}, and model type '{model}' cannot take missing values (null or NaN)."
+            + _read_from([name for name, _ in missing], origins),
             where=locate.get(missing[0][0]),
             hint=MISSING_HINT,
         )
+
+
+def _read_from(names: Sequence[str], origins: Mapping[str, str | None] | None) -> str:
+    """ " 'x' reads column 'x' of source 's' (path)." for the features whose origin is known."""
+    known = [(n, origins[n]) for n in names if origins and origins.get(n)]
+    return "".join(f" '{n}' reads {o}." for n, o in known)
 
 
 def _constant_numeric(block: np.ndarray) -> np.ndarray:
@@ -478,8 +488,13 @@ def target(
     try:
         return _target(df, objective, classes, what)
     except StepError as exc:  # a data error about the target: point at `target:` in the spec
+        where = objective.get("where") or {}
         if exc.where is None:
-            exc.where = (objective.get("where") or {}).get("target")
+            exc.where = where.get("target")
+        origin = (where.get("origins") or {}).get("target")
+        if origin:
+            exc.message += f" The target is {origin}."
+            exc.args = (exc.message,)
         raise
 
 

@@ -112,6 +112,7 @@ def run(ctx: StepContext) -> None:
         model=resolved.type,
         what="the train split",
         where=(objective.get("where") or {}).get("features"),
+        origins=((objective.get("where") or {}).get("origins") or {}).get("features"),
     )
     if recipe(resolved.type).uses_features:
         for name in constant_features(X, features):

@@ -146,6 +146,7 @@ def run(ctx: StepContext) -> None:
         model=resolved.type,
         what="the train split",
         where=(objective.get("where") or {}).get("features"),
+        origins=((objective.get("where") or {}).get("origins") or {}).get("features"),
     )
 
     cv = search.get("cv", 3)

@@ -194,6 +194,44 @@ def test_a_single_class_target_points_at_the_spec(tmp_path: Path) -> None:
     code, out = _run(spec)
     assert code == 1
     assert "spec.yaml:17:13: target 'bought' has a single class" in out
+    # ... and names the data file column it was read from
+    assert "The target is column 'bought' of source 'people' (data/people.parquet)." in out
+
+
+@R5
+def test_a_joined_target_and_a_feature_name_their_source(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    people = _people().with_columns(
+        income=pl.when(pl.col("id") % 3 == 0).then(None).otherwise(pl.col("income"))
+    )
+    people.drop("bought").write_parquet(tmp_path / "data" / "people.parquet")
+    people.select("id", bought=pl.lit(0)).write_parquet(tmp_path / "data" / "labels.parquet")
+    declared = JOINED.replace(
+        "people: {{path: data/people.parquet}}",
+        "people: {{path: data/people.parquet, columns: {{id: int, age: int, income: float, group: str}}}}",
+    ).replace(
+        "labels: {{path: data/labels.parquet}}",
+        "labels: {{path: data/labels.parquet, columns: {{id: int, bought: int}}}}",
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        declared.format(target="bought").replace(
+            "{name: income}", "{name: log_income, expr: 'log1p(income)'}"
+        )
+    )
+    code, out = _run(spec)
+    assert code == 1
+    assert "The target is column 'bought' of source 'labels' (data/labels.parquet)." in out
+    people.drop("bought").with_columns(income=pl.col("income").fill_null(1.0)).write_parquet(
+        tmp_path / "data" / "people.parquet"
+    )
+    _people().select("id", "bought").write_parquet(tmp_path / "data" / "labels.parquet")
+    code, out = _run(spec)
+    assert code == 0, out
+    people.drop("bought").write_parquet(tmp_path / "data" / "people.parquet")
+    code, out = _run(spec)
+    assert code == 1
+    assert "'log_income' reads column 'income' of source 'people' (data/people.parquet)." in out
 
 
 @R5
