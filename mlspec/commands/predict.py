@@ -38,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         scorer = load(args.target, args.store)
     except BundleError as exc:
-        code = EXIT_FAILED if "match" in exc.message or "damaged" in (exc.hint or "") else 2
-        return fail(exc.message, exc.hint, code=code)
+        return fail(exc.message, exc.hint, code=exc.exit_code)
     from mlspec.scoring.batch import score_file
     from mlspec.scoring.scorer import InputError
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlspec.commands._common import EXIT_FAILED, fail
+from mlspec.commands._common import fail
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         app, watcher, rest = build_app(args.target_path, args.store, args.max_body)
     except BundleError as exc:
-        code = EXIT_FAILED if "match" in exc.message else 2
-        return fail(exc.message, exc.hint, code=code)
+        return fail(exc.message, exc.hint, code=exc.exit_code)
     host = args.host or rest.get("host", "127.0.0.1")
     port = args.port if args.port is not None else rest.get("port", 8080)
     scorer = app.served.scorer

@@ -36,12 +36,23 @@ MAX_MANIFEST_BYTES = 1 << 20
 
 
 class BundleError(Exception):
-    """A bundle that cannot be used: missing, damaged, or not the one it claims to be."""
+    """A bundle that cannot be used: missing, damaged, or not the one it claims to be.
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    `damaged` says which: True when a bundle was found and failed its integrity checks (a
+    file changed, missing or added, a manifest not the registry's: exit 1, like a failed
+    step), False when what the user named is no usable bundle at all (no such folder, an
+    invalid spec, no production version: exit 2, a usage error).
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, damaged: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.damaged = damaged
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.damaged else 2
 
 
 def sha256_of(path: Path) -> str:
@@ -66,10 +77,12 @@ def manifest(folder: Path) -> dict[str, Any]:
 def _inside(folder: Path, rel: str) -> Path:
     parts = rel.split("/")
     if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in rel:
-        raise BundleError(f"MANIFEST.json lists an unsafe path {rel!r}")
+        raise BundleError(f"MANIFEST.json lists an unsafe path {rel!r}", damaged=True)
     path = folder.joinpath(*parts)
     if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
-        raise BundleError(f"bundle file '{rel}' is a link or leaves the bundle folder")
+        raise BundleError(
+            f"bundle file '{rel}' is a link or leaves the bundle folder", damaged=True
+        )
     return path
 
 
@@ -86,7 +99,7 @@ def verify(folder: str | os.PathLike[str], expected_sha: str | None = None) -> d
             "export one with `mlspec models export NAME VERSION FOLDER`",
         )
     if mpath.stat().st_size > MAX_MANIFEST_BYTES:
-        raise BundleError(f"{mpath} is larger than {MAX_MANIFEST_BYTES} bytes")
+        raise BundleError(f"{mpath} is larger than {MAX_MANIFEST_BYTES} bytes", damaged=True)
     raw = mpath.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     if expected_sha is not None and sha != expected_sha:
@@ -94,6 +107,7 @@ def verify(folder: str | os.PathLike[str], expected_sha: str | None = None) -> d
             f"{mpath} is not the manifest the registry holds for this version "
             f"(sha256 {sha[:12]}..., registered {expected_sha[:12]}...)",
             "the bundle was changed after it was registered; export it again from the store",
+            damaged=True,
         )
     try:
         doc = json.loads(raw)
@@ -101,15 +115,18 @@ def verify(folder: str | os.PathLike[str], expected_sha: str | None = None) -> d
         if not isinstance(files, dict) or doc.get("format") != BUNDLE_FORMAT:
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        raise BundleError(f"{mpath} is not a bundle manifest of format {BUNDLE_FORMAT}") from None
+        raise BundleError(
+            f"{mpath} is not a bundle manifest of format {BUNDLE_FORMAT}", damaged=True
+        ) from None
     for rel, digest in files.items():
         path = _inside(root, str(rel))
         if not path.is_file():
-            raise BundleError(f"bundle file '{rel}' is missing from {root}")
+            raise BundleError(f"bundle file '{rel}' is missing from {root}", damaged=True)
         if sha256_of(path) != digest:
             raise BundleError(
                 f"bundle file '{rel}' does not match its digest in {MANIFEST}",
                 "the bundle is damaged or was changed; export it again from the store",
+                damaged=True,
             )
     extra = sorted(
         p.relative_to(root).as_posix()
@@ -122,9 +139,10 @@ def verify(folder: str | os.PathLike[str], expected_sha: str | None = None) -> d
         raise BundleError(
             f"{root} holds file(s) its manifest does not list: {', '.join(extra[:5])}",
             "a bundle folder holds only what was exported; remove them or export again",
+            damaged=True,
         )
     if BUNDLE_FILE not in files:
-        raise BundleError(f"{root} has no {BUNDLE_FILE} among its manifest's files")
+        raise BundleError(f"{root} has no {BUNDLE_FILE} among its manifest's files", damaged=True)
     return {"sha256": sha, **doc}
 
 
@@ -141,7 +159,7 @@ def claim(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
             "bundle_sha": str(doc["bundle_sha"]),
         }
     except (ValueError, KeyError, TypeError):
-        raise BundleError(f"{path} is not a registry claim of a bundle") from None
+        raise BundleError(f"{path} is not a registry claim of a bundle", damaged=True) from None
 
 
 def check_claim(
@@ -154,6 +172,7 @@ def check_claim(
             f"{folder} claims to be {name} version {version}, but its manifest "
             f"(sha256 {sha[:12]}...) is not the one registered ({(registered_sha or 'none')[:12]}...)",
             "the bundle was changed after export, or comes from another store",
+            damaged=True,
         )
 
 

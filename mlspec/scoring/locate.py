@@ -88,6 +88,7 @@ def locate(target: str | os.PathLike[str], store: str | os.PathLike[str] | None 
             raise BundleError(
                 f"{path} claims to be {claimed['name']} version {claimed['version']}: {exc.message}",
                 exc.hint,
+                damaged=True,
             ) from None
         check_claim(path, v.bundle_sha, v.name, v.version)
         return Located(path, v.name, v.version, v.bundle_sha, Path(store))

@@ -430,5 +430,5 @@ def load_bundle(
                 "the bundle was made by an older mlspec; run the spec again to package it anew",
             )
     except ValueError:
-        raise BundleError(f"{root / BUNDLE_FILE} is not JSON") from None
+        raise BundleError(f"{root / BUNDLE_FILE} is not JSON", damaged=True) from None
     return Scorer(root, bundle, version or checked["sha256"][:12], checked["sha256"])

@@ -126,6 +126,20 @@ def test_exported_bundle_loads_and_tampering_is_refused(served: Path, tmp_path: 
     (evil / "objectives" / "extra.joblib").write_bytes(b"x")
     with pytest.raises(BundleError, match=r"does not list: objectives/extra\.joblib"):
         mlspec.load(str(evil))
+    # The exit code follows the kind of error, not its wording: a damaged bundle is a
+    # failure (1) for predict and serve; a path that is no bundle at all is a usage error (2).
+    rows.write_parquet(tmp_path / "rows.parquet")
+    for command in (["predict"], ["serve", "--port", "0"]):
+        extra = ["--input", str(tmp_path / "rows.parquet"), "--output", str(tmp_path / "o.parquet")]
+        args = [*command, str(evil), *(extra if command == ["predict"] else [])]
+        damaged = cli(*args)
+        assert damaged.returncode == 1, damaged.stderr
+        assert "does not list" in damaged.stderr and "Traceback" not in damaged.stderr
+        absent = cli(
+            *command, str(tmp_path / "nowhere"), *(extra if command == ["predict"] else [])
+        )
+        assert absent.returncode == 2, absent.stderr
+        assert "does not exist" in absent.stderr
     # The manifest's sha256 is what the registry records (anyone can check with sha256sum).
     sha = hashlib.sha256((out / "MANIFEST.json").read_bytes()).hexdigest()
     assert json.loads((out / "version.json").read_text())["bundle_sha"] == sha
