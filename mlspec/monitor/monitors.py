@@ -21,6 +21,7 @@ from mlspec.monitor import stats
 from mlspec.monitor.current import Current
 from mlspec.monitor.errors import MonitorError
 from mlspec.monitor.reference import Reference
+from mlspec.monitor.sampling import sample
 
 OK, FIRED, ERROR, SKIPPED = "ok", "fired", "error", "skipped"
 PERFORMANCE_TOLERANCE = 0.05  # performance: how much worse than the reference, by default
@@ -79,8 +80,6 @@ class Context:
     @cached_property
     def sampled(self) -> pl.DataFrame:
         """The current columns, a seeded sample of at most `sample_rows` rows."""
-        from mlspec.steps.profile import sample
-
         return sample(self.current.frame, self.sample_rows, self.seed)
 
     @cached_property
@@ -227,8 +226,6 @@ def prediction_drift(m: dict[str, Any], ctx: Context) -> Result:
     rows = int((ctx.reference.profile.get("rows") or {}).get("test") or reference.height)
     current = scores
     if current.height > ctx.sample_rows:
-        from mlspec.steps.profile import sample
-
         current = sample(current, ctx.sample_rows, ctx.seed)
     verdicts = [
         test_column(
