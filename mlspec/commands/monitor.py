@@ -69,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     known = [*targets, *outputs, "score", *LOGGED]  # a request log's columns are not extra
     cur = current.prepare(raw, reference.kinds(), features, known)
     ctx = monitors.Context(
-        reference, cur, lambda frame: score_current(reference.bundle, frame), args.sample
+        reference,
+        cur,
+        lambda frame: score_current(reference.bundle, frame, str(reference.version)),
+        args.sample,
     )
     results = monitors.run_all(list(spec.monitors), ctx)
 

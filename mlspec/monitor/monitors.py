@@ -73,7 +73,7 @@ class Context:
 
     reference: Reference
     current: Current
-    score: Callable[[pl.DataFrame], pl.DataFrame]  # score_current bound to the bundle
+    score: Callable[[pl.DataFrame], pl.DataFrame]  # scoring.score_current bound to the bundle
     sample_rows: int = 100_000
     seed: int = 0
 
@@ -285,7 +285,11 @@ def performance(m: dict[str, Any], ctx: Context) -> Result:
     except ValueError as exc:
         return _error(m, f"labels in '{target}': {exc}")
     label = scores.get_column(f"label_{name}").to_numpy()[keep] if task != "regression" else None
-    proba = np.column_stack([1 - raw, raw]) if task == "binary" else None
+    proba = (
+        scores.select(f"proba_{name}_{k}" for k in range(len(classes))).to_numpy()[keep]
+        if task != "regression"
+        else None
+    )
     rows = M.Rows.make(task, y_true, raw, label, proba, classes, "the current data")
     value = M.values([metric], rows)[metric]
     if value.value is None:
