@@ -7,8 +7,6 @@ import http.client
 import json
 import random
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ import pytest
 import mlspec as mlspec_api
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import make_example, mlspec
+from conftest import make_example, mlspec, serve
 from monitor_batches import generate, shift
 
 pytestmark = pytest.mark.slow
@@ -183,12 +181,6 @@ def test_retrain_runs_the_spec_on_the_current_data(example: Path) -> None:
 SIGNATURE = ["author_followers", "topic", "length_words", "has_image", "posted_at"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _post(port: int, doc: object) -> int:
     con = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     con.request(
@@ -203,25 +195,9 @@ def _post(port: int, doc: object) -> int:
 def _serve_and_send(spec: Path, rows: pl.DataFrame, log: Path, *extra: str) -> None:
     """`mlspec serve --log-requests log` on a free loopback port; `rows` sent as one-row
     requests (the first 300) and 100-row requests (the rest); a clean stop (SIGTERM)."""
-    port = _free_port()
-    command = [sys.executable, "-m", "mlspec", "serve", str(spec), "--port", str(port)]
     logging = ["--log-requests", str(log), "--log-sample", "0.8", "--log-seed", "7"]
-    proc = subprocess.Popen(
-        [*command, *logging, *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = serve(spec, *logging, *extra)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "the server did not get ready in 120 s"
-            try:
-                if _post(port, {"instances": []}) in (200, 400):
-                    break
-            except OSError:
-                time.sleep(0.2)
         data = rows.select(SIGNATURE).with_columns(
             pl.col("posted_at").dt.strftime("%Y-%m-%dT%H:%M:%S")
         )
