@@ -74,18 +74,32 @@ def read(path: str | Path) -> pl.DataFrame:
     """The current data (every file of a folder or pattern, stacked; a column missing
     from some files is null there); MonitorError for a missing, unreadable or empty input."""
     frames = [_read_one(p) for p in files(path)]
-    try:
-        frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
-    except POLARS_ERRORS as exc:
-        raise MonitorError(
-            f"the files of '{path}' do not stack: {str(exc).splitlines()[0]}",
-            "give files whose shared columns have the same types",
-        ) from None
+    frame = frames[0] if len(frames) == 1 else _stack(frames, path)
     if frame.height == 0:
         raise MonitorError(
             f"the current data '{path}' has no rows", "monitor a file that holds at least one row"
         )
     return frame
+
+
+def _stack(frames: list[pl.DataFrame], path: str | Path) -> pl.DataFrame:
+    """The frames one under the other by column name. A column whose files disagree on its
+    type is refused unless every type is a number (then the common one: int and float give
+    float), so a date never silently becomes a number or text."""
+    dtypes: dict[str, set[pl.DataType]] = {}
+    for f in frames:
+        for name, dtype in f.schema.items():
+            dtypes.setdefault(name, set()).add(dtype)
+    for name, kinds in dtypes.items():
+        kinds = {k for k in kinds if k != pl.Null}
+        if len(kinds) > 1 and not all(k.is_numeric() for k in kinds):
+            raise MonitorError(
+                f"the files of '{path}' do not stack: column '{name}' is "
+                + " in one file and ".join(sorted(describe_dtype(k) for k in kinds))
+                + " in another",
+                "give files whose shared columns have the same types",
+            )
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 @dataclass
