@@ -271,3 +271,33 @@ def test_each_worker_process_logs_and_flushes_at_shutdown(example: Path, tmp_pat
     assert logged.select(SIGNATURE).equals(rows)
     pids = {p.name.split("-")[2] for p in log.glob("*.parquet")}  # requests-<time>-<pid>-<n>
     assert 1 <= len(pids) <= 2 and str(proc.pid) not in pids  # written by the workers
+
+
+def test_a_failing_write_keeps_the_rows_until_it_works(
+    example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In process, with the promoted version's real scorer: while the folder cannot be
+    written the rows wait (up to 10 x flush_rows, then new ones are counted as dropped), the
+    error is said once, and the next flush that works writes every waiting row."""
+    from mlspec.serving.requestlog import RequestLog
+
+    scorer = mlspec_api.load(str(example))
+    rows = generate(example.parent, 80, 9).select(SIGNATURE)
+    records = rows.with_columns(pl.col("posted_at").dt.strftime("%Y-%m-%dT%H:%M:%S")).to_dicts()
+    folder = tmp_path / "log"
+    log = RequestLog(folder, flush_seconds=3600, flush_rows=5)
+    folder.rmdir()
+    folder.write_text("in the way")  # every write fails: not a directory
+    for record in records:
+        columns = {c: [record[c]] for c in SIGNATURE}
+        log.record(scorer, columns, scorer.columns(scorer.frame_from_columns(columns)))
+        log.flush()
+    assert log.written == 0 and log.dropped == 30 and log.last_error
+    assert capsys.readouterr().err.count("cannot write the request log") == 1
+    folder.unlink()
+    folder.mkdir()
+    log.close()
+    assert log.written == 50
+    logged = pl.read_parquet(folder / "*.parquet")
+    assert logged.select(SIGNATURE).equals(rows.head(50))
+    assert "30 sampled rows were not logged" in capsys.readouterr().err
