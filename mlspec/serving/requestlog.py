@@ -21,6 +21,7 @@ then new ones are dropped and counted (`dropped`); the first error is said on st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -66,6 +67,7 @@ class RequestLog:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, daemon=True, name="mlspec-request-log")
         self._thread.start()
@@ -103,19 +105,22 @@ class RequestLog:
         while not self._closed:
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
-            self.flush()
+            if not self.flush():  # a failed write waits a whole period, whatever fills up
+                self._stop.wait(self.flush_seconds)
 
-    def flush(self) -> None:
-        """Write the buffered rows as one file (nothing when the buffer is empty)."""
+    def flush(self) -> bool:
+        """Write the buffered rows as one file (nothing when the buffer is empty); False
+        when the write failed (the rows stay buffered)."""
         with self._write_lock:
             with self._lock:
                 batch, rows = self._pending, self._rows
                 self._pending, self._rows = [], 0
             if not batch:
-                return
+                return True
             try:
                 self._write(_frame(batch))
                 self.written += rows
+                return True
             except Exception as exc:  # keep serving; put the rows back and say so once
                 with self._lock:
                     self._pending[:0] = batch
@@ -123,19 +128,26 @@ class RequestLog:
                 if self.last_error is None:
                     print(f"mlspec serve: cannot write the request log: {exc}", file=sys.stderr)
                 self.last_error = str(exc)
+                return False
 
     def _write(self, frame: pl.DataFrame) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"requests-{stamp}-{os.getpid()}-{self.files:06d}.parquet"
         tmp = self.folder / f".{name}.tmp"
-        frame.write_parquet(tmp)
-        os.replace(tmp, self.folder / name)
+        try:
+            frame.write_parquet(tmp)
+            os.replace(tmp, self.folder / name)
+        except BaseException:
+            with contextlib.suppress(OSError):  # no half file left behind (a full disk)
+                tmp.unlink()
+            raise
         self.files += 1
 
     def close(self) -> None:
         """Stop the writer and write every buffered row (a clean shutdown loses nothing)."""
         with self._lock:
             self._closed = True
+        self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)
         self.flush()
