@@ -45,6 +45,40 @@ def mlspec(
     return proc
 
 
+def serve(target: Path, *args: str, seconds: float = 120) -> tuple[subprocess.Popen[str], int]:
+    """A real `mlspec serve TARGET ARGS` on a free loopback port, once it answers
+    /v2/health/ready; the caller stops it. Its stderr is a pipe: read it with communicate()."""
+    import http.client
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlspec", "serve", str(target), "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"mlspec serve exited {proc.returncode}: {proc.communicate()[1]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"mlspec serve was not ready in {seconds} s")
+        try:
+            con = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            con.request("GET", "/v2/health/ready")
+            ready = con.getresponse().status == 200
+            con.close()
+            if ready:
+                return proc, port
+        except OSError:
+            time.sleep(0.2)
+
+
 def artifacts(store: Path) -> dict[str, dict[str, str]]:
     """step id -> {file name: digest} for every committed artifact in a store."""
     out: dict[str, dict[str, str]] = {}

@@ -1,9 +1,11 @@
 """Run every monitor of a spec on current data against the promoted version.
 
-  mlspec monitor SPEC --current FILE [--store DIR] [--json] [--html PATH] [--sample N]
+  mlspec monitor SPEC --current FILE|DIR|GLOB [--store DIR] [--json] [--html PATH] [--sample N]
 
 FILE (.parquet, .csv, .ndjson/.jsonl, .json) has the columns of the joined data that the
-features read, and optionally the objectives' targets (for performance monitors). Prints a
+features read, and optionally the objectives' targets (for performance monitors). A folder
+(such as the request log of `mlspec serve --log-requests DIR`) or a glob pattern: every such
+file in it, stacked. Prints a
 table (or JSON with --json), writes the HTML report (default
 <store>/monitor/<name>-v<version>.html), sends each fired monitor's alerts and, for one with
 `alert.retrain: true`, runs the spec on the current data. Exit status: 0 no monitor fired,
@@ -22,7 +24,12 @@ from mlspec.commands._common import EXIT_FAILED, EXIT_OK, add_spec_argument, fai
 
 def configure(p: argparse.ArgumentParser) -> None:
     add_spec_argument(p)
-    p.add_argument("--current", metavar="FILE", required=True, help="the current data")
+    p.add_argument(
+        "--current",
+        metavar="FILE|DIR|GLOB",
+        required=True,
+        help="the current data: a file, a folder of files (a request log) or a glob pattern",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--html", metavar="PATH", help="where to write the HTML report")
     p.add_argument(
@@ -56,9 +63,16 @@ def run(args: argparse.Namespace) -> int:
         return fail(exc.message, exc.hint)
     features = reference.bundle_info.get("features") or []
     targets = sorted({o["target"] for o in reference.objectives.values()})
-    cur = current.prepare(raw, reference.kinds(), features, targets)
+    from mlspec.serving.requestlog import LOGGED
+
+    outputs = [f"{p}_{o}" for o in reference.objectives for p in ("raw", "score")]
+    known = [*targets, *outputs, "score", *LOGGED]  # a request log's columns are not extra
+    cur = current.prepare(raw, reference.kinds(), features, known)
     ctx = monitors.Context(
-        reference, cur, lambda frame: score_current(reference.bundle, frame), args.sample
+        reference,
+        cur,
+        lambda frame: score_current(reference.bundle, frame, str(reference.version)),
+        args.sample,
     )
     results = monitors.run_all(list(spec.monitors), ctx)
 
@@ -81,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         }
         deliveries[r.name] = alerts.send(list(r.alert.get("channels", ["log"])), alert, spec.root)
         if r.alert.get("retrain") and retrained is None:
-            retrained = retrain(Path(args.spec), Path(args.current), targets, raw.columns, root)
+            retrained = retrain(Path(args.spec), Path(args.current), raw, targets, root)
 
     out = (
         Path(args.html)

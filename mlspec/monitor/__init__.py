@@ -2,5 +2,6 @@
 
 `stats` (the drift statistics), `reference` (the bundle's profile), `current` (reading
 current data and computing its features), `scoring` (the one place that scores),
-`monitors` (the monitor types), `alerts` (channels and retrain), `html` (the report).
+`sampling` (the seeded row sampler, shared with the `profile` step), `monitors` (the
+monitor types), `alerts` (channels and retrain), `html` (the report).
 """

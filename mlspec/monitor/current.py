@@ -10,6 +10,7 @@ monitors report as that column's verdict.
 
 from __future__ import annotations
 
+import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,27 +32,74 @@ READERS = {
 }
 
 
-def read(path: str | Path) -> pl.DataFrame:
-    """The current data; MonitorError for a missing, unreadable or empty file."""
-    p = Path(path)
-    reader = READERS.get(p.suffix.lower())
-    if reader is None:
+def files(pattern: str | Path) -> list[Path]:
+    """The files `--current` names: a file, every readable file of a folder (a request log,
+    `mlspec serve --log-requests`), or the readable files a glob pattern matches."""
+    p = Path(pattern)
+    if p.is_dir():
+        found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in READERS)
+        if not found:
+            raise MonitorError(
+                f"--current folder '{p}' holds no .parquet, .csv, .ndjson/.jsonl or .json file",
+                "give a folder that `mlspec serve --log-requests` wrote to, or a file",
+            )
+        return found
+    if not p.exists() and glob.has_magic(str(pattern)):
+        found = sorted(Path(f) for f in glob.glob(str(pattern)) if Path(f).is_file())
+        readable = [f for f in found if f.suffix.lower() in READERS]
+        if not readable:
+            raise MonitorError(
+                f"--current pattern '{pattern}' matches no .parquet, .csv, .ndjson/.jsonl or .json file"
+            )
+        return readable
+    if p.suffix.lower() not in READERS:
         raise MonitorError(
-            f"--current must be a .parquet, .csv, .ndjson/.jsonl or .json file. Got '{p.name}' instead."
+            f"--current must be a .parquet, .csv, .ndjson/.jsonl or .json file, a folder or a glob pattern. Got '{p.name}' instead."
         )
     if not p.is_file():
         raise MonitorError(f"--current file '{p}' does not exist")
+    return [p]
+
+
+def _read_one(p: Path) -> pl.DataFrame:
     try:
-        frame = reader(p)
+        return READERS[p.suffix.lower()](p)
     except (*POLARS_ERRORS, OSError, ValueError) as exc:
         raise MonitorError(
             f"cannot read the current data '{p}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
+
+
+def read(path: str | Path) -> pl.DataFrame:
+    """The current data (every file of a folder or pattern, stacked; a column missing
+    from some files is null there); MonitorError for a missing, unreadable or empty input."""
+    frames = [_read_one(p) for p in files(path)]
+    frame = frames[0] if len(frames) == 1 else _stack(frames, path)
     if frame.height == 0:
         raise MonitorError(
-            f"the current data '{p}' has no rows", "monitor a file that holds at least one row"
+            f"the current data '{path}' has no rows", "monitor a file that holds at least one row"
         )
     return frame
+
+
+def _stack(frames: list[pl.DataFrame], path: str | Path) -> pl.DataFrame:
+    """The frames one under the other by column name. A column whose files disagree on its
+    type is refused unless every type is a number (then the common one: int and float give
+    float), so a date never silently becomes a number or text."""
+    dtypes: dict[str, set[pl.DataType]] = {}
+    for f in frames:
+        for name, dtype in f.schema.items():
+            dtypes.setdefault(name, set()).add(dtype)
+    for name, kinds in dtypes.items():
+        kinds = {k for k in kinds if k != pl.Null}
+        if len(kinds) > 1 and not all(k.is_numeric() for k in kinds):
+            raise MonitorError(
+                f"the files of '{path}' do not stack: column '{name}' is "
+                + " in one file and ".join(sorted(describe_dtype(k) for k in kinds))
+                + " in another",
+                "give files whose shared columns have the same types",
+            )
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 @dataclass
@@ -89,12 +137,14 @@ def _compute(
 
 
 def prepare(
-    raw: pl.DataFrame, kinds: dict[str, str], features: list[dict[str, Any]], labels: list[str]
+    raw: pl.DataFrame, kinds: dict[str, str], features: list[dict[str, Any]], known: list[str]
 ) -> Current:
-    """Compute every column of `kinds` (column -> NUMERIC | CATEGORICAL) from `raw`."""
+    """Compute every column of `kinds` (column -> NUMERIC | CATEGORICAL) from `raw`. `known`:
+    columns that are not extra though nothing computed reads them (labels, a request log's
+    scores)."""
     by_name = {f["name"]: f for f in features}
     problems: dict[str, str] = {}
-    read_columns: set[str] = set(labels)
+    read_columns: set[str] = set(known)
     exprs: dict[str, pl.Expr] = {}
     for name in kinds:
         try:

@@ -21,6 +21,7 @@ from mlspec.monitor import stats
 from mlspec.monitor.current import Current
 from mlspec.monitor.errors import MonitorError
 from mlspec.monitor.reference import Reference
+from mlspec.monitor.sampling import sample
 
 OK, FIRED, ERROR, SKIPPED = "ok", "fired", "error", "skipped"
 PERFORMANCE_TOLERANCE = 0.05  # performance: how much worse than the reference, by default
@@ -72,15 +73,13 @@ class Context:
 
     reference: Reference
     current: Current
-    score: Callable[[pl.DataFrame], pl.DataFrame]  # score_current bound to the bundle
+    score: Callable[[pl.DataFrame], pl.DataFrame]  # scoring.score_current bound to the bundle
     sample_rows: int = 100_000
     seed: int = 0
 
     @cached_property
     def sampled(self) -> pl.DataFrame:
         """The current columns, a seeded sample of at most `sample_rows` rows."""
-        from mlspec.steps.profile import sample
-
         return sample(self.current.frame, self.sample_rows, self.seed)
 
     @cached_property
@@ -227,8 +226,6 @@ def prediction_drift(m: dict[str, Any], ctx: Context) -> Result:
     rows = int((ctx.reference.profile.get("rows") or {}).get("test") or reference.height)
     current = scores
     if current.height > ctx.sample_rows:
-        from mlspec.steps.profile import sample
-
         current = sample(current, ctx.sample_rows, ctx.seed)
     verdicts = [
         test_column(
@@ -288,7 +285,11 @@ def performance(m: dict[str, Any], ctx: Context) -> Result:
     except ValueError as exc:
         return _error(m, f"labels in '{target}': {exc}")
     label = scores.get_column(f"label_{name}").to_numpy()[keep] if task != "regression" else None
-    proba = np.column_stack([1 - raw, raw]) if task == "binary" else None
+    proba = (
+        scores.select(f"proba_{name}_{k}" for k in range(len(classes))).to_numpy()[keep]
+        if task != "regression"
+        else None
+    )
     rows = M.Rows.make(task, y_true, raw, label, proba, classes, "the current data")
     value = M.values([metric], rows)[metric]
     if value.value is None:

@@ -3,7 +3,8 @@
 "On the new data" means: the current file takes the place of the spec's data. The current
 file has the joined data's columns (what the features read) and, for retraining, every
 objective's target; so the derived spec has one source, ``current``, at the current file's
-absolute path (``external: true``), no joins, and everything else of the spec unchanged
+absolute path (``external: true``; for a folder or a pattern, their rows stacked into one
+Parquet file beside the derived spec), no joins, and everything else of the spec unchanged
 (split, features, objectives, combine, gate, monitors). It is written to
 ``<store>/monitor/retrain-<UTC time>/spec.yaml`` and run with ``mlspec run`` on the same
 store, in the foreground; its output goes to ``run.log`` beside it. A successful run
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 
 TIMEOUT = 3600.0
@@ -39,9 +41,11 @@ def derived_spec(spec_path: Path, current: Path) -> dict[str, Any]:
 
 
 def retrain(
-    spec_path: Path, current: Path, targets: list[str], columns: list[str], store: Path
+    spec_path: Path, current: Path, frame: pl.DataFrame, targets: list[str], store: Path
 ) -> dict[str, Any]:
-    missing = [t for t in targets if t not in columns]
+    """Run the derived spec on `current`; when that is a folder or a pattern, on `frame`
+    (its files, stacked) written beside the derived spec as ``current.parquet``."""
+    missing = [t for t in targets if t not in frame.columns]
     if missing:
         return {
             "ran": False,
@@ -51,6 +55,9 @@ def retrain(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     folder = store / "monitor" / f"retrain-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
+    if not current.is_file():
+        current = folder / "current.parquet"
+        frame.write_parquet(current)
     spec = folder / "spec.yaml"
     spec.write_text(
         yaml.safe_dump(derived_spec(spec_path, current), sort_keys=False), encoding="utf-8"

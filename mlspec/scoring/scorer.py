@@ -11,6 +11,8 @@ applied: the input columns cast to the signature's types, the feature expression
 Output columns: ``raw_<o>`` (the model's score: P(positive) for binary, P(predicted class)
 for multiclass, the prediction for regression), ``score_<o>`` (that score scaled, as in the
 combine step's ``scores.parquet``), ``score`` (Σ weight × score_<o>) and ``version``.
+`Scorer.predictions` gives each objective's whole `Predictions` (labels, every class's
+probability) for monitoring's performance metrics.
 
 A client's mistake (a missing column, a wrong type, NaN or infinity, a missing value the
 model cannot take, with `strict` an unseen category) is an `InputError` naming the column.
@@ -24,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -33,6 +35,9 @@ from mlspec.contract.api import StepError
 from mlspec.scoring.bundle import BUNDLE_FILE, BundleError, verify
 from mlspec.scoring.combine import combine_scores, transform
 from mlspec.scoring.expressions import feature_expr
+
+if TYPE_CHECKING:
+    from mlspec.scoring.predict import Predictions
 
 # Logical input type -> the polars dtype a column is cast to before the expressions run.
 _DTYPES: dict[str, pl.DataType] = {
@@ -381,6 +386,26 @@ class Scorer:
             **{f"score_{o}": scaled[o] for o in names},
             "score": score,
         }
+
+    def predictions(self, frame: pl.DataFrame) -> dict[str, Predictions]:
+        """Each objective's whole predictions of `frame`: the score, the predicted class and
+        every class's probability (`predict.Predictions`), through the fitted Pipelines as
+        the `evaluate` step predicts. For what needs more than the scores (monitoring's
+        performance metrics); `combine` turns their scores into the scaled and combined ones."""
+        from mlspec.scoring.predict import predict
+        from mlspec.scoring.preprocess import matrix
+
+        feats = self.features_of(self.prepare(frame))
+        out: dict[str, Predictions] = {}
+        for name, o in self.objectives.items():
+            X = matrix(feats, o.features)
+            try:
+                out[name] = predict(
+                    o.pipeline, X, o.task, o.classes, o.threshold, meta=o.meta, what="the rows"
+                )
+            except StepError as exc:
+                raise InputError(exc.message, _named(exc.message, o), "invalid_value") from None
+        return out
 
     def predict(
         self,

@@ -77,11 +77,14 @@ class InferenceApp:
         self.served = served
         self.metrics = metrics or Metrics()
         self.max_body = max_body
+        self.log: Any = None  # a requestlog.RequestLog when requests are logged for monitoring
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
+            if self.log is not None:  # a clean shutdown writes every buffered row
+                self.log.close()
             await send({"type": "lifespan.shutdown.complete"})
             return
         if scope["type"] != "http":
@@ -251,6 +254,8 @@ class InferenceApp:
         if frame.height == 0:
             raise InputError("the request holds no rows.", None, "shape")
         out = scorer.columns(frame, weights=weights, strict=True)
+        if self.log is not None:
+            self.log.record(scorer, columns, out)
         return {c: out[c].tolist() for c in scorer.output_columns()}
 
     def _v2(self, scorer: Scorer, body: Any) -> dict[str, Any]:
@@ -316,4 +321,7 @@ def from_env() -> InferenceApp:
     )
     if watcher is not None:
         watcher.start()
+    from mlspec.serving import requestlog
+
+    app.log = requestlog.from_env()
     return app

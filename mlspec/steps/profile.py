@@ -44,6 +44,7 @@ import polars as pl
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.frames import FLOAT, INTEGER, TEXT, base, describe_dtype, label, require_columns
+from mlspec.monitor.sampling import sample
 from mlspec.steps.params import ProfileParams
 
 BINS = 10
@@ -119,14 +120,6 @@ def kind(column: str, dtype: pl.DataType, feature_types: dict[str, str]) -> str:
         f"A data_drift monitor watches column '{column}' of dtype {describe_dtype(dtype)}. Got a column that is neither numeric nor categorical instead.",
         hint="monitor a feature computed from it (e.g. hour(posted_at)) instead",
     )
-
-
-def sample(frame: pl.DataFrame, rows: int, seed: int) -> pl.DataFrame:
-    """At most `rows` rows of `frame`, drawn with `seed`, in table order (all rows if fewer)."""
-    if frame.height <= rows:
-        return frame
-    picked = np.sort(np.random.default_rng(seed).choice(frame.height, size=rows, replace=False))
-    return frame[picked]
 
 
 def _describe(frame: pl.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 from pathlib import Path
@@ -68,3 +69,34 @@ def test_jsonl_appends_and_a_dead_webhook_is_reported(tmp_path: Path) -> None:
     alerts.send(["jsonl:out/alerts.jsonl"], alert, tmp_path)
     lines = (tmp_path / "out" / "alerts.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == [alert, alert]
+
+
+def test_a_folder_or_a_glob_is_every_readable_file_stacked(tmp_path: Path) -> None:
+    """What `mlspec serve --log-requests` writes: Parquet parts (and a hidden temporary file
+    being written, which is not read); columns missing from a part are null there."""
+    log = tmp_path / "log"
+    log.mkdir()
+    pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}).write_parquet(log / "requests-1.parquet")
+    pl.DataFrame({"a": [3]}).write_parquet(log / "requests-2.parquet")
+    (log / ".requests-3.parquet.tmp").write_bytes(b"half a file")
+    (log / "notes.txt").write_text("not data")
+    frame = current.read(log)
+    assert frame.to_dict(as_series=False) == {"a": [1, 2, 3], "b": ["x", "y", None]}
+    assert current.read(f"{log}/requests-*.parquet").equals(frame)
+    assert current.read(log / "requests-2.parquet").height == 1
+
+    pl.DataFrame({"a": [0.5]}).write_parquet(log / "requests-4.parquet")  # int and float stack
+    assert current.read(log)["a"].to_list() == [1.0, 2.0, 3.0, 0.5]
+
+    (tmp_path / "empty").mkdir()
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    pl.DataFrame({"a": [1]}).write_parquet(mixed / "1.parquet")
+    pl.DataFrame({"a": [dt.date(2024, 1, 1)]}).write_parquet(mixed / "2.parquet")
+    for target, words in [
+        (tmp_path / "empty", "holds no .parquet"),
+        (f"{tmp_path}/nothing-*.csv", "matches no .parquet"),
+        (mixed, "do not stack: column 'a' is Date in one file and Int64 in another"),
+    ]:
+        with pytest.raises(MonitorError, match=words):
+            current.read(target)

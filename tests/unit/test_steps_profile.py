@@ -8,6 +8,7 @@ import pytest
 from steps_fakes import FakeContext, FakeReader
 
 from mlspec.contract.api import StepError
+from mlspec.monitor.sampling import sample
 from mlspec.steps import profile
 
 N = 1000
@@ -154,8 +155,6 @@ def test_deterministic_and_no_monitors() -> None:
 
 def test_samples_are_seeded_and_capped() -> None:
     frame = DATA.with_row_index("i")
-    s1, s2 = profile.sample(frame, 100, 0), profile.sample(frame, 100, 0)
+    s1, s2 = sample(frame, 100, 0), sample(frame, 100, 0)
     assert s1.height == 100 and s1.equals(s2) and s1["i"].is_sorted()
-    assert not s1.equals(profile.sample(frame, 100, 1)) and profile.sample(frame, 10**6, 0).equals(
-        frame
-    )
+    assert not s1.equals(sample(frame, 100, 1)) and sample(frame, 10**6, 0).equals(frame)
