@@ -18,7 +18,7 @@ from typing import Any
 
 from mlspec.diagnostics import Diagnostic
 from mlspec.lang import expr as expr_lang
-from mlspec.lang.joins import joined_columns
+from mlspec.lang.joins import column_origins, joined_columns
 from mlspec.lang.loader import Document, JsonPath, format_path, walk
 from mlspec.lang.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
 from mlspec.lang.model_types import MODEL_TYPES
@@ -151,6 +151,23 @@ class Context:
             )
         return set(table)
 
+    @cached_property
+    def column_dtypes(self) -> dict[str, str]:
+        """Declared dtype of each joined column, when every source declares its columns."""
+        if self.columns is None:
+            return {}
+        declared = {n: list(_dict(s.get("columns"))) for n, s in self.sources.items()}
+        joins = [
+            (j.get("left"), j.get("right"), _join_keys(j), j.get("how"), _suffix(j))
+            for _i, j in _items(_dict(self.data.get("data")).get("joins"))
+        ]
+        out: dict[str, str] = {}
+        for column, (source, original) in column_origins(declared, joins).items():
+            dtype = _dict(self.sources[source].get("columns")).get(original)
+            if isinstance(dtype, str):
+                out[column] = dtype
+        return out
+
     def declared_columns(self, source: Any) -> list[str] | None:
         cols = (
             self.sources[source].get("columns")
@@ -187,10 +204,13 @@ def _join_keys(join: dict[str, Any]) -> list[str]:
     return [on] if isinstance(on, str) else [k for k in _list(on) if isinstance(k, str)]
 
 
+def _suffix(join: dict[str, Any]) -> str:
+    return join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
+
+
 def _join_columns(table: list[str], right: list[str], join: dict[str, Any]) -> list[str]:
     """The table's columns after `join` (`joins.joined_columns` on the raw document)."""
-    suffix = join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
-    return joined_columns(table, right, _join_keys(join), join.get("how"), suffix)
+    return joined_columns(table, right, _join_keys(join), join.get("how"), _suffix(join))
 
 
 Check = Callable[[Context], None]
@@ -1264,6 +1284,14 @@ def monitors_are_sound(ctx: Context) -> None:
                         _metric_task_message(metric, task),
                         _fitting(task),
                     )
+                elif mon.get("floor") is None and metric not in _metrics(obj):
+                    ctx.error(
+                        (*path, "metric"),
+                        "monitor-option",
+                        f"performance monitor '{name}' compares {metric} with the selected model's test value, "
+                        f"and objective '{objective}' does not report {metric}",
+                        f"add {metric} to objectives.{objective}.metrics, or give the monitor a `floor`",
+                    )
         elif metric is not None:
             ctx.error(
                 (*path, "metric"),
@@ -1296,6 +1324,10 @@ _MONITOR_ONLY = {
 }
 # Drift tests that take numbers only (Evidently's KS and Wasserstein).
 _NUMERIC_TESTS = ("ks", "wasserstein")
+# Declared dtypes a monitor cannot profile (neither numbers nor categories), and those it
+# profiles as categories (`steps/profile.kind`).
+_UNMONITORED_DTYPES = ("date", "datetime")
+_CATEGORICAL_DTYPES = ("str", "bool", "categorical")
 
 
 def _monitor_options(
@@ -1337,9 +1369,24 @@ def _monitor_options(
                     "add it to `columns`, or remove its entry",
                     key=True,
                 )
+    if kind in ("data_drift", "data_quality"):
+        for j, col in enumerate(columns):
+            dtype = ctx.column_dtypes.get(col) if col not in ctx.features else None
+            if dtype in _UNMONITORED_DTYPES:
+                ctx.error(
+                    (*path, "columns", j),
+                    "monitor-option",
+                    f"column '{col}' of monitor '{name}' is a {dtype} column; monitors compare numbers and categories",
+                    f'monitor a feature computed from it (e.g. `expr: "month({col})"`) instead',
+                )
     if kind != "data_drift":
         return
     categorical = {f for f, d in ctx.features.items() if d.get("type") == "categorical"}
+    categorical |= {
+        c
+        for c, dtype in ctx.column_dtypes.items()
+        if dtype in _CATEGORICAL_DTYPES and c not in ctx.features
+    }
     for col in columns:
         given = overrides.get(col) if isinstance(overrides, dict) else None
         test = (given or {}).get("test") if isinstance(given, dict) else None
@@ -1349,7 +1396,7 @@ def _monitor_options(
             ctx.error(
                 where,
                 "monitor-option",
-                f"test '{test}' takes numbers; column '{col}' of monitor '{name}' is a categorical feature",
+                f"test '{test}' takes numbers; column '{col}' of monitor '{name}' is categorical",
                 "use chi_square, psi, jensen_shannon or auto for it (column_tests can set it per column)",
             )
 
