@@ -640,6 +640,15 @@ def split_is_sound(ctx: Context) -> None:
 # ---------------------------------------------------------------- features
 
 
+# Declared dtypes a numeric feature cannot read as they are, with what to do instead.
+_NOT_NUMBERS = {
+    "str": 'set `type: categorical`, or read it as a number: `expr: "float({name})"`',
+    "categorical": "set `type: categorical`",
+    "date": 'compute a number from it, e.g. `expr: "year({name})"`, or set `type: categorical`',
+    "datetime": 'compute a number from it, e.g. `expr: "hour({name})"`, or set `type: categorical`',
+}
+
+
 @check
 def features_are_sound(ctx: Context) -> None:
     seen: dict[str, int] = {}
@@ -673,6 +682,14 @@ def features_are_sound(ctx: Context) -> None:
         elif text is None and isinstance(name, str):
             ctx.check_column((*path, "name"), name, "feature", ())
         kind = f.get("type", "numeric")
+        dtype = ctx.column_dtypes.get(name) if text is None and isinstance(name, str) else None
+        if kind == "numeric" and dtype in _NOT_NUMBERS:
+            ctx.error(
+                (*path, "name"),
+                "feature-option",
+                f"feature '{name}' is numeric, and column '{name}' is declared {dtype}",
+                _NOT_NUMBERS[dtype].format(name=name),
+            )
         impute = f.get("impute", "none")
         if kind == "numeric" and f.get("encoding") is not None:
             ctx.error(
