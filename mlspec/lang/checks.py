@@ -1191,6 +1191,11 @@ def combine_is_sound(ctx: Context) -> None:
             f"combine.target '{target}' is not the target of any objective",
             "the combined score is evaluated against an objective's target: " + ", ".join(targets),
         )
+    owners = {
+        n: _task(o)
+        for n, o in ctx.objectives.items()
+        if isinstance(target, str) and o.get("target") == target
+    }
     for i, m in enumerate(_list(combine.get("metrics"))):
         if isinstance(m, str) and m not in COMBINED_METRICS:
             ctx.error(
@@ -1199,6 +1204,8 @@ def combine_is_sound(ctx: Context) -> None:
                 f"metric '{m}' does not apply to a combined score",
                 "combined-score metrics: " + ", ".join(sorted(COMBINED_METRICS)),
             )
+        elif isinstance(m, str) and owners:
+            _check_combined_metric(ctx, i, m, target, owners)
     if _list(combine.get("metrics")) and target is None:
         ctx.error(
             ("combine", "metrics"),
@@ -1221,6 +1228,32 @@ def combine_is_sound(ctx: Context) -> None:
                 hint,
                 key=True,
             )
+
+
+def _check_combined_metric(
+    ctx: Context, i: int, metric: str, target: str, owners: dict[str, str | None]
+) -> None:
+    """roc_auc and pr_auc need two classes (a binary objective's target); rmse, mae and r2 a
+    number (the combine step refuses a text target)."""
+    tasks = set(owners.values())
+    owner = ", ".join(f"{t} objective '{n}'" for n, t in sorted(owners.items()))
+    if metric in ("roc_auc", "pr_auc") and "binary" not in tasks and None not in tasks:
+        ctx.error(
+            ("combine", "metrics", i),
+            "metric-task",
+            f"metric '{metric}' of the combined score needs two classes; combine.target "
+            f"'{target}' is the target of {owner}",
+            "use rmse, mae or r2, or evaluate against a binary objective's target",
+        )
+    dtype = ctx.column_dtypes.get(target)
+    if metric not in ("roc_auc", "pr_auc") and dtype in ("str", "categorical", "date", "datetime"):
+        ctx.error(
+            ("combine", "metrics", i),
+            "metric-task",
+            f"metric '{metric}' of the combined score needs a numeric target; combine.target "
+            f"'{target}' is declared {dtype}",
+            "use roc_auc or pr_auc for a binary target",
+        )
 
 
 # ---------------------------------------------------------------- deployment, monitors
