@@ -18,6 +18,7 @@ from typing import Any
 
 from mlspec.diagnostics import Diagnostic
 from mlspec.lang import expr as expr_lang
+from mlspec.lang import expr_types
 from mlspec.lang.joins import column_origins, joined_columns
 from mlspec.lang.loader import Document, JsonPath, format_path, walk
 from mlspec.lang.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
@@ -640,6 +641,31 @@ def split_is_sound(ctx: Context) -> None:
 # ---------------------------------------------------------------- features
 
 
+def _check_kinds(ctx: Context, path: JsonPath, f: dict[str, Any], parsed: Any) -> None:
+    """With declared columns: an expression polars refuses on their dtypes, or a numeric
+    feature whose expression gives text or dates, fails the features step; say it here."""
+    if not ctx.column_dtypes:
+        return
+    name = f.get("name")
+    try:
+        kind = expr_types.kind_of(parsed, ctx.column_dtypes)
+    except expr_types.KindError as exc:
+        ctx.error(
+            (*path, "expr"),
+            "expr-type",
+            f"in feature '{name}': {exc}",
+            "convert with float(), int() or str(); see the function table for what each takes",
+        )
+        return
+    if f.get("type", "numeric") == "numeric" and kind in expr_types.NOT_NUMBERS:
+        ctx.error(
+            (*path, "expr"),
+            "expr-type",
+            f"feature '{name}' is numeric, and its expression gives {kind}",
+            "set `type: categorical`, or compute a number (float(), year(), hour(), ...)",
+        )
+
+
 # Declared dtypes a numeric feature cannot read as they are, with what to do instead.
 _NOT_NUMBERS = {
     "str": 'set `type: categorical`, or read it as a number: `expr: "float({name})"`',
@@ -679,6 +705,7 @@ def features_are_sound(ctx: Context) -> None:
             else:
                 for col in sorted(expr_lang.columns(parsed)):
                     ctx.check_column((*path, "expr"), col, f"in feature '{name}', the name")
+                _check_kinds(ctx, path, f, parsed)
         elif text is None and isinstance(name, str):
             ctx.check_column((*path, "name"), name, "feature", ())
         kind = f.get("type", "numeric")
