@@ -8,6 +8,7 @@ problems at once, as a compiler does.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -745,6 +746,14 @@ def features_are_sound(ctx: Context) -> None:
                 (*path, "impute"),
                 "feature-option",
                 f"impute 'constant' needs a `fill_value` (feature '{name}')",
+            )
+        fill = f.get("fill_value")
+        if impute == "constant" and kind == "numeric" and isinstance(fill, str | bool):
+            ctx.error(
+                (*path, "fill_value"),
+                "feature-option",
+                f"feature '{name}' is numeric; its fill_value must be a number. Got {json.dumps(fill)} instead.",
+                "write a number, or set `type: categorical` to fill with a category",
             )
         if impute != "constant" and f.get("fill_value") is not None:
             ctx.error(
