@@ -94,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
             "at": at,
         }
         deliveries[r.name] = alerts.send(list(r.alert.get("channels", ["log"])), alert, spec.root)
+        for d in deliveries[r.name]:  # reported, not fatal (--json carries them in "alerts")
+            if not d["ok"]:
+                print(
+                    f"warning: alert of {r.name} to {d['channel']} failed: {d['error']}",
+                    file=sys.stderr,
+                )
         if r.alert.get("retrain") and retrained is None:
             retrained = retrain(Path(args.spec), Path(args.current), raw, targets, root)
 

@@ -39,13 +39,23 @@ def run(args: argparse.Namespace) -> int:
         scorer = load(args.target, args.store)
     except BundleError as exc:
         return fail(exc.message, exc.hint, code=exc.exit_code)
+    keep = list(args.keep or [])
+    taken = {*scorer.output_columns(), "version"}
+    clash = sorted({c for c in keep if c in taken})
+    if clash or len(set(keep)) != len(keep):
+        repeated = sorted({c for c in keep if keep.count(c) > 1})
+        return fail(
+            f"--keep {', '.join(map(repr, clash or repeated))}: "
+            + ("the output has its own column of that name" if clash else "given twice"),
+            "the output's columns are " + ", ".join(sorted(taken)) + "; keep each input column once"
+            if clash
+            else "give each --keep column once",
+        )
     from mlspec.scoring.batch import score_file
     from mlspec.scoring.scorer import InputError
 
     try:
-        rows = score_file(
-            scorer, args.input, args.output, keep=args.keep, chunk_rows=args.chunk_rows
-        )
+        rows = score_file(scorer, args.input, args.output, keep=keep, chunk_rows=args.chunk_rows)
     except InputError as exc:
         return fail(exc.message, code=EXIT_FAILED)
     except FileNotFoundError as exc:

@@ -1,7 +1,7 @@
 """Write a run's HTML evaluation report to a file: `mlspec report [SPEC] [--run ID]`.
 
 The page is the artifact of the run's `report` step; this copies it out (default
-`report-<run id>.html` here) and prints the path. ID may be a unique prefix or 'latest'
+`<store>/reports/report-<run id>.html`, or -o FILE) and prints the path. ID may be a unique prefix or 'latest'
 (the default: the newest run, of SPEC's system when SPEC is given)."""
 
 from __future__ import annotations

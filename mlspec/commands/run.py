@@ -326,7 +326,8 @@ class _Reporter:
         extra = (
             f"  {len(result.warnings)} warning(s)" if result is not None and result.warnings else ""
         )
-        if shown == "skipped" and step_id == "package":
+        if shown == "skipped" and step_id == "package" and result is not None:
+            # refused by the gate (see `_event`); without a result an upstream step failed
             extra = "  not packaged: the gate failed"
         self._print(
             f"{self.MARKS.get(shown, shown)} {step_id:<32} {timing}{extra}", self.STYLES.get(shown)

@@ -554,10 +554,14 @@ def system_stage(b: PlanBuilder) -> None:
     )
     assert b.features is not None and b.split is not None and b.table is not None
     watched = [
-        c for m in spec.monitors if m.get("type") == "data_drift" for c in m.get("columns") or []
+        c
+        for m in spec.monitors
+        if m.get("type") in ("data_drift", "data_quality")
+        for c in m.get("columns") or []
     ]
     # Features are profiled for the monitors that read them: every feature for data quality
-    # (its default columns), the watched ones for drift; none without monitors (1M rows x 20
+    # (its default columns), the watched ones for drift; plus the columns of the joined data
+    # that a drift or data-quality monitor names; none without monitors (1M rows x 20
     # features cost the profile step 1.3 s that no monitor would read).
     every = any(m.get("type") == "data_quality" for m in spec.monitors)
     profiled = tuple(f.name for f in spec.features if every or f.name in set(watched))

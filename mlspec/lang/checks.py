@@ -8,6 +8,7 @@ problems at once, as a compiler does.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +19,8 @@ from typing import Any
 
 from mlspec.diagnostics import Diagnostic
 from mlspec.lang import expr as expr_lang
-from mlspec.lang.joins import joined_columns
+from mlspec.lang import expr_types
+from mlspec.lang.joins import column_origins, joined_columns
 from mlspec.lang.loader import Document, JsonPath, format_path, walk
 from mlspec.lang.metrics_table import COMBINED_METRICS, DEFAULT_METRICS, FAIRNESS_METRICS, METRICS
 from mlspec.lang.model_types import MODEL_TYPES
@@ -151,6 +153,23 @@ class Context:
             )
         return set(table)
 
+    @cached_property
+    def column_dtypes(self) -> dict[str, str]:
+        """Declared dtype of each joined column, when every source declares its columns."""
+        if self.columns is None:
+            return {}
+        declared = {n: list(_dict(s.get("columns"))) for n, s in self.sources.items()}
+        joins = [
+            (j.get("left"), j.get("right"), _join_keys(j), j.get("how"), _suffix(j))
+            for _i, j in _items(_dict(self.data.get("data")).get("joins"))
+        ]
+        out: dict[str, str] = {}
+        for column, (source, original) in column_origins(declared, joins).items():
+            dtype = _dict(self.sources[source].get("columns")).get(original)
+            if isinstance(dtype, str):
+                out[column] = dtype
+        return out
+
     def declared_columns(self, source: Any) -> list[str] | None:
         cols = (
             self.sources[source].get("columns")
@@ -187,10 +206,13 @@ def _join_keys(join: dict[str, Any]) -> list[str]:
     return [on] if isinstance(on, str) else [k for k in _list(on) if isinstance(k, str)]
 
 
+def _suffix(join: dict[str, Any]) -> str:
+    return join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
+
+
 def _join_columns(table: list[str], right: list[str], join: dict[str, Any]) -> list[str]:
     """The table's columns after `join` (`joins.joined_columns` on the raw document)."""
-    suffix = join["suffix"] if isinstance(join.get("suffix"), str) else "_right"
-    return joined_columns(table, right, _join_keys(join), join.get("how"), suffix)
+    return joined_columns(table, right, _join_keys(join), join.get("how"), _suffix(join))
 
 
 Check = Callable[[Context], None]
@@ -620,6 +642,40 @@ def split_is_sound(ctx: Context) -> None:
 # ---------------------------------------------------------------- features
 
 
+def _check_kinds(ctx: Context, path: JsonPath, f: dict[str, Any], parsed: Any) -> None:
+    """With declared columns: an expression polars refuses on their dtypes, or a numeric
+    feature whose expression gives text or dates, fails the features step; say it here."""
+    if not ctx.column_dtypes:
+        return
+    name = f.get("name")
+    try:
+        kind = expr_types.kind_of(parsed, ctx.column_dtypes)
+    except expr_types.KindError as exc:
+        ctx.error(
+            (*path, "expr"),
+            "expr-type",
+            f"in feature '{name}': {exc}",
+            "convert with float(), int() or str(); see the function table for what each takes",
+        )
+        return
+    if f.get("type", "numeric") == "numeric" and kind in expr_types.NOT_NUMBERS:
+        ctx.error(
+            (*path, "expr"),
+            "expr-type",
+            f"feature '{name}' is numeric, and its expression gives {kind}",
+            "set `type: categorical`, or compute a number (float(), year(), hour(), ...)",
+        )
+
+
+# Declared dtypes a numeric feature cannot read as they are, with what to do instead.
+_NOT_NUMBERS = {
+    "str": 'set `type: categorical`, or read it as a number: `expr: "float({name})"`',
+    "categorical": "set `type: categorical`",
+    "date": 'compute a number from it, e.g. `expr: "year({name})"`, or set `type: categorical`',
+    "datetime": 'compute a number from it, e.g. `expr: "hour({name})"`, or set `type: categorical`',
+}
+
+
 @check
 def features_are_sound(ctx: Context) -> None:
     seen: dict[str, int] = {}
@@ -650,9 +706,18 @@ def features_are_sound(ctx: Context) -> None:
             else:
                 for col in sorted(expr_lang.columns(parsed)):
                     ctx.check_column((*path, "expr"), col, f"in feature '{name}', the name")
+                _check_kinds(ctx, path, f, parsed)
         elif text is None and isinstance(name, str):
             ctx.check_column((*path, "name"), name, "feature", ())
         kind = f.get("type", "numeric")
+        dtype = ctx.column_dtypes.get(name) if text is None and isinstance(name, str) else None
+        if kind == "numeric" and dtype in _NOT_NUMBERS:
+            ctx.error(
+                (*path, "name"),
+                "feature-option",
+                f"feature '{name}' is numeric, and column '{name}' is declared {dtype}",
+                _NOT_NUMBERS[dtype].format(name=name),
+            )
         impute = f.get("impute", "none")
         if kind == "numeric" and f.get("encoding") is not None:
             ctx.error(
@@ -681,6 +746,14 @@ def features_are_sound(ctx: Context) -> None:
                 (*path, "impute"),
                 "feature-option",
                 f"impute 'constant' needs a `fill_value` (feature '{name}')",
+            )
+        fill = f.get("fill_value")
+        if impute == "constant" and kind == "numeric" and isinstance(fill, str | bool):
+            ctx.error(
+                (*path, "fill_value"),
+                "feature-option",
+                f"feature '{name}' is numeric; its fill_value must be a number. Got {json.dumps(fill)} instead.",
+                "write a number, or set `type: categorical` to fill with a category",
             )
         if impute != "constant" and f.get("fill_value") is not None:
             ctx.error(
@@ -1154,6 +1227,11 @@ def combine_is_sound(ctx: Context) -> None:
             f"combine.target '{target}' is not the target of any objective",
             "the combined score is evaluated against an objective's target: " + ", ".join(targets),
         )
+    owners = {
+        n: _task(o)
+        for n, o in ctx.objectives.items()
+        if isinstance(target, str) and o.get("target") == target
+    }
     for i, m in enumerate(_list(combine.get("metrics"))):
         if isinstance(m, str) and m not in COMBINED_METRICS:
             ctx.error(
@@ -1162,6 +1240,8 @@ def combine_is_sound(ctx: Context) -> None:
                 f"metric '{m}' does not apply to a combined score",
                 "combined-score metrics: " + ", ".join(sorted(COMBINED_METRICS)),
             )
+        elif isinstance(m, str) and owners:
+            _check_combined_metric(ctx, i, m, target, owners)
     if _list(combine.get("metrics")) and target is None:
         ctx.error(
             ("combine", "metrics"),
@@ -1184,6 +1264,32 @@ def combine_is_sound(ctx: Context) -> None:
                 hint,
                 key=True,
             )
+
+
+def _check_combined_metric(
+    ctx: Context, i: int, metric: str, target: str, owners: dict[str, str | None]
+) -> None:
+    """roc_auc and pr_auc need two classes (a binary objective's target); rmse, mae and r2 a
+    number (the combine step refuses a text target)."""
+    tasks = set(owners.values())
+    owner = ", ".join(f"{t} objective '{n}'" for n, t in sorted(owners.items()))
+    if metric in ("roc_auc", "pr_auc") and "binary" not in tasks and None not in tasks:
+        ctx.error(
+            ("combine", "metrics", i),
+            "metric-task",
+            f"metric '{metric}' of the combined score needs two classes; combine.target "
+            f"'{target}' is the target of {owner}",
+            "use rmse, mae or r2, or evaluate against a binary objective's target",
+        )
+    dtype = ctx.column_dtypes.get(target)
+    if metric not in ("roc_auc", "pr_auc") and dtype in ("str", "categorical", "date", "datetime"):
+        ctx.error(
+            ("combine", "metrics", i),
+            "metric-task",
+            f"metric '{metric}' of the combined score needs a numeric target; combine.target "
+            f"'{target}' is declared {dtype}",
+            "use roc_auc or pr_auc for a binary target",
+        )
 
 
 # ---------------------------------------------------------------- deployment, monitors
@@ -1264,6 +1370,14 @@ def monitors_are_sound(ctx: Context) -> None:
                         _metric_task_message(metric, task),
                         _fitting(task),
                     )
+                elif mon.get("floor") is None and metric not in _metrics(obj):
+                    ctx.error(
+                        (*path, "metric"),
+                        "monitor-option",
+                        f"performance monitor '{name}' compares {metric} with the selected model's test value, "
+                        f"and objective '{objective}' does not report {metric}",
+                        f"add {metric} to objectives.{objective}.metrics, or give the monitor a `floor`",
+                    )
         elif metric is not None:
             ctx.error(
                 (*path, "metric"),
@@ -1296,6 +1410,10 @@ _MONITOR_ONLY = {
 }
 # Drift tests that take numbers only (Evidently's KS and Wasserstein).
 _NUMERIC_TESTS = ("ks", "wasserstein")
+# Declared dtypes a monitor cannot profile (neither numbers nor categories), and those it
+# profiles as categories (`steps/profile.kind`).
+_UNMONITORED_DTYPES = ("date", "datetime")
+_CATEGORICAL_DTYPES = ("str", "bool", "categorical")
 
 
 def _monitor_options(
@@ -1337,9 +1455,24 @@ def _monitor_options(
                     "add it to `columns`, or remove its entry",
                     key=True,
                 )
+    if kind in ("data_drift", "data_quality"):
+        for j, col in enumerate(columns):
+            dtype = ctx.column_dtypes.get(col) if col not in ctx.features else None
+            if dtype in _UNMONITORED_DTYPES:
+                ctx.error(
+                    (*path, "columns", j),
+                    "monitor-option",
+                    f"column '{col}' of monitor '{name}' is a {dtype} column; monitors compare numbers and categories",
+                    f'monitor a feature computed from it (e.g. `expr: "month({col})"`) instead',
+                )
     if kind != "data_drift":
         return
     categorical = {f for f, d in ctx.features.items() if d.get("type") == "categorical"}
+    categorical |= {
+        c
+        for c, dtype in ctx.column_dtypes.items()
+        if dtype in _CATEGORICAL_DTYPES and c not in ctx.features
+    }
     for col in columns:
         given = overrides.get(col) if isinstance(overrides, dict) else None
         test = (given or {}).get("test") if isinstance(given, dict) else None
@@ -1349,7 +1482,7 @@ def _monitor_options(
             ctx.error(
                 where,
                 "monitor-option",
-                f"test '{test}' takes numbers; column '{col}' of monitor '{name}' is a categorical feature",
+                f"test '{test}' takes numbers; column '{col}' of monitor '{name}' is categorical",
                 "use chi_square, psi, jensen_shannon or auto for it (column_tests can set it per column)",
             )
 

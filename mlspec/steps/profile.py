@@ -3,9 +3,10 @@
 Params: `ProfileParams` (`mlspec/steps/params.py`).
 
 Inputs ``data`` (the feature table: features, then carried columns), ``split`` and
-``combine``. Every feature and every ``data_drift`` column is profiled on the train split
-and on every other split a monitor names as its ``reference``; the scores (each objective's
-and the combined one) on the test split, the only split that has scores. Writes
+``combine``. Every feature and every ``data_drift`` or ``data_quality`` column is profiled
+on the train split and on every other split a monitor names as its ``reference``; the
+scores (each objective's and the combined one) on the test split, the only split that has
+scores. Writes
 ``profile.json``::
 
     {"format": 2, "bins": 10, "top": 1000, "sample_rows": n, "seed": s,
@@ -54,6 +55,8 @@ SEED = 0
 SPLITS = {"train": 0, "valid": 1, "test": 2}
 TRAIN = "train"
 FORMAT = 2
+# Monitors whose `columns` (features or columns of the joined data) are profiled.
+WATCHING = ("data_drift", "data_quality")
 
 
 def bin_index(edges: list[float], values: Any) -> np.ndarray:
@@ -117,7 +120,7 @@ def kind(column: str, dtype: pl.DataType, feature_types: dict[str, str]) -> str:
     if base(dtype) in INTEGER | FLOAT | {pl.Null}:
         return "numeric"
     raise StepError(
-        f"A data_drift monitor watches column '{column}' of dtype {describe_dtype(dtype)}. Got a column that is neither numeric nor categorical instead.",
+        f"A monitor watches column '{column}' of dtype {describe_dtype(dtype)}. Got a column that is neither numeric nor categorical instead.",
         hint="monitor a feature computed from it (e.g. hour(posted_at)) instead",
     )
 
@@ -140,7 +143,7 @@ def _inputs(
     ctx: StepContext, monitors: list[dict[str, Any]], feature_types: dict[str, str], p: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The `columns` (train) and `references` parts of the profile."""
-    drift = [c for m in monitors if m.get("type") == "data_drift" for c in m.get("columns") or []]
+    drift = [c for m in monitors if m.get("type") in WATCHING for c in m.get("columns") or []]
     lf = ctx.input("data").scan()
     schema = lf.collect_schema()
     require_columns(schema, drift, what="the feature table (features and carried columns)")

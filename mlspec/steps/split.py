@@ -13,7 +13,8 @@ fraction gets at least one row and train keeps at least one, else StepError.
 - random: a permutation of the rows; its first rows are test, the next valid.
 - stratified: classes of ``by`` (sorted, nulls a class of their own, last). Each class gives
   floor(fraction * size) rows to a split, and the rows still needed to reach the overall
-  count go to the classes with the largest remainders (ties: class order), so every class
+  count go to the classes with the largest remainders (ties: a seeded random order of the
+  classes, so a `by` of many one-row classes is not split by value), so every class
   is within one row of its exact share and the totals equal the random method's. Which
   rows: a seeded random sample of each class (up to 64 classes), else each class's first
   rows in one random order of all rows (`_stratified`).
@@ -110,14 +111,19 @@ def _classes(frame: pl.DataFrame, by: str) -> tuple[list[Any], pl.Series]:
     return groups.get_column("value").to_list(), groups.get_column("row")
 
 
-def _apportion(sizes: list[int], fraction: float, total: int, capacity: list[int]) -> list[int]:
-    """Integers per class near fraction * size, summing to `total`, never above capacity."""
+def _apportion(
+    sizes: list[int], fraction: float, total: int, capacity: list[int], ties: list[int]
+) -> list[int]:
+    """Integers per class near fraction * size, summing to `total`, never above capacity.
+    Equal remainders are served in the order `ties` ranks the classes: a seeded random
+    order, not the sorted one, which would give the smallest values of a `by` with many
+    small classes (a continuous column: one class per row) every extra row."""
     exact = [fraction * size for size in sizes]
     take = [min(math.floor(e), c) for e, c in zip(exact, capacity, strict=True)]
     need = total - sum(take)
     if need > 0:
-        # Largest remainder first; ties keep class order (sorted is stable).
-        for i in sorted(range(len(sizes)), key=lambda i: take[i] - exact[i]):
+        # Largest remainder first; ties in the seeded order.
+        for i in sorted(range(len(sizes)), key=lambda i: (take[i] - exact[i], ties[i])):
             if need == 0:
                 break
             if capacity[i] > take[i]:
@@ -159,9 +165,12 @@ def _stratified(
     """
     values, rows = _classes(frame, by)
     sizes = rows.list.len().to_list()
-    t = _apportion(sizes, test, n_test, sizes)
+    ties = pl.int_range(len(sizes), eager=True).shuffle(seed=_seed(seed, "ties")).to_list()
+    t = _apportion(sizes, test, n_test, sizes, ties)
     v = (
-        _apportion(sizes, valid or 0.0, n_valid, [s - k for s, k in zip(sizes, t, strict=True)])
+        _apportion(
+            sizes, valid or 0.0, n_valid, [s - k for s, k in zip(sizes, t, strict=True)], ties
+        )
         if n_valid
         else [0] * len(sizes)
     )

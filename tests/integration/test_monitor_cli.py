@@ -117,6 +117,17 @@ def test_shifted_batch_fires_every_monitor_and_alerts(example: Path) -> None:
     assert any(json.loads(line)["monitor"] == "inputs_quality" for line in lines)
 
 
+def test_a_failed_webhook_is_reported_in_the_text_output_too(example: Path) -> None:
+    """Without --json the failed delivery was silent; the reference promises it is reported."""
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    url = f"http://127.0.0.1:{server.server_port}/alerts"
+    server.server_close()  # nothing listens there: the POST is refused
+    spec = _with_channels(example, "input_drift", f'{{channels: ["webhook:{url}"]}}')
+    proc = mlspec("monitor", str(spec), "--current", str(example.parent / "shifted.parquet"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"warning: alert of input_drift to webhook:{url} failed" in proc.stderr
+
+
 def test_bad_current_data_gets_a_verdict_per_column(example: Path) -> None:
     batch = pl.read_parquet(example.parent / "same.parquet")
     bad = batch.drop("topic").with_columns(

@@ -188,6 +188,18 @@ def test_predict_streams_every_format_to_the_same_scores(served: Path, tmp_path:
     assert bad.returncode == 1 and "'topic'" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_predict_refuses_a_keep_column_the_output_already_has(served: Path, tmp_path: Path) -> None:
+    """`--keep score` (an input column named like an output column) or a column kept twice
+    was a polars DuplicateError traceback; it is a usage error that names the column."""
+    posts = pl.read_parquet(served.parent / "data/posts.parquet").with_columns(score=1)
+    posts.write_parquet(tmp_path / "in.parquet")
+    for keep, word in ((["score"], "'score'"), (["post_id", "post_id"], "given twice")):
+        flags = [x for k in keep for x in ("--keep", k)]
+        args = ("--input", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "o.csv"))
+        bad = cli("predict", str(served), *args, *flags)
+        assert bad.returncode == 2 and word in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_quickstart_batch_deployment_writes_its_scores_during_run(quickstart: Path) -> None:
     out = quickstart.parent / "scores.parquet"
     out.unlink(missing_ok=True)  # another test may have run the shared example copy

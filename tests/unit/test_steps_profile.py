@@ -158,3 +158,26 @@ def test_samples_are_seeded_and_capped() -> None:
     s1, s2 = sample(frame, 100, 0), sample(frame, 100, 0)
     assert s1.height == 100 and s1.equals(s2) and s1["i"].is_sorted()
     assert not s1.equals(sample(frame, 100, 1)) and sample(frame, 10**6, 0).equals(frame)
+
+
+def test_data_quality_columns_are_profiled_like_drift_columns() -> None:
+    """A data_quality monitor's `columns` may name columns of the joined data that are no
+    feature (`code`, `flag`): they are profiled, or `mlspec monitor` says "not profiled"."""
+    quality = {"name": "dq", "type": "data_quality", "columns": ["code", "flag", "x"]}
+    cols = _run([quality]).output.jsons["profile.json"]["columns"]
+    assert {"code", "flag", "x"} <= set(cols)
+    assert cols["code"]["kind"] == "numeric" and cols["flag"]["kind"] == "categorical"
+
+
+def test_the_plan_hands_data_quality_columns_to_the_profile_step(tmp_path: Any) -> None:
+    from mlspec.compile.planner import compile_plan
+    from mlspec.lang.validate import load_spec
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "mlspec: 1\nname: t\ndata: {sources: {s: {path: s.csv}}}\nfeatures: [{name: a}]\n"
+        "objectives: {o: {task: binary, target: y, models: [{name: m, type: dummy}]}}\n"
+        "monitors: [{name: dq, type: data_quality, columns: [a, country]}]\n"
+    )
+    step = compile_plan(load_spec(spec)).step("profile")
+    assert step.columns[("data",)] == ("a", "country")

@@ -375,3 +375,17 @@ def test_stratified_takes_the_sample_or_the_order_by_the_number_of_classes(
             size = int((users == int(user)).sum())
             assert counts["test"] == int(((users == int(user)) & (labels == 2)).sum())
             assert abs(counts["test"] - 0.2 * size) <= 1 and abs(counts["valid"] - 0.1 * size) <= 1
+
+
+@pytest.mark.parametrize("n", [40, 1000])  # a sample per class, and the one random order
+def test_stratified_by_a_continuous_column_is_not_split_by_value(n: int) -> None:
+    """Every row its own class: each class's share rounds to 0, and the extra rows went to
+    the first classes in sorted order, so the test split held the smallest values of `by`
+    (a regression target stratified on: the test rows were its lowest values)."""
+    data = pl.DataFrame({"y": np.linspace(0.0, 1.0, n)})
+    labels = _labels(data, method="stratified", by="y", test=0.25, valid=0.25)
+    y = data["y"].to_numpy()
+    for part in (split.TEST, split.VALID):
+        picked = y[labels == part]
+        assert len(picked) == n // 4
+        assert 0.3 < picked.mean() < 0.7, picked  # sorted order gave 0.12 (test), 0.37 (valid)
