@@ -372,11 +372,18 @@ def data_quality(m: dict[str, Any], ctx: Context) -> Result:
     failed = [v.column for v in verdicts if v.status == "fail"]
     errors = [v for v in verdicts if v.status == "error"]
     status = FIRED if failed else ERROR if errors else OK
+    passed = len(verdicts) - len(failed) - len(errors)
     summary = (
         f"{len(failed)} of {len(verdicts)} columns fail: {', '.join(failed)}"
         if failed
+        else f"{passed} of {len(verdicts)} columns pass"
+        if errors
         else f"{len(verdicts)} columns pass"
     )
+    if errors:
+        summary += f"; {len(errors)} column(s) could not be checked: " + ", ".join(
+            v.column for v in errors
+        )
     details = {"extra_columns": ctx.current.extra, "rows": ctx.current.raw.height}
     return Result(m["name"], m["type"], status, summary, verdicts, details, m.get("alert") or {})
 

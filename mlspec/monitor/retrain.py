@@ -15,6 +15,7 @@ says which columns are missing.
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -28,11 +29,22 @@ TIMEOUT = 3600.0
 
 
 def derived_spec(spec_path: Path, current: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(spec_path.read_text("utf-8"))
+    """The spec's document (read by mlspec's own YAML 1.2 loader: PyYAML's safe_load would
+    turn `on`, `no` or `012` into booleans and numbers) with the current file as its data."""
+    from mlspec.lang.loader import load_file
+
+    loaded, _ = load_file(spec_path)
+    if loaded is None:  # validated before monitoring; changed on disk since
+        raise ValueError(f"{spec_path} no longer loads")
+    doc = copy.deepcopy(loaded.data)
     data = dict(doc.get("data") or {})
     data["sources"] = {"current": {"path": str(current.resolve()), "external": True}}
     data.pop("joins", None)
     doc["data"] = data
+    batch = dict((doc.get("deployment") or {}).get("batch") or {})
+    if "input" in batch:  # relative to the spec's folder, not the derived spec's: the run
+        batch.pop("input")  # scores its own test rows, as a batch deployment without input
+        doc["deployment"] = {**doc["deployment"], "batch": batch}
     execution = dict(doc.get("execution") or {})
     execution.pop("store", None)
     if execution:

@@ -100,3 +100,35 @@ def test_a_folder_or_a_glob_is_every_readable_file_stacked(tmp_path: Path) -> No
     ]:
         with pytest.raises(MonitorError, match=words):
             current.read(target)
+
+
+def test_a_data_quality_summary_counts_the_columns_it_could_not_check(tmp_path: Path) -> None:
+    """It said "2 columns pass" while one of the two had not been profiled (status ERROR)."""
+    from mlspec.monitor import monitors
+    from mlspec.monitor.reference import Reference
+
+    (tmp_path / "bundle.json").write_text(json.dumps({"features": [{"name": "n"}]}))
+    profile = {
+        "format": 2,
+        "references": {
+            "train": {
+                "rows": 3,
+                "columns": {"n": {"kind": "numeric", "min": 0.0, "max": 10.0}},
+            }
+        },
+    }
+    reference = Reference(tmp_path, 1, profile)
+    cur = current.prepare(
+        pl.DataFrame({"n": [1.0, 2.0, 3.0], "m": [1.0, 2.0, 3.0]}),
+        {"n": "numeric", "m": "numeric"},
+        [
+            {"name": "n", "expr": None, "type": "numeric"},
+            {"name": "m", "expr": None, "type": "numeric"},
+        ],
+        [],
+    )
+    ctx = monitors.Context(reference, cur, lambda f: f)
+    m = {"name": "dq", "type": "data_quality", "columns": ["n", "m"]}
+    result = monitors.data_quality(m, ctx)
+    assert result.status == monitors.ERROR
+    assert result.summary == "1 of 2 columns pass; 1 column(s) could not be checked: m"
