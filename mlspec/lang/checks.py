@@ -1310,6 +1310,17 @@ def deployment_is_sound(ctx: Context) -> None:
                 f"set target: {other}, or remove the `{other}` options",
                 key=True,
             )
+    batch = _dict(dep.get("batch"))
+    output, fmt = batch.get("output", "scores.parquet"), batch.get("format", "parquet")
+    if isinstance(output, str) and fmt in ("parquet", "csv"):
+        suffix = PurePosixPath(output).suffix.lower()
+        if suffix in (".parquet", ".csv") and suffix != f".{fmt}":
+            ctx.warn(
+                ("deployment", "batch", "output" if "output" in batch else "format"),
+                "deployment-option",
+                f"the batch output '{output}' is written as {fmt}, not as its suffix says",
+                f"name it *.{fmt}, or set format: {suffix[1:]}",
+            )
 
 
 @check
