@@ -7,13 +7,18 @@ microseconds. `compile_row` reads the fitted parameters of the transformers mlsp
 OneHot/Ordinal encoder, in a ColumnTransformer or one Pipeline) and returns a function
 row -> transformed row, doing the same float operations in the same order, so the result is
 the same to the last bit (tests/integration/test_scoring.py checks it row by row against the
-pipeline). The final estimator is then asked for probabilities on that row; for XGBoost the
-booster is called directly, as its scikit-learn wrapper does. A pipeline holding anything
-else gets no fast path (None) and is scored by the Pipeline itself.
+pipeline). The final estimator then gives probabilities for that row: a LogisticRegression by the
+operations of its predict_proba without its input validation (`_logistic`), a binary
+XGBoost model by its booster's C predictor called as `inplace_predict` calls it, with the
+per-call JSON and input sniffing done once (`_xgb_dense`), other models by their own
+predict_proba/predict. A pipeline holding anything else gets no fast path (None) and is
+scored by the Pipeline itself. `RowModel.score` adds the input check and the score of
+`predict.finish`; `onerow.RowPath` builds on it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -154,6 +159,78 @@ def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     return run_sparse
 
 
+def _logistic(est: Any) -> Callable[[Any], np.ndarray]:
+    """LogisticRegression.predict_proba without its input validation: the operations of
+    scikit-learn 1.9's `decision_function` (``X @ coef_.T + intercept_``, dense or CSR, as
+    `safe_sparse_dot` does), then `expit` and the stack of (1 - p, p) for two classes, or
+    `softmax` for more; equal to `predict_proba` to the last bit (tests/unit/test_scoring_fastpath.py)."""
+    from scipy.special import expit
+    from sklearn.utils.extmath import softmax
+
+    coef_t = est.coef_.T if est.coef_.ndim == 2 else est.coef_
+    intercept = est.intercept_
+    binary = np.size(est.classes_) <= 2
+
+    def proba(x: Any) -> np.ndarray:
+        scores = np.asarray(x @ coef_t) + intercept
+        if scores.ndim > 1 and scores.shape[1] == 1:
+            scores = np.reshape(scores, (-1,))
+        if binary:
+            prob = expit(scores, out=scores)
+            return np.stack([1 - prob, prob], axis=1)
+        return softmax(scores, copy=False)
+
+    return proba
+
+
+def _xgb_dense(est: Any, booster: Any, rng: tuple[int, int]) -> Callable[[np.ndarray], Any] | None:
+    """P(positive) of one dense float64 row from the booster's C predictor, as
+    `Booster.inplace_predict` calls it, with its per-call Python work (JSON of the
+    arguments, input sniffing, the output view) done once; None when this xgboost lacks
+    the functions (inplace_predict is then used)."""
+    try:
+        import ctypes
+
+        from xgboost.core import _LIB, _check_call, c_bst_ulong, make_jcargs
+        from xgboost.data import array_interface
+    except ImportError:  # pragma: no cover - another xgboost layout
+        return None
+    args = make_jcargs(
+        type=0,
+        training=False,
+        iteration_begin=int(rng[0]),
+        iteration_end=int(rng[1]),
+        missing=est.missing,
+        strict_shape=False,
+        cache_id=0,
+    )
+    handle, n_features = booster.handle, booster.num_features()
+    predict = _LIB.XGBoosterPredictFromDense
+
+    def one(x: np.ndarray) -> Any:
+        if x.shape != (1, n_features) or x.dtype != np.float64 or not x.flags.c_contiguous:
+            return None
+        preds = ctypes.POINTER(ctypes.c_float)()
+        shape = ctypes.POINTER(c_bst_ulong)()
+        dims = c_bst_ulong()
+        _check_call(
+            predict(
+                handle,
+                array_interface(x),
+                args,
+                None,
+                ctypes.byref(shape),
+                ctypes.byref(dims),
+                ctypes.byref(preds),
+            )
+        )
+        if dims.value != 1 or shape[0] != 1:
+            return None
+        return np.float32(preds[0])
+
+    return one
+
+
 def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """Probabilities (or the prediction, for a regressor) of the final estimator on 1 x k."""
     module = type(est).__module__
@@ -162,8 +239,13 @@ def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         booster = est.get_booster()
         rng = est._get_iteration_range(None)
         if objective == "binary:logistic":
+            direct = _xgb_dense(est, booster, rng)
 
             def xgb_binary(x: np.ndarray) -> np.ndarray:
+                if direct is not None and isinstance(x, np.ndarray):
+                    p1 = direct(x)
+                    if p1 is not None:  # as inplace_predict's float32 array of one
+                        return np.array([[np.float32(1) - p1, p1]], dtype=np.float32)
                 p = booster.inplace_predict(
                     data=x, iteration_range=rng, predict_type="value", missing=est.missing
                 )
@@ -171,6 +253,12 @@ def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
 
             return xgb_binary
         return est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    if (
+        type(est).__name__ == "LogisticRegression"
+        and module.startswith("sklearn.linear_model")
+        and hasattr(est, "coef_")
+    ):
+        return _logistic(est)
     return est.predict_proba if hasattr(est, "predict_proba") else est.predict
 
 
@@ -200,13 +288,35 @@ class RowModel:
     def output(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.final(self.transform(x)))
 
+    def score(self, values: Sequence[Any], o: Any, what: str) -> float:
+        """The objective's score of one row of feature values (`o`: the scorer's
+        ObjectiveModel), checked as `predict.predict` checks its input (StepError)."""
+        from mlspec.scoring.predict import finish
+        from mlspec.scoring.preprocess import check_values
+
+        x = self.matrix(values)
+        if not all(
+            v is not None and math.isfinite(v)
+            for v, n in zip(values, self.numeric, strict=True)
+            if n
+        ):
+            check_values(x, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what=what)
+        out = self.output(x)
+        if o.task == "binary" and out.shape == (1, 2):
+            # finish(): float64 row renormalised, P(positive) = p1 / (p0 + p1)
+            p0, p1 = float(out[0, 0]), float(out[0, 1])
+            return p1 / (p0 + p1)
+        return float(finish(out, o.task, o.classes, o.threshold).score[0])
+
 
 def compile_row(pipeline: Any, features: Sequence[dict[str, Any]]) -> RowModel | None:
     """The pipeline's one-row path, or None when it holds a step this module does not know."""
     if type(pipeline).__name__ != "Pipeline" or len(pipeline.steps) != 2:
         return None
     transform = _transform(pipeline[0])
+    if transform is None:
+        return None
     final = _final(pipeline[-1])
-    if transform is None or final is None:
+    if final is None:
         return None
     return RowModel(transform, final, features)
