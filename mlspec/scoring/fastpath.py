@@ -159,6 +159,130 @@ def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     return run_sparse
 
 
+# ----------------------------------------------------------------------------- fused
+# The same transforms on a Python list of one row's values: each step the same float64
+# operation on each value as the numpy step above on its 1 x m array ((x - mean) / scale,
+# a NaN replaced by the statistic, a one-hot list), without a numpy call per step. Only
+# the chains mlspec builds: [float cast, NaN imputer?, scaler?] for numbers and
+# [None imputer?, one-hot or ordinal encoder] for categories; anything else: None.
+Scalar = Callable[[list[Any]], list[Any]]
+
+
+def _scalar_step(est: Any) -> Scalar | None:
+    name = type(est).__name__
+    if name == "SimpleImputer":
+        stats = [float(v) if isinstance(v, float | np.floating) else v for v in est.statistics_]
+        if est.missing_values is None:
+            return lambda xs: [stats[j] if v is None else v for j, v in enumerate(xs)]
+        return lambda xs: [stats[j] if v != v else v for j, v in enumerate(xs)]
+    if name == "StandardScaler":
+        mean = [float(v) for v in est.mean_] if est.with_mean else None
+        scale = [float(v) for v in est.scale_] if est.with_std else None
+        if mean is not None and scale is not None:
+            return lambda xs: [(v - mean[j]) / scale[j] for j, v in enumerate(xs)]
+        if mean is not None:
+            return lambda xs: [v - mean[j] for j, v in enumerate(xs)]
+        if scale is not None:
+            return lambda xs: [v / scale[j] for j, v in enumerate(xs)]
+        return lambda xs: xs
+    if name == "MinMaxScaler" and not est.clip:
+        mul, add = [float(v) for v in est.scale_], [float(v) for v in est.min_]
+        return lambda xs: [v * mul[j] + add[j] for j, v in enumerate(xs)]
+    if name == "RobustScaler":
+        center = [float(v) for v in est.center_] if est.with_centering else None
+        scale = [float(v) for v in est.scale_] if est.with_scaling else None
+        if center is None or scale is None:
+            return None
+        return lambda xs: [(v - center[j]) / scale[j] for j, v in enumerate(xs)]
+    if name == "OneHotEncoder":
+        if _step(est) is None or np.dtype(est.dtype) != np.float64:
+            return None
+        cats = [list(c) for c in est.categories_]
+        return lambda xs: [1.0 if v == k else 0.0 for j, v in enumerate(xs) for k in cats[j]]
+    if name == "OrdinalEncoder":
+        if _step(est) is None or np.dtype(est.dtype) != np.float64:
+            return None
+        unknown = float(est.unknown_value)
+        index = [{k: float(i) for i, k in enumerate(c)} for c in est.categories_]
+        return lambda xs: [index[j].get(v, unknown) for j, v in enumerate(xs)]
+    return None
+
+
+_NUMBER_STEPS = {"SimpleImputer", "StandardScaler", "MinMaxScaler", "RobustScaler"}
+
+
+def _scalar_chain(pipeline: Any) -> Scalar | None:
+    ests = [est for _, est in pipeline.steps]
+    kinds = [type(e).__name__ for e in ests]
+    if kinds and kinds[0] == "FunctionTransformer":
+        if _step(ests[0]) is None or not set(kinds[1:]) <= _NUMBER_STEPS:
+            return None
+        if any(
+            k == "SimpleImputer" and e.missing_values is None
+            for k, e in zip(kinds, ests, strict=True)
+        ):
+            return None
+        steps = [_scalar_step(e) for e in ests[1:]]
+        first: Scalar = lambda xs: [float(v) for v in xs]  # noqa: E731
+    elif kinds and kinds[-1] in ("OneHotEncoder", "OrdinalEncoder"):
+        if any(
+            k != "SimpleImputer" or e.missing_values is not None
+            for k, e in zip(kinds[:-1], ests[:-1], strict=True)
+        ):
+            return None
+        steps = [_scalar_step(e) for e in ests]
+        first = lambda xs: xs  # noqa: E731
+    else:
+        return None
+    if any(s is None for s in steps):
+        return None
+
+    def run(xs: list[Any]) -> list[Any]:
+        xs = first(xs)
+        for s in steps:
+            xs = s(xs)  # type: ignore[misc]
+        return xs
+
+    return run
+
+
+def _fused(pre: Any) -> Callable[[Sequence[Any]], Any] | None:
+    """The ColumnTransformer on one row given as a list (numbers as floats, NaN for null;
+    categories as str or None): the 1 x n float64 array (CSR when the transformer chose
+    sparse output), equal to `_transform`'s; None when a step is not one of these."""
+    if type(pre).__name__ != "ColumnTransformer":
+        return None
+    parts = []
+    for name, trans, cols in pre.transformers_:
+        if name == "remainder" or trans == "drop":
+            continue
+        if type(trans).__name__ != "Pipeline":
+            return None
+        fn = _scalar_chain(trans)
+        if fn is None:
+            return None
+        idx = (
+            list(range(cols.start or 0, cols.stop, cols.step or 1))
+            if isinstance(cols, slice)
+            else list(cols)
+        )
+        if not all(isinstance(i, int | np.integer) for i in idx):
+            return None
+        parts.append((fn, [int(i) for i in idx]))
+
+    def run(values: Sequence[Any]) -> np.ndarray:
+        out: list[Any] = []
+        for fn, idx in parts:
+            out += fn([values[i] for i in idx])
+        return np.array([out], dtype=np.float64)
+
+    if not getattr(pre, "sparse_output_", False):
+        return run
+    from scipy import sparse as sp
+
+    return lambda values: sp.csr_matrix(run(values))
+
+
 def _logistic(est: Any) -> Callable[[Any], np.ndarray]:
     """LogisticRegression.predict_proba without its input validation: the operations of
     scikit-learn 1.9's `decision_function` (``X @ coef_.T + intercept_``, dense or CSR, as
@@ -275,6 +399,7 @@ class RowModel:
         self.transform, self.final = transform, final
         self.numeric = [(f.get("type") or "numeric") == "numeric" for f in features]
         self.all_numeric = all(self.numeric)
+        self.fused: Callable[[Sequence[Any]], Any] | None = None  # values -> transformed row
 
     def matrix(self, values: Sequence[Any]) -> np.ndarray:
         """1 x k: floats (NaN for null) for numeric features, str or None for categorical."""
@@ -294,14 +419,21 @@ class RowModel:
         from mlspec.scoring.predict import finish
         from mlspec.scoring.preprocess import check_values
 
-        x = self.matrix(values)
         if not all(
             v is not None and math.isfinite(v)
             for v, n in zip(values, self.numeric, strict=True)
             if n
         ):
+            x = self.matrix(values)
             check_values(x, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what=what)
-        out = self.output(x)
+        if self.fused is not None:
+            row = [
+                (math.nan if v is None else float(v)) if n else v
+                for v, n in zip(values, self.numeric, strict=True)
+            ]
+            out = np.asarray(self.final(self.fused(row)))
+        else:
+            out = self.output(self.matrix(values))
         if o.task == "binary" and out.shape == (1, 2):
             # finish(): float64 row renormalised, P(positive) = p1 / (p0 + p1)
             p0, p1 = float(out[0, 0]), float(out[0, 1])
@@ -319,4 +451,6 @@ def compile_row(pipeline: Any, features: Sequence[dict[str, Any]]) -> RowModel |
     final = _final(pipeline[-1])
     if final is None:
         return None
-    return RowModel(transform, final, features)
+    row = RowModel(transform, final, features)
+    row.fused = _fused(pipeline[0])
+    return row

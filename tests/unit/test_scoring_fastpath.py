@@ -125,3 +125,4 @@ def test_logistic_regression_and_xgboost_skip_their_python_wrappers() -> None:
         row = compile_row(pipeline, FEATURES)
         assert row is not None
         assert getattr(row.final, "__name__", "") in ("proba", "xgb_binary"), mtype
+        assert row.fused is not None, mtype  # the transforms on a list, no numpy per step
