@@ -65,6 +65,15 @@ def wait_ready(port: int, path: str, proc: subprocess.Popen, seconds: float = 18
     raise SystemExit(f"server on {port} not ready in {seconds} s")
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(port: int, bodies: dict, requests: int, connections: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(bodies, fh)
@@ -240,7 +249,11 @@ def http(spec: Path, requests: int, connections: int) -> dict:
             "expect": "predictions",
         }
         load(port, bodies, 200, connections)  # warm-up
+        cpu = cpu_seconds(proc.pid)
         out = load(port, bodies, requests, connections)
+        if cpu is not None:  # the server's own CPU a request: its ceiling with a core to itself
+            used = (cpu_seconds(proc.pid) or cpu) - cpu
+            out["server_cpu_ms_per_request"] = round(used / out["requests"] * 1e3, 3)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
