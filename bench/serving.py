@@ -136,7 +136,7 @@ def in_process(spec: Path, n: int = 400, block: int = 50) -> dict:
     names = [c["name"] for c in fast.signature()]
     json_rows = [
         {
-            c: [v.isoformat() if c == "posted_at" else v]
+            c: [v.isoformat() if c == "posted_at" and v is not None else v]
             for c, v in r.row(0, named=True).items()
             if c in names
         }

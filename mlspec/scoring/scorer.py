@@ -437,11 +437,8 @@ class Scorer:
         df = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)
         cols = self.columns(df, weights=weights, strict=strict)
         n = len(cols["score"])
-        if n == 1:  # one frame from one dict: the cheapest construction measured
-            return pl.DataFrame(
-                {**cols, "version": [self.version]},
-                schema={**dict.fromkeys(cols, pl.Float64), "version": pl.String},
-            )
+        if n == 1:  # one frame from one dict (float64 arrays, a str): the cheapest measured
+            return pl.DataFrame({**cols, "version": [self.version]})
         return pl.DataFrame(
             [
                 *(pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()),

@@ -425,6 +425,20 @@ def test_one_row_path_equals_the_pipeline_row_by_row(served: Path) -> None:
         got = scorer.score_columns(columns, strict=True)
         frame = slow.columns(slow.frame_from_columns(columns), strict=True)
         assert got == {k: v.tolist() for k, v in frame.items()}, i
+    # A feature the row evaluator does not compile, or a value it is unsure of, is
+    # computed by polars for that row: the same answers.
+    from mlspec.scoring.rowexpr import Fallback
+
+    def unsure(row: object) -> object:
+        raise Fallback
+
+    assert scorer.row is not None
+    compiled = scorer.row.features
+    for fn in (None, unsure):
+        scorer.row.features = [(n, fn, e) for n, _, e in compiled]
+        for i in range(0, rows.height, 8):
+            assert scorer.predict(rows[i : i + 1]).rows() == slow.predict(rows[i : i + 1]).rows()
+    scorer.row.features = compiled
     expected = combine_scores(served)
     test_rows = posts[expected["row"].to_numpy()]
     for i in range(0, test_rows.height, 7):
