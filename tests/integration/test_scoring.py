@@ -446,6 +446,69 @@ def test_one_row_path_equals_the_pipeline_row_by_row(served: Path) -> None:
         assert got["score_quality"][0] == expected["score_quality"][i], i
 
 
+MULTICLASS_REGRESSION = """\
+mlspec: 1
+name: mcreg
+problem: {goal: One-row scores of multiclass and regression objectives, task: multiclass}
+data:
+  sources:
+    rows:
+      path: data/rows.parquet
+      columns: {x1: float, x2: float, c: str, y3: int, r: float}
+  split: {method: random, test: 0.2, seed: 1}
+features:
+  - {name: x1, impute: median, scale: standard}
+  - {name: lx2, expr: "log1p(x2)", scale: minmax}
+  - {name: c, type: categorical}
+  - {name: both, expr: "where(x1 > 0, x2 * 2, -x2)", impute: mean}
+objectives:
+  cls:
+    task: multiclass
+    target: y3
+    metrics: [log_loss]
+    select_by: log_loss
+    models: [{name: lr, type: logistic_regression, params: {max_iter: 500}}]
+  reg:
+    task: regression
+    target: r
+    metrics: [rmse]
+    select_by: rmse
+    models: [{name: ridge, type: ridge}]
+combine:
+  method: weighted_sum
+  weights: {cls: 0.5, reg: 0.5}
+  scale: {cls: rank, reg: minmax}
+"""
+
+
+def test_one_row_path_for_multiclass_and_regression(tmp_path: Path) -> None:
+    """A multiclass logistic regression (softmax) and a ridge regression, with imputed
+    nulls and expressions: the row path equals the Pipeline path row by row."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    x1, x2 = rng.normal(size=n), rng.uniform(0, 10, size=n)
+    (tmp_path / "data").mkdir()
+    pl.DataFrame(
+        {
+            "x1": [None if rng.random() < 0.05 else float(v) for v in x1],
+            "x2": x2,
+            "c": rng.choice(["a", "b", "c", "d"], size=n).tolist(),
+            "y3": np.digitize(x1 + 0.3 * x2 + rng.normal(size=n), [1.0, 2.5]),
+            "r": 2 * x1 - x2 + rng.normal(size=n),
+        },
+        schema_overrides={"x1": pl.Float64},
+    ).write_parquet(tmp_path / "data/rows.parquet")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(MULTICLASS_REGRESSION)
+    cli("run", str(spec), check=True)
+    cli("models", "promote", "mcreg", "1", "--store", str(tmp_path / ".mlspec"), check=True)
+    scorer, slow = mlspec.load(str(spec)), _pipeline_scorer(spec)
+    assert scorer.row is not None and all(f[1] is not None for f in scorer.row.features)
+    rows = pl.read_parquet(tmp_path / "data/rows.parquet").head(300)
+    for i in range(rows.height):
+        assert scorer.predict(rows[i : i + 1]).rows() == slow.predict(rows[i : i + 1]).rows(), i
+
+
 ONE_ROW_BAD = [
     ({**ROWS, "topic": ["astrology"]}, "topic", "unseen_category"),
     ({**ROWS, "length_words": [True]}, "length_words", "wrong_type"),
