@@ -307,6 +307,26 @@ def _logistic(est: Any) -> Callable[[Any], np.ndarray]:
     return proba
 
 
+def _linear(est: Any) -> Callable[[Any], np.ndarray] | None:
+    """A Ridge or LinearRegression's predict without its input validation: the operation of
+    scikit-learn 1.9's `LinearModel._decision_function` (``X @ coef_ + intercept_``, or
+    with ``coef_.T`` for several targets), on the same arrays; None for any other model."""
+    from sklearn.linear_model._base import LinearModel
+
+    if type(est).__name__ not in ("Ridge", "LinearRegression") or not hasattr(est, "coef_"):
+        return None
+    if type(est)._decision_function is not LinearModel._decision_function:
+        return None
+    coef, intercept = est.coef_, est.intercept_
+    if coef.ndim != 1:
+        coef = coef.T
+
+    def predict(x: Any) -> np.ndarray:
+        return x @ coef + intercept
+
+    return predict
+
+
 def _xgb_dense(est: Any, booster: Any, rng: tuple[int, int]) -> Callable[[np.ndarray], Any] | None:
     """P(positive) of one dense float64 row from the booster's C predictor, as
     `Booster.inplace_predict` calls it, with its per-call Python work (JSON of the
@@ -377,6 +397,9 @@ def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
 
             return xgb_binary
         return est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    linear = _linear(est) if module.startswith("sklearn.linear_model") else None
+    if linear is not None:
+        return linear
     if (
         type(est).__name__ == "LogisticRegression"
         and module.startswith("sklearn.linear_model")
