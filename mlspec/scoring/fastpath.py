@@ -7,13 +7,18 @@ microseconds. `compile_row` reads the fitted parameters of the transformers mlsp
 OneHot/Ordinal encoder, in a ColumnTransformer or one Pipeline) and returns a function
 row -> transformed row, doing the same float operations in the same order, so the result is
 the same to the last bit (tests/integration/test_scoring.py checks it row by row against the
-pipeline). The final estimator is then asked for probabilities on that row; for XGBoost the
-booster is called directly, as its scikit-learn wrapper does. A pipeline holding anything
-else gets no fast path (None) and is scored by the Pipeline itself.
+pipeline). The final estimator then gives probabilities for that row: a LogisticRegression by the
+operations of its predict_proba without its input validation (`_logistic`), a binary
+XGBoost model by its booster's C predictor called as `inplace_predict` calls it, with the
+per-call JSON and input sniffing done once (`_xgb_dense`), other models by their own
+predict_proba/predict. A pipeline holding anything else gets no fast path (None) and is
+scored by the Pipeline itself. `RowModel.score` adds the input check and the score of
+`predict.finish`; `onerow.RowPath` builds on it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -154,6 +159,222 @@ def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     return run_sparse
 
 
+# ----------------------------------------------------------------------------- fused
+# The same transforms on a Python list of one row's values: each step the same float64
+# operation on each value as the numpy step above on its 1 x m array ((x - mean) / scale,
+# a NaN replaced by the statistic, a one-hot list), without a numpy call per step. Only
+# the chains mlspec builds: [float cast, NaN imputer?, scaler?] for numbers and
+# [None imputer?, one-hot or ordinal encoder] for categories; anything else: None.
+Scalar = Callable[[list[Any]], list[Any]]
+
+
+def _scalar_step(est: Any) -> Scalar | None:
+    name = type(est).__name__
+    if name == "SimpleImputer":
+        stats = [float(v) if isinstance(v, float | np.floating) else v for v in est.statistics_]
+        if est.missing_values is None:
+            return lambda xs: [stats[j] if v is None else v for j, v in enumerate(xs)]
+        return lambda xs: [stats[j] if v != v else v for j, v in enumerate(xs)]
+    if name == "StandardScaler":
+        mean = [float(v) for v in est.mean_] if est.with_mean else None
+        scale = [float(v) for v in est.scale_] if est.with_std else None
+        if mean is not None and scale is not None:
+            return lambda xs: [(v - mean[j]) / scale[j] for j, v in enumerate(xs)]
+        if mean is not None:
+            return lambda xs: [v - mean[j] for j, v in enumerate(xs)]
+        if scale is not None:
+            return lambda xs: [v / scale[j] for j, v in enumerate(xs)]
+        return lambda xs: xs
+    if name == "MinMaxScaler" and not est.clip:
+        mul, add = [float(v) for v in est.scale_], [float(v) for v in est.min_]
+        return lambda xs: [v * mul[j] + add[j] for j, v in enumerate(xs)]
+    if name == "RobustScaler":
+        center = [float(v) for v in est.center_] if est.with_centering else None
+        scale = [float(v) for v in est.scale_] if est.with_scaling else None
+        if center is None or scale is None:
+            return None
+        return lambda xs: [(v - center[j]) / scale[j] for j, v in enumerate(xs)]
+    if name == "OneHotEncoder":
+        if _step(est) is None or np.dtype(est.dtype) != np.float64:
+            return None
+        cats = [list(c) for c in est.categories_]
+        return lambda xs: [1.0 if v == k else 0.0 for j, v in enumerate(xs) for k in cats[j]]
+    if name == "OrdinalEncoder":
+        if _step(est) is None or np.dtype(est.dtype) != np.float64:
+            return None
+        unknown = float(est.unknown_value)
+        index = [{k: float(i) for i, k in enumerate(c)} for c in est.categories_]
+        return lambda xs: [index[j].get(v, unknown) for j, v in enumerate(xs)]
+    return None
+
+
+_NUMBER_STEPS = {"SimpleImputer", "StandardScaler", "MinMaxScaler", "RobustScaler"}
+
+
+def _scalar_chain(pipeline: Any) -> Scalar | None:
+    ests = [est for _, est in pipeline.steps]
+    kinds = [type(e).__name__ for e in ests]
+    if kinds and kinds[0] == "FunctionTransformer":
+        if _step(ests[0]) is None or not set(kinds[1:]) <= _NUMBER_STEPS:
+            return None
+        if any(
+            k == "SimpleImputer" and e.missing_values is None
+            for k, e in zip(kinds, ests, strict=True)
+        ):
+            return None
+        steps = [_scalar_step(e) for e in ests[1:]]
+        first: Scalar = lambda xs: [float(v) for v in xs]  # noqa: E731
+    elif kinds and kinds[-1] in ("OneHotEncoder", "OrdinalEncoder"):
+        if any(
+            k != "SimpleImputer" or e.missing_values is not None
+            for k, e in zip(kinds[:-1], ests[:-1], strict=True)
+        ):
+            return None
+        steps = [_scalar_step(e) for e in ests]
+        first = lambda xs: xs  # noqa: E731
+    else:
+        return None
+    if any(s is None for s in steps):
+        return None
+
+    def run(xs: list[Any]) -> list[Any]:
+        xs = first(xs)
+        for s in steps:
+            xs = s(xs)  # type: ignore[misc]
+        return xs
+
+    return run
+
+
+def _fused(pre: Any) -> Callable[[Sequence[Any]], Any] | None:
+    """The ColumnTransformer on one row given as a list (numbers as floats, NaN for null;
+    categories as str or None): the 1 x n float64 array (CSR when the transformer chose
+    sparse output), equal to `_transform`'s; None when a step is not one of these."""
+    if type(pre).__name__ != "ColumnTransformer":
+        return None
+    parts = []
+    for name, trans, cols in pre.transformers_:
+        if name == "remainder" or trans == "drop":
+            continue
+        if type(trans).__name__ != "Pipeline":
+            return None
+        fn = _scalar_chain(trans)
+        if fn is None:
+            return None
+        idx = (
+            list(range(cols.start or 0, cols.stop, cols.step or 1))
+            if isinstance(cols, slice)
+            else list(cols)
+        )
+        if not all(isinstance(i, int | np.integer) for i in idx):
+            return None
+        parts.append((fn, [int(i) for i in idx]))
+
+    def run(values: Sequence[Any]) -> np.ndarray:
+        out: list[Any] = []
+        for fn, idx in parts:
+            out += fn([values[i] for i in idx])
+        return np.array([out], dtype=np.float64)
+
+    if not getattr(pre, "sparse_output_", False):
+        return run
+    from scipy import sparse as sp
+
+    return lambda values: sp.csr_matrix(run(values))
+
+
+def _logistic(est: Any) -> Callable[[Any], np.ndarray]:
+    """LogisticRegression.predict_proba without its input validation: the operations of
+    scikit-learn 1.9's `decision_function` (``X @ coef_.T + intercept_``, dense or CSR, as
+    `safe_sparse_dot` does), then `expit` and the stack of (1 - p, p) for two classes, or
+    `softmax` for more; equal to `predict_proba` to the last bit (tests/unit/test_scoring_fastpath.py)."""
+    from scipy.special import expit
+    from sklearn.utils.extmath import softmax
+
+    coef_t = est.coef_.T if est.coef_.ndim == 2 else est.coef_
+    intercept = est.intercept_
+    binary = np.size(est.classes_) <= 2
+
+    def proba(x: Any) -> np.ndarray:
+        scores = np.asarray(x @ coef_t) + intercept
+        if scores.ndim > 1 and scores.shape[1] == 1:
+            scores = np.reshape(scores, (-1,))
+        if binary:
+            prob = expit(scores, out=scores)
+            return np.stack([1 - prob, prob], axis=1)
+        return softmax(scores, copy=False)
+
+    return proba
+
+
+def _linear(est: Any) -> Callable[[Any], np.ndarray] | None:
+    """A Ridge or LinearRegression's predict without its input validation: the operation of
+    scikit-learn 1.9's `LinearModel._decision_function` (``X @ coef_ + intercept_``, or
+    with ``coef_.T`` for several targets), on the same arrays; None for any other model."""
+    from sklearn.linear_model._base import LinearModel
+
+    if type(est).__name__ not in ("Ridge", "LinearRegression") or not hasattr(est, "coef_"):
+        return None
+    if type(est)._decision_function is not LinearModel._decision_function:
+        return None
+    coef, intercept = est.coef_, est.intercept_
+    if coef.ndim != 1:
+        coef = coef.T
+
+    def predict(x: Any) -> np.ndarray:
+        return x @ coef + intercept
+
+    return predict
+
+
+def _xgb_dense(est: Any, booster: Any, rng: tuple[int, int]) -> Callable[[np.ndarray], Any] | None:
+    """P(positive) of one dense float64 row from the booster's C predictor, as
+    `Booster.inplace_predict` calls it, with its per-call Python work (JSON of the
+    arguments, input sniffing, the output view) done once; None when this xgboost lacks
+    the functions (inplace_predict is then used)."""
+    try:
+        import ctypes
+
+        from xgboost.core import _LIB, _check_call, c_bst_ulong, make_jcargs
+        from xgboost.data import array_interface
+    except ImportError:  # pragma: no cover - another xgboost layout
+        return None
+    args = make_jcargs(
+        type=0,
+        training=False,
+        iteration_begin=int(rng[0]),
+        iteration_end=int(rng[1]),
+        missing=est.missing,
+        strict_shape=False,
+        cache_id=0,
+    )
+    handle, n_features = booster.handle, booster.num_features()
+    predict = _LIB.XGBoosterPredictFromDense
+
+    def one(x: np.ndarray) -> Any:
+        if x.shape != (1, n_features) or x.dtype != np.float64 or not x.flags.c_contiguous:
+            return None
+        preds = ctypes.POINTER(ctypes.c_float)()
+        shape = ctypes.POINTER(c_bst_ulong)()
+        dims = c_bst_ulong()
+        _check_call(
+            predict(
+                handle,
+                array_interface(x),
+                args,
+                None,
+                ctypes.byref(shape),
+                ctypes.byref(dims),
+                ctypes.byref(preds),
+            )
+        )
+        if dims.value != 1 or shape[0] != 1:
+            return None
+        return np.float32(preds[0])
+
+    return one
+
+
 def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """Probabilities (or the prediction, for a regressor) of the final estimator on 1 x k."""
     module = type(est).__module__
@@ -162,8 +383,13 @@ def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         booster = est.get_booster()
         rng = est._get_iteration_range(None)
         if objective == "binary:logistic":
+            direct = _xgb_dense(est, booster, rng)
 
             def xgb_binary(x: np.ndarray) -> np.ndarray:
+                if direct is not None and isinstance(x, np.ndarray):
+                    p1 = direct(x)
+                    if p1 is not None:  # as inplace_predict's float32 array of one
+                        return np.array([[np.float32(1) - p1, p1]], dtype=np.float32)
                 p = booster.inplace_predict(
                     data=x, iteration_range=rng, predict_type="value", missing=est.missing
                 )
@@ -171,6 +397,15 @@ def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
 
             return xgb_binary
         return est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    linear = _linear(est) if module.startswith("sklearn.linear_model") else None
+    if linear is not None:
+        return linear
+    if (
+        type(est).__name__ == "LogisticRegression"
+        and module.startswith("sklearn.linear_model")
+        and hasattr(est, "coef_")
+    ):
+        return _logistic(est)
     return est.predict_proba if hasattr(est, "predict_proba") else est.predict
 
 
@@ -187,6 +422,7 @@ class RowModel:
         self.transform, self.final = transform, final
         self.numeric = [(f.get("type") or "numeric") == "numeric" for f in features]
         self.all_numeric = all(self.numeric)
+        self.fused: Callable[[Sequence[Any]], Any] | None = None  # values -> transformed row
 
     def matrix(self, values: Sequence[Any]) -> np.ndarray:
         """1 x k: floats (NaN for null) for numeric features, str or None for categorical."""
@@ -200,13 +436,44 @@ class RowModel:
     def output(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.final(self.transform(x)))
 
+    def score(self, values: Sequence[Any], o: Any, what: str) -> float:
+        """The objective's score of one row of feature values (`o`: the scorer's
+        ObjectiveModel), checked as `predict.predict` checks its input (StepError)."""
+        from mlspec.scoring.predict import finish
+        from mlspec.scoring.preprocess import check_values
+
+        if not all(
+            v is not None and math.isfinite(v)
+            for v, n in zip(values, self.numeric, strict=True)
+            if n
+        ):
+            x = self.matrix(values)
+            check_values(x, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what=what)
+        if self.fused is not None:
+            row = [
+                (math.nan if v is None else float(v)) if n else v
+                for v, n in zip(values, self.numeric, strict=True)
+            ]
+            out = np.asarray(self.final(self.fused(row)))
+        else:
+            out = self.output(self.matrix(values))
+        if o.task == "binary" and out.shape == (1, 2):
+            # finish(): float64 row renormalised, P(positive) = p1 / (p0 + p1)
+            p0, p1 = float(out[0, 0]), float(out[0, 1])
+            return p1 / (p0 + p1)
+        return float(finish(out, o.task, o.classes, o.threshold).score[0])
+
 
 def compile_row(pipeline: Any, features: Sequence[dict[str, Any]]) -> RowModel | None:
     """The pipeline's one-row path, or None when it holds a step this module does not know."""
     if type(pipeline).__name__ != "Pipeline" or len(pipeline.steps) != 2:
         return None
     transform = _transform(pipeline[0])
-    final = _final(pipeline[-1])
-    if transform is None or final is None:
+    if transform is None:
         return None
-    return RowModel(transform, final, features)
+    final = _final(pipeline[-1])
+    if final is None:
+        return None
+    row = RowModel(transform, final, features)
+    row.fused = _fused(pipeline[0])
+    return row

@@ -14,6 +14,10 @@ combine step's ``scores.parquet``), ``score`` (Σ weight × score_<o>) and ``ver
 `Scorer.predictions` gives each objective's whole `Predictions` (labels, every class's
 probability) for monitoring's performance metrics.
 
+One row (a one-row frame, or one row of JSON values: `score_columns`, what the server calls)
+takes `onerow.RowPath` instead: the same steps on plain Python values, no polars frame and
+no Pipeline, equal to this path on that row to the last bit.
+
 A client's mistake (a missing column, a wrong type, NaN or infinity, a missing value the
 model cannot take, with `strict` an unseen category) is an `InputError` naming the column.
 Imports no step module.
@@ -26,7 +30,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import polars as pl
@@ -146,6 +150,9 @@ class Scorer:
         self._exprs = [feature_expr(f) for f in self.features]
         self._casts = {c["name"]: _dtype(c) for c in self.inputs}
         self._schema = pl.Schema(self._casts)
+        from mlspec.scoring.onerow import RowPath
+
+        self.row: RowPath | None = RowPath.build(self)  # one row without a polars frame
 
     # ------------------------------------------------------------------ describing
 
@@ -183,24 +190,27 @@ class Scorer:
                     name,
                     "shape",
                 )
-            allowed = _JSON_TYPES[kind]
             for i, v in enumerate(values):
-                if v is None:
-                    continue
-                if not isinstance(v, allowed) or (isinstance(v, bool) and kind != "bool"):
-                    raise InputError(
-                        f"input column '{name}' must hold {kind} values. Got {type(v).__name__} {v!r} in row {i} instead.",
-                        name,
-                        "wrong_type",
-                    )
-                if isinstance(v, float) and not math.isfinite(v):
-                    raise InputError(
-                        f"input column '{name}' must hold finite numbers. Got {v!r} in row {i} instead.",
-                        name,
-                        "not_finite",
-                    )
+                if v is not None:
+                    self.check_json_value(name, kind, v, i)
             series.append(self._series(name, kind, values, col))
         return pl.DataFrame(series)
+
+    @staticmethod
+    def check_json_value(name: str, kind: str, v: Any, i: int) -> None:
+        """InputError unless the JSON value `v` (not None) of row `i` fits type `kind`."""
+        if not isinstance(v, _JSON_TYPES[kind]) or (isinstance(v, bool) and kind != "bool"):
+            raise InputError(
+                f"input column '{name}' must hold {kind} values. Got {type(v).__name__} {v!r} in row {i} instead.",
+                name,
+                "wrong_type",
+            )
+        if isinstance(v, float) and not math.isfinite(v):
+            raise InputError(
+                f"input column '{name}' must hold finite numbers. Got {v!r} in row {i} instead.",
+                name,
+                "not_finite",
+            )
 
     def _series(self, name: str, kind: str, values: list[Any], col: Mapping[str, Any]) -> pl.Series:
         if kind in ("date", "datetime"):
@@ -304,15 +314,13 @@ class Scorer:
 
     def _row_score(self, o: ObjectiveModel, row: tuple[Any, ...]) -> np.ndarray:
         """One row through the fast path, checked as `predict.predict` checks its input."""
-        from mlspec.scoring.predict import finish
-        from mlspec.scoring.preprocess import check_values
-
-        x = o.row.matrix([row[self._position[f["name"]]] for f in o.features])
         try:
-            check_values(x, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what="the request")
+            score = o.row.score(
+                [row[self._position[f["name"]]] for f in o.features], o, "the request"
+            )
         except StepError as exc:
             raise InputError(exc.message, _named(exc.message, o), "invalid_value") from None
-        return finish(o.row.output(x), o.task, o.classes, o.threshold).score
+        return np.array([score])
 
     def _check_categories(
         self, feats: pl.DataFrame, o: ObjectiveModel, row: tuple[Any, ...] | None = None
@@ -325,12 +333,17 @@ class Scorer:
                 col = feats.get_column(feature)
                 bad = col.filter(col.is_not_null() & ~col.is_in(list(known))).to_list()
             if bad:
-                raise InputError(
-                    f"feature '{feature}' holds category {bad[0]!r}, never seen in training; "
-                    f"known: {', '.join(sorted(known)[:20])}",
-                    feature,
-                    "unseen_category",
-                )
+                self.unseen(feature, bad[0], known)
+
+    @staticmethod
+    def unseen(feature: str, value: Any, known: frozenset[str]) -> NoReturn:
+        """The InputError of a category never seen in training (`strict`)."""
+        raise InputError(
+            f"feature '{feature}' holds category {value!r}, never seen in training; "
+            f"known: {', '.join(sorted(known)[:20])}",
+            feature,
+            "unseen_category",
+        )
 
     def combine(
         self, raw: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None
@@ -377,6 +390,10 @@ class Scorer:
         strict: bool = False,
     ) -> dict[str, np.ndarray]:
         """The output columns but ``version``, as numpy arrays (what the server answers)."""
+        if self.row is not None and frame.height == 1:
+            values = self._row_of(frame)
+            one = self.row.score(values, weights=weights, strict=strict)
+            return {k: np.array([v]) for k, v in one.items()}
         feats = self.features_of(self.prepare(frame))
         raw = self.raw_scores(feats, strict=strict)
         scaled, score = self.combine(raw, weights)
@@ -407,6 +424,33 @@ class Scorer:
                 raise InputError(exc.message, _named(exc.message, o), "invalid_value") from None
         return out
 
+    def _row_of(self, frame: pl.DataFrame) -> dict[str, Any]:
+        """The signature's values of a one-row frame, typed as `prepare` types them."""
+        schema = frame.schema
+        if any(schema.get(n) != t for n, t in self._casts.items()):
+            frame = self.prepare(frame)
+        return frame.row(0, named=True)
+
+    def score_columns(
+        self,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        weights: Mapping[str, float] | None = None,
+        strict: bool = False,
+    ) -> dict[str, list[float]]:
+        """Score JSON columns ({column: [values]}, checked as `frame_from_columns` checks
+        them): the output columns but ``version``, as lists (what the server answers). One
+        row goes the row path, without a polars frame."""
+        values = self.row.row_values(columns) if self.row is not None else None
+        if values is not None:
+            one = self.row.score(values, weights=weights, strict=strict)  # type: ignore[union-attr]
+            return {k: [v] for k, v in one.items()}
+        frame = self.frame_from_columns(columns)
+        if frame.height == 0:
+            raise InputError("the request holds no rows.", None, "shape")
+        out = self.columns(frame, weights=weights, strict=strict)
+        return {c: out[c].tolist() for c in self.output_columns()}
+
     def predict(
         self,
         frame: Any,
@@ -418,6 +462,8 @@ class Scorer:
         df = frame if isinstance(frame, pl.DataFrame) else pl.DataFrame(frame)
         cols = self.columns(df, weights=weights, strict=strict)
         n = len(cols["score"])
+        if n == 1:  # one frame from one dict (float64 arrays, a str): the cheapest measured
+            return pl.DataFrame({**cols, "version": [self.version]})
         return pl.DataFrame(
             [
                 *(pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()),

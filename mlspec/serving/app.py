@@ -250,13 +250,10 @@ class InferenceApp:
     def _score(
         self, scorer: Scorer, columns: dict[str, list[Any]], weights: dict[str, float]
     ) -> dict[str, list[float]]:
-        frame = scorer.frame_from_columns(columns)
-        if frame.height == 0:
-            raise InputError("the request holds no rows.", None, "shape")
-        out = scorer.columns(frame, weights=weights, strict=True)
+        out = scorer.score_columns(columns, weights=weights, strict=True)  # one row: no frame
         if self.log is not None:
             self.log.record(scorer, columns, out)
-        return {c: out[c].tolist() for c in scorer.output_columns()}
+        return out
 
     def _v2(self, scorer: Scorer, body: Any) -> dict[str, Any]:
         weights = self._weights(scorer, body)

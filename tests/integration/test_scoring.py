@@ -416,6 +416,169 @@ def test_client_mistakes_get_4xx_naming_the_field(server: int) -> None:
     assert 'code="500"' not in text
 
 
+def _pipeline_scorer(spec: Path):  # type: ignore[no-untyped-def]
+    """The same bundle scored through polars and the scikit-learn Pipelines only."""
+    scorer = mlspec.load(str(spec))
+    scorer.row = None
+    for o in scorer.objectives.values():
+        o.row = None
+    return scorer
+
+
+def test_one_row_path_equals_the_pipeline_row_by_row(served: Path) -> None:
+    """A one-row frame (and one row of JSON values) goes the row path, never a polars
+    frame; every output column equals the frame + Pipeline path on the same row to the
+    last bit, nulls, other weights and strict checks included. The XGBoost objective's
+    scores also equal the combine step's (a tree ensemble scores each row alike however
+    many rows it is given; a linear model's BLAS product may differ in the last bit
+    between a one-row and a many-row call, in scikit-learn itself)."""
+    scorer, slow = mlspec.load(str(served)), _pipeline_scorer(served)
+    assert scorer.row is not None and all(f[1] is not None for f in scorer.row.features)
+    posts = pl.read_parquet(served.parent / "data/posts.parquet")
+    rows = posts.head(400)
+    assert rows["author_followers"].null_count() > 0  # imputed nulls are covered
+    weights = {"quality": 0.25, "engagement": 1.5}
+    for i in range(rows.height):
+        one = rows[i : i + 1]
+        fast, want = scorer.predict(one), slow.predict(one)
+        assert fast.rows() == want.rows(), i
+        assert (
+            scorer.predict(one, weights=weights).rows() == slow.predict(one, weights=weights).rows()
+        )
+        r = one.row(0, named=True)
+        columns = {c["name"]: [r[c["name"]]] for c in scorer.signature()}
+        columns["posted_at"] = [r["posted_at"].isoformat()]
+        got = scorer.score_columns(columns, strict=True)
+        frame = slow.columns(slow.frame_from_columns(columns), strict=True)
+        assert got == {k: v.tolist() for k, v in frame.items()}, i
+    # A feature the row evaluator does not compile, or a value it is unsure of, is
+    # computed by polars for that row: the same answers.
+    from mlspec.scoring.rowexpr import Fallback
+
+    def unsure(row: object) -> object:
+        raise Fallback
+
+    assert scorer.row is not None
+    compiled = scorer.row.features
+    for fn in (None, unsure):
+        scorer.row.features = [(n, fn, e) for n, _, e in compiled]
+        for i in range(0, rows.height, 8):
+            assert scorer.predict(rows[i : i + 1]).rows() == slow.predict(rows[i : i + 1]).rows()
+    scorer.row.features = compiled
+    expected = combine_scores(served)
+    test_rows = posts[expected["row"].to_numpy()]
+    for i in range(0, test_rows.height, 7):
+        got = scorer.predict(test_rows[i : i + 1])
+        assert got["score_quality"][0] == expected["score_quality"][i], i
+
+
+MULTICLASS_REGRESSION = """\
+mlspec: 1
+name: mcreg
+problem: {goal: One-row scores of multiclass and regression objectives, task: multiclass}
+data:
+  sources:
+    rows:
+      path: data/rows.parquet
+      columns: {x1: float, x2: float, c: str, y3: int, r: float}
+  split: {method: random, test: 0.2, seed: 1}
+features:
+  - {name: x1, impute: median, scale: standard}
+  - {name: lx2, expr: "log1p(x2)", scale: minmax}
+  - {name: c, type: categorical}
+  - {name: both, expr: "where(x1 > 0, x2 * 2, -x2)", impute: mean}
+objectives:
+  cls:
+    task: multiclass
+    target: y3
+    metrics: [log_loss]
+    select_by: log_loss
+    models: [{name: lr, type: logistic_regression, params: {max_iter: 500}}]
+  reg:
+    task: regression
+    target: r
+    metrics: [rmse]
+    select_by: rmse
+    models: [{name: ridge, type: ridge}]
+combine:
+  method: weighted_sum
+  weights: {cls: 0.5, reg: 0.5}
+  scale: {cls: rank, reg: minmax}
+"""
+
+
+def test_one_row_path_for_multiclass_and_regression(tmp_path: Path) -> None:
+    """A multiclass logistic regression (softmax) and a ridge regression, with imputed
+    nulls and expressions: the row path equals the Pipeline path row by row."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    x1, x2 = rng.normal(size=n), rng.uniform(0, 10, size=n)
+    (tmp_path / "data").mkdir()
+    pl.DataFrame(
+        {
+            "x1": [None if rng.random() < 0.05 else float(v) for v in x1],
+            "x2": x2,
+            "c": rng.choice(["a", "b", "c", "d"], size=n).tolist(),
+            "y3": np.digitize(x1 + 0.3 * x2 + rng.normal(size=n), [1.0, 2.5]),
+            "r": 2 * x1 - x2 + rng.normal(size=n),
+        },
+        schema_overrides={"x1": pl.Float64},
+    ).write_parquet(tmp_path / "data/rows.parquet")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(MULTICLASS_REGRESSION)
+    cli("run", str(spec), check=True)
+    cli("models", "promote", "mcreg", "1", "--store", str(tmp_path / ".mlspec"), check=True)
+    scorer, slow = mlspec.load(str(spec)), _pipeline_scorer(spec)
+    assert scorer.row is not None and all(f[1] is not None for f in scorer.row.features)
+    rows = pl.read_parquet(tmp_path / "data/rows.parquet").head(300)
+    for i in range(rows.height):
+        assert scorer.predict(rows[i : i + 1]).rows() == slow.predict(rows[i : i + 1]).rows(), i
+
+
+ONE_ROW_BAD = [
+    ({**ROWS, "topic": ["astrology"]}, "topic", "unseen_category"),
+    ({**ROWS, "length_words": [True]}, "length_words", "wrong_type"),
+    ({**ROWS, "length_words": ["long"]}, "length_words", "wrong_type"),
+    ({**ROWS, "posted_at": ["2024-02-30T00:00:00"]}, "posted_at", "wrong_type"),
+    ({**ROWS, "posted_at": ["yesterday"]}, "posted_at", "wrong_type"),
+    ({k: v for k, v in ROWS.items() if k != "has_image"}, "has_image", "missing_column"),
+    ({**ROWS, "author_followers": [1, 2]}, "topic", "shape"),  # the next column disagrees
+]
+
+
+def test_one_row_requests_answer_as_the_pipeline_and_refuse_mistakes(
+    served: Path, server: int
+) -> None:
+    slow = _pipeline_scorer(served)
+    for i in range(3):
+        one = {k: [v[i]] for k, v in ROWS.items()}
+        want = slow.predict(_frame()[i : i + 1])
+        status, answer = _post(server, "/v2/models/feed_ranking/infer", _v2(one))
+        assert status == 200, answer
+        out = {o["name"]: o["data"] for o in answer["outputs"]}
+        for column in slow.output_columns():
+            assert out[column] == want[column].to_list(), (i, column)
+        records = [{k: v[0] for k, v in one.items()}]
+        status, answer = _post(server, "/invocations", {"dataframe_records": records})
+        assert status == 200 and answer["predictions"][0]["score"] == want["score"][0]
+    for rows, field, kind in ONE_ROW_BAD:
+        one = {k: v[:1] if len(v) == 3 else v for k, v in rows.items()}
+        status, answer = _post(server, "/v2/models/feed_ranking/infer", _v2(one))
+        assert (status, answer["field"], answer["kind"]) == (400, field, kind), answer
+    nan = json.dumps({"instances": [{**{k: v[0] for k, v in ROWS.items()}, "author_followers": 1}]})
+    status, data = _http(
+        server,
+        "POST",
+        "/invocations",
+        nan.replace('"author_followers": 1', '"author_followers": NaN').encode(),
+        "application/json",
+    )
+    assert status == 400 and json.loads(data)["kind"] == "not_finite"
+    huge = {**{k: v[:1] for k, v in ROWS.items()}, "author_followers": [2**70]}
+    status, answer = _post(server, "/v2/models/feed_ranking/infer", _v2(huge))
+    assert 400 <= status < 500 or status == 200, answer  # never a 5xx
+
+
 def test_promote_and_rollback_switch_the_served_version_live(served: Path, server: int) -> None:
     import time
 
