@@ -194,7 +194,7 @@ def _categorical_part(steps: Sequence[Any], names: list[str]) -> Part | None:
 
 
 def _part(pipeline: Any, names: list[str], numeric: bool) -> Part | None:
-    if type(pipeline).__name__ != "Pipeline":
+    if type(pipeline).__name__ != "Pipeline" or not pipeline.steps:
         return None
     steps = [est for _, est in pipeline.steps]
     return _numeric_part(steps, names) if numeric else _categorical_part(steps, names)
