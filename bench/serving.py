@@ -4,7 +4,8 @@
    no Pipeline) against the same bundle through polars and the scikit-learn Pipelines (p50
    of each, alternating blocks of rows, every answer checked equal);
 2. batch scoring of 1M rows (`Scorer.predict` on the raw rows: expressions, both models,
-   scaling, combine) against the bare pipelines' predict_proba on the ready feature matrices;
+   scaling, combine) against the bare pipelines' predict_proba on the ready feature matrices
+   (bench/batch_scoring.py's comparison, which has more: stages, the chunked file path);
 3. HTTP one-row requests to `mlspec serve` from a load generator in another process
    (bench/_loadgen.py; 10% malformed), the same load against a constant-answer app on the
    same uvicorn (the generator's and HTTP stack's ceiling on this machine), and against `mlflow models serve` of
@@ -173,34 +174,15 @@ def in_process(spec: Path, n: int = 400, block: int = 50) -> dict:
 
 
 def batch(spec: Path, work: Path, batch_rows: int) -> dict:
-    import polars as pl
-
-    import mlspec
-    from mlspec.scoring.preprocess import matrix
+    """bench/batch_scoring.py's in-memory comparison (3 interleaved rounds); that script also
+    times each stage and the chunked `mlspec predict`."""
+    from batch_scoring import in_memory  # beside this file
 
     big = work / "big"
     big.mkdir()
     shutil.copy(ROOT / "examples/feed_ranking/make_data.py", big)
     sh(PY, "make_data.py", "--rows", str(batch_rows), cwd=big)
-    df = pl.read_parquet(big / "data/posts.parquet")
-    scorer = mlspec.load(str(spec))
-    feats = scorer.features_of(scorer.prepare(df))
-    Xs = {o: matrix(feats, m.features) for o, m in scorer.objectives.items()}
-    ours, bare = [], []
-    for _ in range(2):
-        t = time.perf_counter()
-        scorer.predict(df)
-        ours.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        for o, m in scorer.objectives.items():
-            m.pipeline.predict_proba(Xs[o])
-        bare.append(time.perf_counter() - t)
-    return {
-        "rows": df.height,
-        "scorer_s": round(min(ours), 3),
-        "bare_pipelines_s": round(min(bare), 3),
-        "ratio": round(min(ours) / min(bare), 3),
-    }
+    return in_memory(spec, big / "data/posts.parquet", rounds=3)
 
 
 def rows_without_nulls(spec: Path, cols: list[str]):  # type: ignore[no-untyped-def]

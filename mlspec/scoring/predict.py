@@ -55,17 +55,30 @@ def predict(
             what=what,
         )
         found = unseen(X, meta["signature"])
+    with threadpool_limits(limits=threads), warnings.catch_warnings():
+        # Unseen categories are encoded as zeros by design and reported in `unseen`.
+        warnings.filterwarnings("ignore", message="Found unknown categories")
+        return estimate(pipeline, X, task, classes, threshold, found)
+
+
+def estimate(
+    model: Any,
+    X: Any,
+    task: str,
+    classes: Sequence[Any] | None,
+    threshold: float = 0.5,
+    found: dict[str, int] | None = None,
+) -> Predictions:
+    """`model`'s predictions of `X`, unchecked; the caller limits the threads (`predict`
+    does, the batch scorer once around all objectives)."""
     if len(X) == 0:  # scikit-learn refuses empty input; an empty test slice is no error
         k = 0 if task == "regression" else len(classes or ())
         empty = np.empty(0, dtype=np.float64)
         proba = None if task == "regression" else np.empty((0, k), dtype=np.float64)
         index = None if task == "regression" else np.empty(0, dtype=np.int64)
         label = empty if task == "regression" else np.asarray(list(classes or ()))[:0]
-        return Predictions(empty, label, proba, index, found)
-    with threadpool_limits(limits=threads), warnings.catch_warnings():
-        # Unseen categories are encoded as zeros by design and reported in `unseen`.
-        warnings.filterwarnings("ignore", message="Found unknown categories")
-        raw = pipeline.predict(X) if task == "regression" else pipeline.predict_proba(X)
+        return Predictions(empty, label, proba, index, found or {})
+    raw = model.predict(X) if task == "regression" else model.predict_proba(X)
     return finish(raw, task, classes, threshold, found)
 
 

@@ -88,6 +88,7 @@ class ObjectiveModel:
     reference: np.ndarray | None  # sorted test scores (rank)
     categories: dict[str, frozenset[str]] = field(default_factory=dict)
     row: Any = None  # fastpath.RowModel, or None: one row goes through the Pipeline
+    batch: Any = None  # batchpath.BatchModel, or None: many rows go through the Pipeline
     nan_ok: bool = False
 
 
@@ -140,11 +141,13 @@ class Scorer:
                     if "categories" in c
                 },
             )
+        from mlspec.scoring.batchpath import compile_batch
         from mlspec.scoring.fastpath import compile_row
         from mlspec.scoring.preprocess import nan_ok
 
         for o in self.objectives.values():
             o.row = compile_row(o.pipeline, o.features)
+            o.batch = compile_batch(o.pipeline, o.features)
             o.nan_ok = nan_ok(o.pipeline)
         self._position = {f["name"]: j for j, f in enumerate(self.features)}
         self._exprs = [feature_expr(f) for f in self.features]
@@ -285,27 +288,33 @@ class Scorer:
     def raw_scores(self, feats: pl.DataFrame, *, strict: bool = False) -> dict[str, np.ndarray]:
         """Each objective's model score of the feature rows (InputError for values the model
         cannot take; with `strict`, for a category it never saw)."""
-        from mlspec.scoring.predict import predict
-        from mlspec.scoring.preprocess import check_values, matrix
-
+        if feats.height != 1 or not self.fast:
+            return self._many_scores(feats, strict=strict)
         out: dict[str, np.ndarray] = {}
-        row = feats.row(0) if feats.height == 1 and self.fast else None
+        row = feats.row(0)
         for name, o in self.objectives.items():
             if strict:
                 self._check_categories(feats, o, row)
-            if row is not None:
-                out[name] = self._row_score(o, row)
-                continue
-            X = matrix(feats, o.features)
+            out[name] = self._row_score(o, row)
+        return out
+
+    def _many_scores(self, feats: pl.DataFrame, *, strict: bool) -> dict[str, np.ndarray]:
+        """Every objective's score of many rows: all checks first, in objective order (the
+        first client mistake is the one reported), then the models (`batchpath`)."""
+        from mlspec.scoring.batchpath import check_numbers, score_objectives
+        from mlspec.scoring.preprocess import numeric_columns
+
+        wanted = {f["name"]: f for o in self.objectives.values() for f in o.features}
+        numeric = numeric_columns(feats, list(wanted.values()))
+        finite: dict[str, bool] = {}
+        for o in self.objectives.values():
+            if strict:
+                self._check_categories(feats, o)
             try:
-                # check_values as predict(meta=...) would, without its count of unseen
-                # categories (a Python loop over every value; the scorer does not report it)
-                check_values(X, o.features, nan_ok=o.nan_ok, model=o.meta["type"], what="the rows")
-                preds = predict(o.pipeline, X, o.task, o.classes, o.threshold)
+                check_numbers(o, numeric, finite, what="the rows")
             except StepError as exc:
                 raise InputError(exc.message, _named(exc.message, o), "invalid_value") from None
-            out[name] = preds.score
-        return out
+        return score_objectives(self.objectives, feats, numeric)
 
     @property
     def fast(self) -> bool:
@@ -464,10 +473,11 @@ class Scorer:
         n = len(cols["score"])
         if n == 1:  # one frame from one dict (float64 arrays, a str): the cheapest measured
             return pl.DataFrame({**cols, "version": [self.version]})
+        version = pl.Series("version", [self.version], dtype=pl.String)
         return pl.DataFrame(
             [
                 *(pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()),
-                pl.Series("version", [self.version] * n, dtype=pl.String),
+                version if n == 1 else version.new_from_index(0, n),  # no list of n str
             ]
         )
 

@@ -50,6 +50,8 @@ def combine_scores(spec: Path) -> pl.DataFrame:
 def test_load_scores_the_test_rows_as_the_combine_step_did(served: Path) -> None:
     scorer = mlspec.load(str(served))
     assert scorer.version == "1" and scorer.name == "feed_ranking"
+    # many rows skip the object matrix and the ColumnTransformer (batchpath), to the same bits
+    assert all(o.batch is not None for o in scorer.objectives.values())
     assert [c["name"] for c in scorer.signature()] == [
         "author_followers",
         "topic",
