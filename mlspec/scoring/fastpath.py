@@ -7,8 +7,9 @@ microseconds. `compile_row` reads the fitted parameters of the transformers mlsp
 OneHot/Ordinal encoder, in a ColumnTransformer or one Pipeline) and returns a function
 row -> transformed row, doing the same float operations in the same order, so the result is
 the same to the last bit (tests/integration/test_scoring.py checks it row by row against the
-pipeline). The final estimator then gives probabilities for that row: a LogisticRegression by the
-operations of its predict_proba without its input validation (`_logistic`), a binary
+pipeline). The final estimator then gives probabilities for that row: a linear model as every
+other scoring path computes it (`linear.output_fn`: the same bits alone or among many rows,
+no input validation), a binary
 XGBoost model by its booster's C predictor called as `inplace_predict` calls it, with the
 per-call JSON and input sniffing done once (`_xgb_dense`), other models by their own
 predict_proba/predict. A pipeline holding anything else gets no fast path (None) and is
@@ -23,6 +24,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from mlspec.scoring.linear import output_fn
 
 
 def _step(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -283,50 +286,6 @@ def _fused(pre: Any) -> Callable[[Sequence[Any]], Any] | None:
     return lambda values: sp.csr_matrix(run(values))
 
 
-def _logistic(est: Any) -> Callable[[Any], np.ndarray]:
-    """LogisticRegression.predict_proba without its input validation: the operations of
-    scikit-learn 1.9's `decision_function` (``X @ coef_.T + intercept_``, dense or CSR, as
-    `safe_sparse_dot` does), then `expit` and the stack of (1 - p, p) for two classes, or
-    `softmax` for more; equal to `predict_proba` to the last bit (tests/unit/test_scoring_fastpath.py)."""
-    from scipy.special import expit
-    from sklearn.utils.extmath import softmax
-
-    coef_t = est.coef_.T if est.coef_.ndim == 2 else est.coef_
-    intercept = est.intercept_
-    binary = np.size(est.classes_) <= 2
-
-    def proba(x: Any) -> np.ndarray:
-        scores = np.asarray(x @ coef_t) + intercept
-        if scores.ndim > 1 and scores.shape[1] == 1:
-            scores = np.reshape(scores, (-1,))
-        if binary:
-            prob = expit(scores, out=scores)
-            return np.stack([1 - prob, prob], axis=1)
-        return softmax(scores, copy=False)
-
-    return proba
-
-
-def _linear(est: Any) -> Callable[[Any], np.ndarray] | None:
-    """A Ridge or LinearRegression's predict without its input validation: the operation of
-    scikit-learn 1.9's `LinearModel._decision_function` (``X @ coef_ + intercept_``, or
-    with ``coef_.T`` for several targets), on the same arrays; None for any other model."""
-    from sklearn.linear_model._base import LinearModel
-
-    if type(est).__name__ not in ("Ridge", "LinearRegression") or not hasattr(est, "coef_"):
-        return None
-    if type(est)._decision_function is not LinearModel._decision_function:
-        return None
-    coef, intercept = est.coef_, est.intercept_
-    if coef.ndim != 1:
-        coef = coef.T
-
-    def predict(x: Any) -> np.ndarray:
-        return x @ coef + intercept
-
-    return predict
-
-
 def _xgb_dense(est: Any, booster: Any, rng: tuple[int, int]) -> Callable[[np.ndarray], Any] | None:
     """P(positive) of one dense float64 row from the booster's C predictor, as
     `Booster.inplace_predict` calls it, with its per-call Python work (JSON of the
@@ -397,15 +356,9 @@ def _final(est: Any) -> Callable[[np.ndarray], np.ndarray] | None:
 
             return xgb_binary
         return est.predict_proba if hasattr(est, "predict_proba") else est.predict
-    linear = _linear(est) if module.startswith("sklearn.linear_model") else None
+    linear = output_fn(est)  # row by row alike: equal to the batch's bits (scoring/linear.py)
     if linear is not None:
         return linear
-    if (
-        type(est).__name__ == "LogisticRegression"
-        and module.startswith("sklearn.linear_model")
-        and hasattr(est, "coef_")
-    ):
-        return _logistic(est)
     return est.predict_proba if hasattr(est, "predict_proba") else est.predict
 
 

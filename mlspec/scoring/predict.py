@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from mlspec.scoring.linear import output_fn
 from mlspec.scoring.preprocess import check_values, nan_ok, unseen
 
 
@@ -78,8 +79,19 @@ def estimate(
         index = None if task == "regression" else np.empty(0, dtype=np.int64)
         label = empty if task == "regression" else np.asarray(list(classes or ()))[:0]
         return Predictions(empty, label, proba, index, found or {})
-    raw = model.predict(X) if task == "regression" else model.predict_proba(X)
-    return finish(raw, task, classes, threshold, found)
+    return finish(_raw(model, X, task), task, classes, threshold, found)
+
+
+def _raw(model: Any, X: Any, task: str) -> Any:
+    """The model's probabilities (or predictions): a linear final estimator row by row alike
+    (`linear.output_fn`: the same bits for a row however many rows come with it)."""
+    final = model[-1] if isinstance(model, Pipeline) else model
+    linear = output_fn(final)
+    if linear is None:
+        return model.predict(X) if task == "regression" else model.predict_proba(X)
+    if final is not model:
+        X = model[:-1].transform(X)
+    return linear(X)
 
 
 def finish(
