@@ -339,6 +339,14 @@ def test_tritonclient_and_mlflow_answers_equal_predict(
         status, answer = _post(server, "/invocations", doc)
         assert status == 200, answer
         assert [p["score"] for p in answer["predictions"]] == expected["score"].to_list()
+    # One row per request (the row path) answers the same bits as predict's three-row file,
+    # the logistic regression's score too (BLAS alone gave a one-row product other bits).
+    for i, record in enumerate(records):
+        status, answer = _post(server, "/invocations", {"dataframe_records": [record]})
+        assert status == 200, answer
+        (one,) = answer["predictions"]
+        for column in ("raw_engagement", "raw_quality", "score"):
+            assert one[column] == expected[column][i], (i, column)
 
 
 def _v2(rows: dict, **extra: object) -> dict:
