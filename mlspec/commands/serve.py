@@ -94,11 +94,6 @@ def run(args: argparse.Namespace) -> int:
     from mlspec.serving.app import build_app
 
     try:
-        log_options = _log_options(args)
-    except ValueError as exc:
-        return fail(str(exc), "see `mlspec serve --help`")
-
-    try:
         app, watcher, rest = build_app(args.target_path, args.store, args.max_body)
     except BundleError as exc:
         return fail(exc.message, exc.hint, code=exc.exit_code)
@@ -109,26 +104,26 @@ def run(args: argparse.Namespace) -> int:
     if (args.target or deployment.get("target")) == "ray_serve":
         from mlspec.serving import ray_serve
 
-        if log_options is not None:
+        if args.log_requests is not None:  # refused before its folder is made
             return fail(
                 "--log-requests works with the rest target only",
                 "serve with --target rest to log requests",
             )
 
         store = None if args.store is None else str(Path(args.store).resolve())
+        options = deployment.get("ray_serve") or {}
+        prefix = str(options.get("route_prefix") or "/").rstrip("/")
         print(
-            f"serving {scorer.name} version {scorer.version} on Ray Serve at http://{host}:{port}",
+            f"serving {scorer.name} version {scorer.version} on Ray Serve at http://{host}:{port}{prefix}",
             file=sys.stderr,
             flush=True,
         )
-        ray_serve.run(
-            str(Path(args.target_path).resolve()),
-            store,
-            deployment.get("ray_serve") or {},
-            host,
-            port,
-        )
+        ray_serve.run(str(Path(args.target_path).resolve()), store, options, host, port)
         return 0
+    try:
+        log_options = _log_options(args)
+    except ValueError as exc:
+        return fail(str(exc), "see `mlspec serve --help`")
     import uvicorn
 
     workers = int(args.workers or rest.get("workers", 1))

@@ -37,8 +37,15 @@ def deployment(target: str, store: str | None, options: dict[str, Any]):  # type
 
 
 def run(target: str, store: str | None, options: dict[str, Any], host: str, port: int) -> None:
-    """Start Ray Serve on host:port and serve `target` until interrupted."""
+    """Start Ray Serve on host:port and serve `target` until interrupted (Ctrl-C or SIGTERM:
+    both shut Ray Serve down, rather than leave Ray to print its stacks)."""
+    import signal
     import time
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
     import ray
     from ray import serve
@@ -54,5 +61,7 @@ def run(target: str, store: str | None, options: dict[str, Any], host: str, port
     try:
         while True:
             time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
     finally:
         serve.shutdown()

@@ -696,3 +696,12 @@ def test_rest_workers_each_serve_the_bundle(served: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_ray_serve_refuses_a_request_log_before_making_its_folder(
+    served: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "log"
+    proc = cli("serve", str(served), "--target", "ray_serve", "--log-requests", str(folder))
+    assert proc.returncode == 2 and "rest target only" in proc.stderr, proc.stderr
+    assert not folder.exists()
