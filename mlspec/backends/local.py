@@ -1,7 +1,22 @@
-"""The local backend: in this process (workers=1) or in a process pool (workers>1)."""
+"""The local backend: in this process, beside one warmed worker process, or in a process pool.
+
+- ``workers`` unset (the default), on a machine with two cores or more: two lanes. Steps run
+  in this process (a thread, so the scheduling loop stays free) and, when that lane is busy,
+  in one side worker process. The side worker is started and warmed (the step and library
+  modules the plan will need) as soon as the runner says what will run, so its imports
+  overlap the data steps. The runner starts the higher-priority step first, so the models
+  take the in-process lane and the baseline the side one. A step in this process may use the
+  cores the side worker leaves idle (`cores`), re-read as it runs.
+- ``workers: 1``: every step in this process, one at a time.
+- ``workers: N > 1``: a pool of N worker processes.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -11,51 +26,184 @@ from mlspec.engine.task import StepResult, StepTask, run_task, worker_env
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from mlspec.compile.plan import Plan
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
 
 def _init_worker(threads: int, parent: int | None = None) -> None:
     """Pin library thread pools before polars/numpy load, so results match the inline run;
     and die with the run's process (see `mlspec.engine.orphans`)."""
-    import os
-
     for var, value in worker_env(threads).items():
         os.environ.setdefault(var, value)
     if parent is not None:
         die_with_parent(parent)
 
 
+def _warm(modules: list[str]) -> None:
+    """Import what the coming steps import, so the first of them does not wait for it."""
+    from contextlib import suppress
+    from importlib import import_module
+
+    for name in modules:
+        with suppress(Exception):  # the step that needs it reports the problem, located
+            import_module(name)
+
+
+def warm_modules(plan: Plan, steps: Iterable[str]) -> list[str]:
+    """What the side worker will likely run needs: the step modules (beyond the data steps,
+    which the in-process lane runs first) and estimator modules of the lowest-priority steps
+    among `steps` (the baseline's, which yield to the models': importing XGBoost for a
+    dummy model would cost the side core ~0.3 s), or of all of them when all are equal."""
+    from mlspec.lang.model_types import MODEL_TYPES
+    from mlspec.steps.kinds import KINDS
+
+    steps = list(steps)
+    low = min((plan.step(s).priority for s in steps), default=0)
+    if any(plan.step(s).priority != low for s in steps):
+        steps = [s for s in steps if plan.step(s).priority == low]
+    out: dict[str, None] = {}
+    for sid in steps:
+        step = plan.step(sid)
+        if step.kind in ("load", "check", "join", "features", "split"):
+            continue
+        if step.kind in KINDS:
+            out[KINDS[step.kind].module] = None
+        model = getattr(step.params, "model", None)
+        objective = getattr(step.params, "objective", None)
+        if isinstance(model, dict) and isinstance(objective, dict):
+            entry = MODEL_TYPES.get(str(model.get("type")))
+            est = entry.estimator(objective.get("task", "")) if entry is not None else None
+            if est is not None:
+                out[est.path.rpartition(".")[0]] = None
+    return list(out)
+
+
+def _spawn_pool(workers: int, threads: int) -> ProcessPoolExecutor:
+    # Imported here: multiprocessing costs an inline run ~10 ms.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads, os.getpid()),
+    )
+
+
 class LocalBackend:
     name: ClassVar[str] = "local"
     submits_ahead = False
 
-    def __init__(self, workers: int = 1, threads: int = 1, **_options: Any) -> None:
-        self.workers = max(1, int(workers))
+    def __init__(self, workers: int | None = None, threads: int = 1, **_options: Any) -> None:
+        self.threads = max(1, int(threads))
+        self.cores_total = usable_cores()
+        self.two_lanes = workers is None and self.cores_total >= 2
+        self.workers = 2 if self.two_lanes else max(1, int(workers or 1))
         self._pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:  # imported here: multiprocessing costs an inline run ~10 ms
-            import multiprocessing
-
-            # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
-            import os
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(threads, os.getpid()),
-            )
+        if workers is not None and self.workers > 1:
+            self._pool = _spawn_pool(self.workers, self.threads)
+        # Two lanes: the in-process one, the side worker (started by `prepare`), a queue.
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[StepTask, Future[StepResult]]] = deque()
+        self._here_busy = False
+        self._side_busy = False
+        self._side: ProcessPoolExecutor | None = None
 
     def check(self, plan: Any) -> list[str]:
         return []
 
+    def prepare(self, plan: Plan, steps: list[str]) -> None:
+        """Start and warm the side worker when more than one step will run."""
+        if not self.two_lanes or len(steps) < 2 or self._side is not None:
+            return
+        self._side = _spawn_pool(1, self.threads)
+        with self._lock:
+            self._side_busy = True  # importing: its core is not idle
+        warming = self._side.submit(_warm, warm_modules(plan, steps))
+        warming.add_done_callback(lambda _: self._freed("side"))
+
+    def cores(self) -> int:
+        """Cores a step in this process may use now: all but the side worker's while it works."""
+        return max(self.threads, self.cores_total - (self.threads if self._side_busy else 0))
+
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._pool is not None:
             return self._pool.submit(run_task, task)
-        future: Future[StepResult] = Future()
-        future.set_result(run_task(task))
+        if not self.two_lanes:
+            future: Future[StepResult] = Future()
+            future.set_result(run_task(task))
+            return future
+        future = Future()
+        with self._lock:
+            self._queue.append((task, future))
+        self._dispatch()
         return future
 
+    def _dispatch(self) -> None:
+        """Start queued steps on free lanes: this process first, then the side worker."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                if not self._here_busy:
+                    lane = "here"
+                    self._here_busy = True
+                elif self._side is not None and not self._side_busy:
+                    lane = "side"
+                    self._side_busy = True
+                else:
+                    return
+                task, future = self._queue.popleft()
+            if lane == "here":
+                threading.Thread(
+                    target=self._run_here, args=(task, future), daemon=True, name="mlspec-step"
+                ).start()
+            else:
+                assert self._side is not None
+                inner = self._side.submit(run_task, task)
+                inner.add_done_callback(lambda f, outer=future: self._side_done(f, outer))
+
+    def _run_here(self, task: StepTask, future: Future[StepResult]) -> None:
+        try:
+            result = run_task(task, cores=self.cores)
+        except BaseException as exc:  # run_task returns a step's failures; this is a crash
+            self._freed("here")
+            future.set_exception(exc)
+            return
+        self._freed("here")
+        future.set_result(result)
+
+    def _side_done(self, inner: Future[StepResult], outer: Future[StepResult]) -> None:
+        self._freed("side")
+        exc = inner.exception()
+        if exc is not None:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(inner.result())
+
+    def _freed(self, lane: str) -> None:
+        with self._lock:
+            if lane == "here":
+                self._here_busy = False
+            else:
+                self._side_busy = False
+        self._dispatch()
+
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            for _, future in self._queue:
+                future.cancel()
+            self._queue.clear()
+        for pool in (self._pool, self._side):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._side = None

@@ -1,0 +1,101 @@
+"""The local backend's default: the in-process lane and one warmed side worker; the runner
+starts the higher-priority step first; idle cores are lent to the in-process step; and
+whatever runs where, artifacts are the same as one step at a time in-process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlspec.backends.local import LocalBackend, usable_cores
+from mlspec.cli import main
+from mlspec.engine.task import StepTask
+from tests import lane_steps
+
+pytestmark = pytest.mark.skipif(usable_cores() < 2, reason="two lanes need two cores")
+
+
+@dataclass
+class _Step:
+    kind: str
+    params: Any
+    priority: int = 0
+
+
+class _Plan:
+    """What `prepare` reads of a plan: each step's kind and params."""
+
+    def __init__(self, steps: dict[str, _Step]) -> None:
+        self.steps = steps
+
+    def step(self, sid: str) -> _Step:
+        return self.steps[sid]
+
+
+def _task(tmp: Path, sid: str, params: lane_steps.TestLanesParams) -> StepTask:
+    return StepTask(
+        step_id=sid,
+        kind=lane_steps.KIND,
+        fingerprint=hashlib.sha256(sid.encode()).hexdigest(),
+        params=params,
+        inputs={},
+        store_root=str(tmp / "store"),
+        spec_root=str(tmp),
+        log_path=str(tmp / "logs" / f"{sid}.log"),
+    )
+
+
+def test_a_side_step_overlaps_the_in_process_one_which_gets_its_core_back(
+    tmp_path: Path,
+) -> None:
+    long = lane_steps.TestLanesParams(
+        marker=str(tmp_path / "long.json"), wait_for=str(tmp_path / "short.json")
+    )
+    short = lane_steps.TestLanesParams(marker=str(tmp_path / "short.json"))
+    plan = _Plan({"long": _Step(lane_steps.KIND, long), "short": _Step(lane_steps.KIND, short)})
+    backend = LocalBackend(threads=1)
+    try:
+        backend.prepare(plan, ["long", "short"])  # type: ignore[arg-type]
+        futures = [
+            backend.submit(_task(tmp_path, "long", long)),
+            backend.submit(_task(tmp_path, "short", short)),
+        ]
+        wait(futures, timeout=120)
+        assert all(f.result().ok for f in futures), [f.result().error for f in futures]
+    finally:
+        backend.close()
+    seen_long = json.loads((tmp_path / "long.json").read_text())
+    seen_short = json.loads((tmp_path / "short.json").read_text())
+    assert seen_long["pid"] == os.getpid()  # the first step takes the in-process lane
+    assert seen_short["pid"] != os.getpid()  # the second one the side worker...
+    assert seen_short["start"] < seen_long["end"]  # ...while the first one runs
+    # Lent one core while the side worker warms up and runs; both once it is idle.
+    assert seen_long["cores"] == [1, min(usable_cores(), 2)]
+
+
+def _files(store: Path) -> dict[str, dict[str, str]]:
+    out = {}
+    for manifest in store.glob("objects/*/*/manifest.json"):
+        m = json.loads(manifest.read_text())
+        out[m["step"]] = {name: f["blake3"] for name, f in m["files"].items()}
+    return out
+
+
+def test_models_start_before_the_baseline_and_two_lanes_match_one(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(quickstart), "--store", str(tmp_path / "one"), "--workers", "1"]) == 0
+    finished = [
+        line.split()[1] for line in capsys.readouterr().err.splitlines() if line.startswith("✓")
+    ]
+    trains = [s for s in finished if s.startswith("train.")]
+    assert trains[-1] == "train.diagnosis.baseline", trains  # in-process: finish = start order
+    assert main(["run", str(quickstart), "--store", str(tmp_path / "two")]) == 0
+    assert _files(tmp_path / "two") == _files(tmp_path / "one")
