@@ -115,6 +115,7 @@ def one_size(rows: int, repeat: int, serial: bool) -> float:
         for times, argv, env in sides if i % 2 == 0 else sides[::-1]:
             times.append(time_process(argv, env=env))
     per_run = [step_times(root / f"store-mlspec-{i}") for i in range(repeat)]
+    per_serial = [step_times(root / f"store-serial-{i}") for i in range(repeat)] if serial else []
     shutil.rmtree(root)
     ratio = median(ours) / median(theirs)
     verdict = "met" if ratio <= TARGET else "MISSED"
@@ -142,12 +143,20 @@ def one_size(rows: int, repeat: int, serial: bool) -> float:
             }
         )
     )
-    steps = {sid: round(median([r[sid] for r in per_run]), 3) for sid in per_run[0]}
-    print(
-        json.dumps(
-            {"rows": rows, "steps_s": steps, "sum_of_steps_s": round(sum(steps.values()), 3)}
+    for label, records in (("two lanes", per_run), ("serial", per_serial)):
+        if not records:
+            continue
+        steps = {sid: round(median([r[sid] for r in records]), 3) for sid in records[0]}
+        print(
+            json.dumps(
+                {
+                    "rows": rows,
+                    "run": label,
+                    "steps_s": steps,
+                    "sum_of_steps_s": round(sum(steps.values()), 3),
+                }
+            )
         )
-    )
     if rows == 200_000:
         print(
             json.dumps(

@@ -25,7 +25,7 @@ class TestLanesParams(Params):
     marker: str
     """Where the step records what it saw."""
     wait_for: str | None = None
-    """Run until this file exists (or 60 s), sampling the cores it is lent."""
+    """Run until this file exists (or 60 s)."""
     threads: int = 1
     """As every step: the threads of its params."""
 
@@ -37,9 +37,6 @@ def run(ctx: Any) -> None:
         deadline = time.monotonic() + 60
         while not Path(ctx.params.wait_for).exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        while ctx.cores() == cores[0] and time.monotonic() < deadline:  # the lane's return
-            time.sleep(0.02)
-        cores.append(ctx.cores())
     seen = {"pid": os.getpid(), "start": start, "end": time.time(), "cores": cores}
     Path(ctx.params.marker).write_text(json.dumps(seen))
     ctx.output.write_json({"value": 1}, "out")

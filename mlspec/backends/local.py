@@ -6,7 +6,7 @@
   modules the plan will need) as soon as the runner says what will run, so its imports
   overlap the data steps. The runner starts the higher-priority step first, so the models
   take the in-process lane and the baseline the side one. A step in this process may use the
-  cores the side worker leaves idle (`cores`), re-read as it runs.
+  cores the side worker leaves idle and no other process wants (`cores`), re-read as it runs.
 - ``workers: 1``: every step in this process, one at a time.
 - ``workers: N > 1``: a pool of N worker processes.
 """
@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlspec.engine.orphans import die_with_parent
@@ -35,6 +36,23 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def machine_idle(total: int, loadavg: str | None = None) -> int:
+    """Cores no other thread wants right now, as the caller sees it: `total` less the
+    runnable threads of /proc/loadavg's fourth field, the caller's own excepted.
+
+    Why: lending a second core to an OpenMP fit on a machine other processes keep busy makes
+    it slower, not faster (seen: XGBoost's 1M-row fit took 56 s on two threads beside three
+    other sessions' work, against ~10 s of CPU); its barriers wait for a thread the kernel
+    has descheduled. Read between boosting rounds, when the fit's own threads are idle.
+    Where /proc is missing, `total`."""
+    try:
+        text = loadavg if loadavg is not None else Path("/proc/loadavg").read_text()
+        runnable = int(text.split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return total
+    return max(0, total - max(0, runnable - 1))
 
 
 def _init_worker(threads: int, parent: int | None = None) -> None:
@@ -131,9 +149,15 @@ class LocalBackend:
         warming = self._side.submit(_warm, warm_modules(plan, steps))
         warming.add_done_callback(lambda _: self._freed("side"))
 
+    def lanes_idle(self) -> int:
+        """Cores our lanes leave idle to a step in this process: all but the side worker's
+        while it works."""
+        return self.cores_total - (self.threads if self._side_busy else 0)
+
     def cores(self) -> int:
-        """Cores a step in this process may use now: all but the side worker's while it works."""
-        return max(self.threads, self.cores_total - (self.threads if self._side_busy else 0))
+        """Cores a step in this process may use now: what our lanes leave idle, and no more
+        than the machine has idle (`machine_idle`): other processes' work counts too."""
+        return max(self.threads, min(self.lanes_idle(), machine_idle(self.cores_total)))
 
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._pool is not None:

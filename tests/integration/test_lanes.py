@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mlspec.backends.local import LocalBackend, usable_cores
+from mlspec.backends.local import LocalBackend, machine_idle, usable_cores
 from mlspec.cli import main
 from mlspec.engine.task import StepTask
 from tests import lane_steps
@@ -63,12 +63,14 @@ def test_a_side_step_overlaps_the_in_process_one_which_gets_its_core_back(
     backend = LocalBackend(threads=1)
     try:
         backend.prepare(plan, ["long", "short"])  # type: ignore[arg-type]
+        assert backend.lanes_idle() == usable_cores() - 1  # the side worker is warming up
         futures = [
             backend.submit(_task(tmp_path, "long", long)),
             backend.submit(_task(tmp_path, "short", short)),
         ]
         wait(futures, timeout=120)
         assert all(f.result().ok for f in futures), [f.result().error for f in futures]
+        assert backend.lanes_idle() == usable_cores()  # both lanes idle: every core
     finally:
         backend.close()
     seen_long = json.loads((tmp_path / "long.json").read_text())
@@ -76,8 +78,20 @@ def test_a_side_step_overlaps_the_in_process_one_which_gets_its_core_back(
     assert seen_long["pid"] == os.getpid()  # the first step takes the in-process lane
     assert seen_short["pid"] != os.getpid()  # the second one the side worker...
     assert seen_short["start"] < seen_long["end"]  # ...while the first one runs
-    # Lent one core while the side worker warms up and runs; both once it is idle.
-    assert seen_long["cores"] == [1, min(usable_cores(), 2)]
+    assert seen_long["cores"] == [1]  # lent nothing while the side worker works
+
+
+@pytest.mark.parametrize(
+    ("loadavg", "idle"),
+    [
+        ("0.10 0.20 0.30 1/300 999", 2),  # only the caller runs: both cores idle
+        ("1.90 1.50 1.00 2/300 999", 1),  # one other thread runs
+        ("7.50 7.00 6.00 6/310 999", 0),  # a busy machine: nothing to lend
+        ("garbled", 2),  # unreadable: the lanes alone decide
+    ],
+)
+def test_machine_idle_counts_other_runnable_threads(loadavg: str, idle: int) -> None:
+    assert machine_idle(2, loadavg) == idle
 
 
 def _files(store: Path) -> dict[str, dict[str, str]]:
