@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mlspec.backends import local
 from mlspec.backends.local import LocalBackend, machine_idle, usable_cores
 from mlspec.cli import main
 from mlspec.engine.task import StepTask
@@ -60,7 +61,7 @@ def test_a_side_step_overlaps_the_in_process_one_which_gets_its_core_back(
     )
     short = lane_steps.TestLanesParams(marker=str(tmp_path / "short.json"))
     plan = _Plan({"long": _Step(lane_steps.KIND, long), "short": _Step(lane_steps.KIND, short)})
-    backend = LocalBackend(threads=1)
+    backend = LocalBackend(threads=1, side=True)
     try:
         backend.prepare(plan, ["long", "short"])  # type: ignore[arg-type]
         assert backend.lanes_idle() == usable_cores() - 1  # the side worker is warming up
@@ -102,8 +103,29 @@ def _files(store: Path) -> dict[str, dict[str, str]]:
     return out
 
 
+QUIET = "0.05 0.10 0.10 1/200 4242"  # /proc/loadavg with nothing runnable but the reader
+BUSY = "7.50 7.00 6.00 6/310 4242"
+
+
+@pytest.mark.parametrize(("loadavg", "started"), [(QUIET, True), (BUSY, False)])
+def test_the_side_worker_starts_only_when_a_core_is_idle(
+    monkeypatch: pytest.MonkeyPatch, loadavg: str, started: bool
+) -> None:
+    monkeypatch.setattr(local, "_loadavg", lambda: loadavg)  # the OS's view of the machine
+    step = _Step(lane_steps.KIND, lane_steps.TestLanesParams(marker="-"))
+    backend = LocalBackend(threads=1)
+    try:
+        backend.prepare(_Plan({"a": step, "b": step}), ["a", "b"])  # type: ignore[arg-type]
+        assert (backend._side is not None) is started
+    finally:
+        backend.close()
+
+
 def test_models_start_before_the_baseline_and_two_lanes_match_one(
-    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    quickstart: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert main(["run", str(quickstart), "--store", str(tmp_path / "one"), "--workers", "1"]) == 0
     finished = [
@@ -111,5 +133,6 @@ def test_models_start_before_the_baseline_and_two_lanes_match_one(
     ]
     trains = [s for s in finished if s.startswith("train.")]
     assert trains[-1] == "train.diagnosis.baseline", trains  # in-process: finish = start order
+    monkeypatch.setattr(local, "_loadavg", lambda: QUIET)  # so the side worker starts
     assert main(["run", str(quickstart), "--store", str(tmp_path / "two")]) == 0
     assert _files(tmp_path / "two") == _files(tmp_path / "one")
