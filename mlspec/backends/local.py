@@ -151,7 +151,11 @@ class LocalBackend:
         **_options: Any,
     ) -> None:
         self.threads = max(1, int(threads))
-        self.side = side  # two lanes: None starts the side worker only if a core is idle
+        # Two lanes: None starts the side worker only if a core is idle; MLSPEC_SIDE_WORKER
+        # set to 1 or 0 says always or never (to measure, or where the sampling misjudges).
+        if side is None and os.environ.get("MLSPEC_SIDE_WORKER") in ("0", "1"):
+            side = os.environ["MLSPEC_SIDE_WORKER"] == "1"
+        self.side = side
         self.cores_total = usable_cores()
         self.two_lanes = workers is None and self.cores_total >= 2
         self.workers = 2 if self.two_lanes else max(1, int(workers or 1))
