@@ -183,7 +183,7 @@ class LocalBackend:
         with self._lock:
             self._side_busy = True  # importing: its core is not idle
         warming = self._side.submit(_warm, warm_modules(plan, steps))
-        warming.add_done_callback(lambda _: self._freed("side"))
+        warming.add_done_callback(self._warmed)
 
     def lanes_idle(self) -> int:
         """Cores our lanes leave idle to a step in this process: all but the side worker's
@@ -229,7 +229,12 @@ class LocalBackend:
                 ).start()
             else:
                 assert self._side is not None
-                inner = self._side.submit(run_task, task)
+                try:
+                    inner = self._side.submit(run_task, task)
+                except Exception as exc:  # the side worker died (BrokenProcessPool, ...)
+                    self._lose_side()
+                    future.set_exception(exc)  # the runner reports the step as lost
+                    continue
                 inner.add_done_callback(lambda f, outer=future: self._side_done(f, outer))
 
     def _run_here(self, task: StepTask, future: Future[StepResult]) -> None:
@@ -243,12 +248,24 @@ class LocalBackend:
         future.set_result(result)
 
     def _side_done(self, inner: Future[StepResult], outer: Future[StepResult]) -> None:
-        self._freed("side")
         exc = inner.exception()
-        if exc is not None:
+        if exc is not None:  # the worker died under the step: later steps run in-process
+            self._lose_side()
             outer.set_exception(exc)
         else:
             outer.set_result(inner.result())
+        self._freed("side")
+
+    def _warmed(self, warming: Future[None]) -> None:
+        if warming.exception() is not None:  # the side worker died: run in-process only
+            self._lose_side()
+        self._freed("side")
+
+    def _lose_side(self) -> None:
+        with self._lock:
+            side, self._side = self._side, None
+        if side is not None:
+            side.shutdown(wait=False, cancel_futures=True)
 
     def _freed(self, lane: str) -> None:
         with self._lock:

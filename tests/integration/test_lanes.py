@@ -136,3 +136,32 @@ def test_models_start_before_the_baseline_and_two_lanes_match_one(
     monkeypatch.setattr(local, "_loadavg", lambda: QUIET)  # so the side worker starts
     assert main(["run", str(quickstart), "--store", str(tmp_path / "two")]) == 0
     assert _files(tmp_path / "two") == _files(tmp_path / "one")
+
+
+def test_a_dead_side_worker_leaves_every_step_to_the_in_process_lane(tmp_path: Path) -> None:
+    """The side worker killed (the OOM killer, say) while it warms up: the backend stops
+    using it, and the steps still run, in this process, instead of waiting for it."""
+    import signal
+    import time
+
+    steps = {sid: lane_steps.TestLanesParams(marker=str(tmp_path / f"{sid}.json")) for sid in "ab"}
+    plan = _Plan({sid: _Step(lane_steps.KIND, p) for sid, p in steps.items()})
+    backend = LocalBackend(threads=1, side=True)
+    try:
+        backend.prepare(plan, list(steps))  # type: ignore[arg-type]
+        assert backend._side is not None
+        deadline = time.monotonic() + 30
+        while not backend._side._processes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for pid in list(backend._side._processes):
+            os.kill(pid, signal.SIGKILL)
+        while backend._side is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert backend._side is None, "the dead side worker was not noticed"
+        futures = [backend.submit(_task(tmp_path, sid, p)) for sid, p in steps.items()]
+        wait(futures, timeout=60)
+        assert all(f.result().ok for f in futures)
+    finally:
+        backend.close()
+    for sid in steps:
+        assert json.loads((tmp_path / f"{sid}.json").read_text())["pid"] == os.getpid()
