@@ -167,6 +167,7 @@ class LocalBackend:
         self._queue: deque[tuple[StepTask, Future[StepResult]]] = deque()
         self._here_busy = False
         self._side_busy = False
+        self._side_step = False  # a step (not the warm-up) runs on the side worker
         self._side: ProcessPoolExecutor | None = None
 
     def check(self, plan: Any) -> list[str]:
@@ -219,7 +220,7 @@ class LocalBackend:
                     self._here_busy = True
                 elif self._side is not None and not self._side_busy:
                     lane = "side"
-                    self._side_busy = True
+                    self._side_busy = self._side_step = True
                 else:
                     return
                 task, future = self._queue.popleft()
@@ -272,7 +273,7 @@ class LocalBackend:
             if lane == "here":
                 self._here_busy = False
             else:
-                self._side_busy = False
+                self._side_busy = self._side_step = False
         self._dispatch()
 
     def close(self) -> None:
@@ -280,7 +281,13 @@ class LocalBackend:
             for _, future in self._queue:
                 future.cancel()
             self._queue.clear()
-        for pool in (self._pool, self._side):
+            side, stepping = self._side, self._side_step
+        if side is not None and not stepping:
+            # Idle or still importing: a small plan's steps may all have run in-process
+            # before the warm-up ended, and waiting for it would only add its imports.
+            for process in list(getattr(side, "_processes", {}).values()):
+                process.terminate()
+        for pool in (self._pool, side):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         self._pool = self._side = None

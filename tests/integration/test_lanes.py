@@ -165,3 +165,25 @@ def test_a_dead_side_worker_leaves_every_step_to_the_in_process_lane(tmp_path: P
         backend.close()
     for sid in steps:
         assert json.loads((tmp_path / f"{sid}.json").read_text())["pid"] == os.getpid()
+
+
+def test_closing_does_not_wait_for_a_warm_up_no_step_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small plan's steps can all finish in-process before the side worker is warm: the
+    run then ends at once instead of waiting for imports nothing will use."""
+    import time
+
+    from tests import lane_steps_slow
+
+    monkeypatch.setenv("MLSPEC_TEST_SLOW_WARM", str(os.getpid()))
+    step = _Step(lane_steps_slow.KIND, lane_steps.TestLanesParams(marker="-"))
+    backend = LocalBackend(threads=1, side=True)
+    backend.prepare(_Plan({"a": step, "b": step}), ["a", "b"])  # type: ignore[arg-type]
+    deadline = time.monotonic() + 30
+    while not getattr(backend._side, "_processes", None) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # the worker is importing (sleeping in lane_steps_slow)
+    start = time.monotonic()
+    backend.close()
+    assert time.monotonic() - start < 10
