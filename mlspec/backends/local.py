@@ -2,8 +2,9 @@
 
 - ``workers`` unset (the default), on a machine with two cores or more: two lanes. Steps run
   in this process (a thread, so the scheduling loop stays free) and, when that lane is busy,
-  in one side worker process, started only if the machine has an idle core at the start
-  (`has_idle_core`); otherwise every step runs in this process, one at a time. The side worker is started and warmed (the step and library
+  in one side worker process, started only if two models will fit (`fits_at_once`) and the
+  machine has an idle core at the start (`has_idle_core`); otherwise every step runs in
+  this process, one at a time (still with the idle cores lent). The side worker is started and warmed (the step and library
   modules the plan will need) as soon as the runner says what will run, so its imports
   overlap the data steps. The runner starts the higher-priority step first, so the models
   take the in-process lane and the baseline the side one. A step in this process may use the
@@ -64,13 +65,14 @@ def machine_idle(total: int, loadavg: str | None = None) -> int:
 
 
 def has_idle_core(total: int, samples: int = 3) -> bool:
-    """Does any of a few samples, 2 ms apart, show a core no other thread wants? A side
-    worker on a machine without one adds its imports to the others' work: under three other
-    sessions' load the default spec took 13.4 s on two lanes against 10.3 s in-process."""
+    """Does any of a few samples, 2 ms apart, show a core besides the caller's that no other
+    thread wants? A side worker on a machine without one adds its imports to the others'
+    work: under three other sessions' load the default spec took 13.4 s on two lanes
+    against 10.3 s in-process."""
     import time
 
     for i in range(samples):
-        if machine_idle(total) >= 1:
+        if machine_idle(total) >= 2:
             return True
         if i + 1 < samples:
             time.sleep(0.002)
@@ -125,6 +127,17 @@ def warm_modules(plan: Plan, steps: Iterable[str]) -> list[str]:
     return list(out)
 
 
+def fits_at_once(plan: Plan, steps: Iterable[str]) -> bool:
+    """Are there two model fits (train or trial steps) of the top priority among `steps`?
+    Only then does a side worker pay for its imports (~1.5-2 s of CPU on a 2-core machine):
+    one model and its baseline ran slower on two lanes than in-process (200k rows, load
+    0.5-1: 6.34 s against 5.89 s), the baseline's ~0.4 s being less than the imports."""
+    steps = list(steps)
+    top = max((plan.step(s).priority for s in steps), default=0)
+    fits = [s for s in steps if plan.step(s).kind in ("train", "trial")]
+    return sum(plan.step(s).priority == top for s in fits) >= 2
+
+
 def _spawn_pool(workers: int, threads: int) -> ProcessPoolExecutor:
     # Imported here: multiprocessing costs an inline run ~10 ms.
     import multiprocessing
@@ -175,10 +188,13 @@ class LocalBackend:
 
     def prepare(self, plan: Plan, steps: list[str]) -> None:
         """Start and warm the side worker when more than one step will run and (unless
-        `side` says) the machine has an idle core for it; else every step runs in-process."""
+        `side` says) two models will fit (`fits_at_once`) and the machine has an idle core
+        for it; else every step runs in-process."""
         if not self.two_lanes or len(steps) < 2 or self._side is not None or self.side is False:
             return
-        if self.side is None and not has_idle_core(self.cores_total):
+        if self.side is None and not (
+            fits_at_once(plan, steps) and has_idle_core(self.cores_total)
+        ):
             return
         self._side = _spawn_pool(1, self.threads)
         with self._lock:

@@ -85,7 +85,7 @@ def test_a_side_step_overlaps_the_in_process_one_which_gets_its_core_back(
 @pytest.mark.parametrize(
     ("loadavg", "idle"),
     [
-        ("0.10 0.20 0.30 1/300 999", 2),  # only the caller runs: both cores idle
+        ("0.10 0.20 0.30 1/300 999", 2),  # only the caller runs: both cores are its
         ("1.90 1.50 1.00 2/300 999", 1),  # one other thread runs
         ("7.50 7.00 6.00 6/310 999", 0),  # a busy machine: nothing to lend
         ("garbled", 2),  # unreadable: the lanes alone decide
@@ -112,11 +112,30 @@ def test_the_side_worker_starts_only_when_a_core_is_idle(
     monkeypatch: pytest.MonkeyPatch, loadavg: str, started: bool
 ) -> None:
     monkeypatch.setattr(local, "_loadavg", lambda: loadavg)  # the OS's view of the machine
-    step = _Step(lane_steps.KIND, lane_steps.TestLanesParams(marker="-"))
+    fit = _Step("train", lane_steps.TestLanesParams(marker="-"))
     backend = LocalBackend(threads=1)
     try:
-        backend.prepare(_Plan({"a": step, "b": step}), ["a", "b"])  # type: ignore[arg-type]
+        backend.prepare(_Plan({"a": fit, "b": fit}), ["a", "b"])  # type: ignore[arg-type]
         assert (backend._side is not None) is started
+    finally:
+        backend.close()
+
+
+def test_one_model_and_its_baseline_stay_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The side worker's imports cost more than the baseline it would take over."""
+    monkeypatch.setattr(local, "_loadavg", lambda: QUIET)
+    params = lane_steps.TestLanesParams(marker="-")
+    plan = _Plan(
+        {
+            "train.o.gbt": _Step("train", params),
+            "train.o.baseline": _Step("train", params, priority=-1),
+            "evaluate.o.baseline": _Step("evaluate", params, priority=-1),
+        }
+    )
+    backend = LocalBackend(threads=1)
+    try:
+        backend.prepare(plan, list(plan.steps))  # type: ignore[arg-type]
+        assert backend._side is None
     finally:
         backend.close()
 
