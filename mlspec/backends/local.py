@@ -1,8 +1,26 @@
-"""The local backend: in this process (workers=1) or in a process pool (workers>1)."""
+"""The local backend: in this process, beside one warmed worker process, or in a process pool.
+
+- ``workers`` unset (the default), on a machine with two cores or more: two lanes. Steps run
+  in this process (a thread, so the scheduling loop stays free) and, when that lane is busy,
+  in one side worker process, started only if two models will fit (`fits_at_once`) and the
+  machine has an idle core at the start (`has_idle_core`); otherwise every step runs in
+  this process, one at a time (still with the idle cores lent). The side worker is started and warmed (the step and library
+  modules the plan will need) as soon as the runner says what will run, so its imports
+  overlap the data steps. The runner starts the higher-priority step first, so the models
+  take the in-process lane and the baseline the side one. A step in this process may use the
+  cores the side worker leaves idle and no other process wants (`cores`), re-read as it runs.
+- ``workers: 1``: every step in this process, one at a time.
+- ``workers: N > 1``: a pool of N worker processes.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlspec.engine.orphans import die_with_parent
@@ -11,51 +29,281 @@ from mlspec.engine.task import StepResult, StepTask, run_task, worker_env
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from mlspec.compile.plan import Plan
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _loadavg() -> str | None:
+    try:
+        return Path("/proc/loadavg").read_text()
+    except OSError:  # not Linux
+        return None
+
+
+def machine_idle(total: int, loadavg: str | None = None) -> int:
+    """Cores no other thread wants right now, as the caller sees it: `total` less the
+    runnable threads of /proc/loadavg's fourth field, the caller's own excepted.
+
+    Why: lending a second core to an OpenMP fit on a machine other processes keep busy makes
+    it slower, not faster (seen: XGBoost's 1M-row fit took 56 s on two threads beside three
+    other sessions' work, against ~10 s of CPU); its barriers wait for a thread the kernel
+    has descheduled. Read between boosting rounds, when the fit's own threads are idle.
+    Where /proc is missing, `total`."""
+    text = loadavg if loadavg is not None else _loadavg()
+    try:
+        runnable = int((text or "").split()[3].split("/")[0])
+    except (IndexError, ValueError):
+        return total
+    return max(0, total - max(0, runnable - 1))
+
+
+def has_idle_core(total: int, samples: int = 3) -> bool:
+    """Does any of a few samples, 2 ms apart, show a core besides the caller's that no other
+    thread wants? A side worker on a machine without one adds its imports to the others'
+    work: under three other sessions' load the default spec took 13.4 s on two lanes
+    against 10.3 s in-process."""
+    import time
+
+    for i in range(samples):
+        if machine_idle(total) >= 2:
+            return True
+        if i + 1 < samples:
+            time.sleep(0.002)
+    return False
+
 
 def _init_worker(threads: int, parent: int | None = None) -> None:
     """Pin library thread pools before polars/numpy load, so results match the inline run;
     and die with the run's process (see `mlspec.engine.orphans`)."""
-    import os
-
     for var, value in worker_env(threads).items():
         os.environ.setdefault(var, value)
     if parent is not None:
         die_with_parent(parent)
 
 
+def _warm(modules: list[str]) -> None:
+    """Import what the coming steps import, so the first of them does not wait for it."""
+    from contextlib import suppress
+    from importlib import import_module
+
+    for name in modules:
+        with suppress(Exception):  # the step that needs it reports the problem, located
+            import_module(name)
+
+
+def warm_modules(plan: Plan, steps: Iterable[str]) -> list[str]:
+    """What the side worker will likely run needs: the step modules (beyond the data steps,
+    which the in-process lane runs first) and estimator modules of the lowest-priority steps
+    among `steps` (the baseline's, which yield to the models': importing XGBoost for a
+    dummy model would cost the side core ~0.3 s), or of all of them when all are equal."""
+    from mlspec.lang.model_types import MODEL_TYPES
+    from mlspec.steps.kinds import KINDS
+
+    steps = list(steps)
+    low = min((plan.step(s).priority for s in steps), default=0)
+    if any(plan.step(s).priority != low for s in steps):
+        steps = [s for s in steps if plan.step(s).priority == low]
+    out: dict[str, None] = {}
+    for sid in steps:
+        step = plan.step(sid)
+        if step.kind in ("load", "check", "join", "features", "split"):
+            continue
+        if step.kind in KINDS:
+            out[KINDS[step.kind].module] = None
+        model = getattr(step.params, "model", None)
+        objective = getattr(step.params, "objective", None)
+        if isinstance(model, dict) and isinstance(objective, dict):
+            entry = MODEL_TYPES.get(str(model.get("type")))
+            est = entry.estimator(objective.get("task", "")) if entry is not None else None
+            if est is not None:
+                out[est.path.rpartition(".")[0]] = None
+    return list(out)
+
+
+def fits_at_once(plan: Plan, steps: Iterable[str]) -> bool:
+    """Are there two model fits (train or trial steps) of the top priority among `steps`?
+    Only then does a side worker pay for its imports (~1.5-2 s of CPU on a 2-core machine):
+    one model and its baseline ran slower on two lanes than in-process (200k rows, load
+    0.5-1: 6.34 s against 5.89 s), the baseline's ~0.4 s being less than the imports."""
+    steps = list(steps)
+    top = max((plan.step(s).priority for s in steps), default=0)
+    fits = [s for s in steps if plan.step(s).kind in ("train", "trial")]
+    return sum(plan.step(s).priority == top for s in fits) >= 2
+
+
+def _spawn_pool(workers: int, threads: int) -> ProcessPoolExecutor:
+    # Imported here: multiprocessing costs an inline run ~10 ms.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads, os.getpid()),
+    )
+
+
 class LocalBackend:
     name: ClassVar[str] = "local"
     submits_ahead = False
 
-    def __init__(self, workers: int = 1, threads: int = 1, **_options: Any) -> None:
-        self.workers = max(1, int(workers))
+    def __init__(
+        self,
+        workers: int | None = None,
+        threads: int = 1,
+        side: bool | None = None,
+        **_options: Any,
+    ) -> None:
+        self.threads = max(1, int(threads))
+        # Two lanes: None starts the side worker only if a core is idle; MLSPEC_SIDE_WORKER
+        # set to 1 or 0 says always or never (to measure, or where the sampling misjudges).
+        if side is None and os.environ.get("MLSPEC_SIDE_WORKER") in ("0", "1"):
+            side = os.environ["MLSPEC_SIDE_WORKER"] == "1"
+        self.side = side
+        self.cores_total = usable_cores()
+        self.two_lanes = workers is None and self.cores_total >= 2
+        self.workers = 2 if self.two_lanes else max(1, int(workers or 1))
         self._pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:  # imported here: multiprocessing costs an inline run ~10 ms
-            import multiprocessing
-
-            # spawn, not fork: polars and xgboost start thread pools that fork would copy mid-use.
-            import os
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(threads, os.getpid()),
-            )
+        if workers is not None and self.workers > 1:
+            self._pool = _spawn_pool(self.workers, self.threads)
+        # Two lanes: the in-process one, the side worker (started by `prepare`), a queue.
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[StepTask, Future[StepResult]]] = deque()
+        self._here_busy = False
+        self._side_busy = False
+        self._side_step = False  # a step (not the warm-up) runs on the side worker
+        self._side: ProcessPoolExecutor | None = None
 
     def check(self, plan: Any) -> list[str]:
         return []
 
+    def prepare(self, plan: Plan, steps: list[str]) -> None:
+        """Start and warm the side worker when more than one step will run and (unless
+        `side` says) two models will fit (`fits_at_once`) and the machine has an idle core
+        for it; else every step runs in-process."""
+        if not self.two_lanes or len(steps) < 2 or self._side is not None or self.side is False:
+            return
+        if self.side is None and not (
+            fits_at_once(plan, steps) and has_idle_core(self.cores_total)
+        ):
+            return
+        self._side = _spawn_pool(1, self.threads)
+        with self._lock:
+            self._side_busy = True  # importing: its core is not idle
+        warming = self._side.submit(_warm, warm_modules(plan, steps))
+        warming.add_done_callback(self._warmed)
+
+    def lanes_idle(self) -> int:
+        """Cores our lanes leave idle to a step in this process: all but the side worker's
+        while it works."""
+        return self.cores_total - (self.threads if self._side_busy else 0)
+
+    def cores(self) -> int:
+        """Cores a step in this process may use now: what our lanes leave idle, and no more
+        than the machine has idle (`machine_idle`): other processes' work counts too."""
+        return max(self.threads, min(self.lanes_idle(), machine_idle(self.cores_total)))
+
     def submit(self, task: StepTask) -> Future[StepResult]:
         if self._pool is not None:
             return self._pool.submit(run_task, task)
-        future: Future[StepResult] = Future()
-        future.set_result(run_task(task))
+        if not self.two_lanes:
+            future: Future[StepResult] = Future()
+            future.set_result(run_task(task))
+            return future
+        future = Future()
+        with self._lock:
+            self._queue.append((task, future))
+        self._dispatch()
         return future
 
+    def _dispatch(self) -> None:
+        """Start queued steps on free lanes: this process first, then the side worker."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                if not self._here_busy:
+                    lane = "here"
+                    self._here_busy = True
+                elif self._side is not None and not self._side_busy:
+                    lane = "side"
+                    self._side_busy = self._side_step = True
+                else:
+                    return
+                task, future = self._queue.popleft()
+            if lane == "here":
+                threading.Thread(
+                    target=self._run_here, args=(task, future), daemon=True, name="mlspec-step"
+                ).start()
+            else:
+                assert self._side is not None
+                try:
+                    inner = self._side.submit(run_task, task)
+                except Exception as exc:  # the side worker died (BrokenProcessPool, ...)
+                    self._lose_side()
+                    future.set_exception(exc)  # the runner reports the step as lost
+                    continue
+                inner.add_done_callback(lambda f, outer=future: self._side_done(f, outer))
+
+    def _run_here(self, task: StepTask, future: Future[StepResult]) -> None:
+        try:
+            result = run_task(task, cores=self.cores)
+        except BaseException as exc:  # run_task returns a step's failures; this is a crash
+            self._freed("here")
+            future.set_exception(exc)
+            return
+        self._freed("here")
+        future.set_result(result)
+
+    def _side_done(self, inner: Future[StepResult], outer: Future[StepResult]) -> None:
+        exc = inner.exception()
+        if exc is not None:  # the worker died under the step: later steps run in-process
+            self._lose_side()
+            outer.set_exception(exc)
+        else:
+            outer.set_result(inner.result())
+        self._freed("side")
+
+    def _warmed(self, warming: Future[None]) -> None:
+        if warming.exception() is not None:  # the side worker died: run in-process only
+            self._lose_side()
+        self._freed("side")
+
+    def _lose_side(self) -> None:
+        with self._lock:
+            side, self._side = self._side, None
+        if side is not None:
+            side.shutdown(wait=False, cancel_futures=True)
+
+    def _freed(self, lane: str) -> None:
+        with self._lock:
+            if lane == "here":
+                self._here_busy = False
+            else:
+                self._side_busy = self._side_step = False
+        self._dispatch()
+
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            for _, future in self._queue:
+                future.cancel()
+            self._queue.clear()
+            side, stepping = self._side, self._side_step
+        if side is not None and not stepping:
+            # Idle or still importing: a small plan's steps may all have run in-process
+            # before the warm-up ended, and waiting for it would only add its imports.
+            for process in list(getattr(side, "_processes", {}).values()):
+                process.terminate()
+        for pool in (self._pool, side):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._side = None

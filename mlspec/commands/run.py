@@ -30,7 +30,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        help="parallel steps for the local backend (default: execution.workers)",
+        help="parallel steps for the local backend (default: execution.workers; unset, one"
+        " in-process lane and one side worker on a machine with two cores or more)",
     )
     p.add_argument(
         "--only",
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except PlanError as exc:
         return fail(str(exc), "see `mlspec plan SPEC` for the step ids")
     options: dict[str, Any] = {
-        "workers": args.workers or spec.execution.get("workers", 1),
+        "workers": args.workers or spec.execution.get("workers"),
         "threads": spec.execution.get("threads", 1),
         **spec.execution.get(backend_name, {}),
     }

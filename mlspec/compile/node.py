@@ -27,6 +27,9 @@ class Step:
       hashes are part of the fingerprint.
     - `resources`: what the step needs where it runs (num_cpus, memory_gb): a scheduling
       hint for Ray or a batch queue, not part of the step's identity.
+    - `priority`: which of several ready steps the runner starts first (higher first, then
+      plan order): the baseline's steps are cheap and yield to the models'. A hint, not
+      part of the step's identity.
     """
 
     id: str
@@ -38,6 +41,7 @@ class Step:
     files: tuple[str, ...] = ()
     resources: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    priority: int = 0
 
     @property
     def group(self) -> str:

@@ -355,6 +355,8 @@ def objective_columns(spec: Spec, name: str, *, evaluation: bool = False) -> tup
 
 
 BASELINE = "baseline"
+# The baseline's train and evaluate are cheap: they yield to the models' when both are ready.
+LOW = -1
 
 
 @stage
@@ -435,6 +437,7 @@ def models_stage(b: PlanBuilder) -> None:
                     sources={**fit_sources, "search": f"{model_path}.search"},
                     resources=resources,
                     description=f"fit {mtype} for {name}",
+                    priority=LOW if model_name == BASELINE else 0,
                 )
             )
             ev = b.add(
@@ -459,6 +462,7 @@ def models_stage(b: PlanBuilder) -> None:
                         **run_sources,
                     },
                     description=f"evaluate {name}/{model_name} on the test split",
+                    priority=LOW if model_name == BASELINE else 0,
                 )
             )
             evals[model_name] = ev.id

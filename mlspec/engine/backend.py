@@ -25,6 +25,9 @@ class Backend(Protocol):
     def submit(self, task: StepTask) -> Future[StepResult]: ...
     def close(self) -> None: ...
 
+    # Optional: `prepare(plan, steps)`, called once before the first submit with the steps
+    # that will run (not cache hits): a backend may start and warm workers for them.
+
 
 class BackendError(Exception):
     """The backend cannot run here (not installed, cannot connect, ...)."""

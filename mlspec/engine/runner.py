@@ -162,7 +162,7 @@ def run_plan(
         progressed = True
         while progressed:
             progressed = False
-            for sid in list(pending):
+            for sid in sorted(pending, key=lambda s: (-plan.step(s).priority, position[s])):
                 if sid in blocked or not all(
                     p in done or (ahead and p in queued) for p in plan.parents(sid)
                 ):
@@ -206,6 +206,9 @@ def run_plan(
                     queued.add(sid)
 
     position = {sid: i for i, sid in enumerate(plan.order())}
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None:  # e.g. warm a worker with what the steps to run will import
+        prepare(plan, [s for s in pending if s in force or not statuses[s].cached])
     try:
         submit_ready()
         if detach:

@@ -13,6 +13,7 @@ import logging
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_origin, get_type_hints
@@ -68,7 +69,14 @@ class _Context:
     _inputs: dict[InputKey, str]
     _columns: dict[InputKey, tuple[str, ...]]
     _store: Any
+    _cores: Callable[[], int] | None = None
     warnings: list[str] = field(default_factory=list)
+
+    def cores(self) -> int:
+        """Cores this step may use now: its params' threads, or more when the backend has
+        idle ones. Only for work whose result does not depend on the thread count."""
+        threads = int(getattr(self.params, "threads", 1) or 1)
+        return threads if self._cores is None else max(threads, self._cores())
 
     def input(self, *key: str) -> Any:
         if key not in self._inputs:
@@ -128,8 +136,10 @@ def _quiet_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def run_task(task: StepTask) -> StepResult:
-    """Compute one step into the store (or find it already there). Never raises for a step's failure."""
+def run_task(task: StepTask, cores: Callable[[], int] | None = None) -> StepResult:
+    """Compute one step into the store (or find it already there). Never raises for a step's
+    failure. `cores`, for a step run in the scheduler's process, says how many cores it may
+    use at the moment (`StepContext.cores`)."""
     _quiet_threads()
     from mlspec.steps.kinds import KINDS
     from mlspec.store import ArtifactStore
@@ -168,6 +178,7 @@ def run_task(task: StepTask) -> StepResult:
                 task.inputs,
                 task.columns,
                 store,
+                cores,
             )
             try:
                 KINDS[task.kind].function(ctx)

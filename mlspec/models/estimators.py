@@ -17,7 +17,10 @@ Decisions, each for a reason:
   result is deterministic. An svm's ``probability`` param is ignored (with a warning).
 - LogisticRegression gets ``max_iter=1000`` (lbfgs often needs more than 100) and no
   ``n_jobs``: it has had no effect since scikit-learn 1.8 and warns (FutureWarning).
-- XGBoost gets ``tree_method="hist"`` (fast, and byte-identical across thread counts).
+- XGBoost gets ``tree_method="hist"`` (fast, and byte-identical across thread counts). So
+  its fit may use more threads than the step's (`fit`'s `cores`: idle cores of a local
+  run, re-read after every boosting round); the model is saved with the step's ``n_jobs``,
+  and a test holds the files byte-identical to a fit on the step's threads alone.
 - Classifiers are fitted on class indices 0..k-1 (see `preprocess.target`): XGBoost
   requires them, and every model's ``predict_proba`` columns then follow ``classes``.
 - Whether an estimator takes NaN comes from its scikit-learn tags (``allow_nan``): HistGB,
@@ -27,7 +30,8 @@ Decisions, each for a reason:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module
@@ -57,13 +61,14 @@ class Recipe:
     calibrate: bool = False  # a classifier without usable predict_proba: wrap it
     ignored: frozenset[str] = frozenset()  # params mlspec replaces (warned, then dropped)
     uses_features: bool = True  # False: fits on the target alone (NaN in X is harmless)
+    any_threads: bool = False  # the fitted model is the same whatever its thread count
 
 
 RECIPES: dict[str, Recipe] = {
     "logistic_regression": Recipe(defaults={"max_iter": 1000}, threads=False),
     "ridge": Recipe(calibrate=True),
     "svm": Recipe(calibrate=True, ignored=frozenset({"probability"})),
-    "xgboost": Recipe(defaults={"tree_method": "hist"}),
+    "xgboost": Recipe(defaults={"tree_method": "hist"}, any_threads=True),
     "dummy": Recipe(uses_features=False),
 }
 _PLAIN = Recipe()
@@ -176,16 +181,26 @@ def fit(
     what: str,
     warn: Callable[[str], None] | None = None,
     eval_set: tuple[Any, Any] | None = None,
+    cores: Callable[[], int] | None = None,
 ) -> Pipeline:
     """Fit with at most `threads` BLAS/OpenMP threads; a library's ValueError (a bad param
     value, too few rows for the calibration folds) becomes a StepError, and its warnings
     (convergence, ...) are passed on once each through `warn` ("Category: first line").
 
     `eval_set` (rows, target) is what early stopping watches: the feature transform is
-    fitted on `X` alone and applied to it, so the estimator sees both in its own space."""
+    fitted on `X` alone and applied to it, so the estimator sees both in its own space.
+
+    `cores` (idle cores the scheduler lends, see `StepContext.cores`) lets an XGBoost fit
+    with mlspec's ``n_jobs`` use them, re-read after every round; ``n_jobs`` is put back
+    before the model is saved."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=threads), warnings.catch_warnings(record=True) as caught:
+    lent = _lend_cores(pipeline[-1], threads, cores)
+    with (
+        threadpool_limits(limits=threads),
+        warnings.catch_warnings(record=True) as caught,
+        lent,
+    ):
         warnings.simplefilter("always")
         try:
             if eval_set is None:
@@ -205,6 +220,45 @@ def fit(
         ):
             warn(message)
     return pipeline
+
+
+@contextmanager
+def _lend_cores(est: Any, threads: int, cores: Callable[[], int] | None) -> Iterator[None]:
+    """While fitting, an XGBoost estimator whose ``n_jobs`` is the step's threads runs on
+    ``cores()`` threads, updated after each boosting round (`_Cores`)."""
+    if (
+        cores is None
+        or not type(est).__module__.startswith("xgboost")
+        or est.get_params().get("n_jobs") != threads
+        or est.get_params().get("callbacks")
+    ):
+        yield
+        return
+    est.set_params(n_jobs=max(threads, cores()), callbacks=[_cores_callback(threads, cores)])
+    try:
+        yield
+    finally:
+        est.set_params(n_jobs=threads, callbacks=None)
+
+
+def _cores_callback(threads: int, cores: Callable[[], int]) -> Any:
+    from xgboost.callback import TrainingCallback
+
+    class _Cores(TrainingCallback):
+        """After each round, the booster's thread count follows the cores lent now."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = -1
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            n = max(threads, cores())
+            if n != self.now:
+                model.set_param("nthread", n)
+                self.now = n
+            return False
+
+    return _Cores()
 
 
 def early_stopping(model: dict[str, Any]) -> bool:

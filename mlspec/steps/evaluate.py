@@ -506,7 +506,8 @@ def run(ctx: StepContext) -> None:
     objective = p.objective
     task = objective["task"]
     model_name = p.model_name
-    resamples, seed, threads = int(p.bootstrap), int(p.seed), int(p.threads)
+    # Predictions and metrics do not depend on the thread count: idle cores are used.
+    resamples, seed, threads = int(p.bootstrap), int(p.seed), ctx.cores()
     threshold = float(objective.get("threshold") if objective.get("threshold") is not None else 0.5)
     names = list(dict.fromkeys([*objective.get("metrics", []), objective["select_by"]]))
     for m in names:

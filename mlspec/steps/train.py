@@ -133,6 +133,7 @@ def run(ctx: StepContext) -> None:
         what=what,
         warn=lambda m: ctx.warn(f"{what}: {m}"),
         eval_set=watched,
+        cores=ctx.cores if recipe(resolved.type).any_threads else None,
     )
     info = meta(resolved, objective, classes, signature(X, features), searched, leaks)
     if watched is not None:

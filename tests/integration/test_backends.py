@@ -15,7 +15,8 @@ from mlspec.cli import main
 EXAMPLES = ("quickstart", "feed_ranking")
 # id -> extra `mlspec run` arguments
 BACKENDS = {
-    "local": ["--backend", "local"],
+    "local": ["--backend", "local", "--workers", "1"],
+    "local-two-lanes": ["--backend", "local"],  # the default: in-process plus a side worker
     "local-workers-2": ["--backend", "local", "--workers", "2"],
     "ray": ["--backend", "ray"],
     "batch": ["--backend", "batch"],
@@ -48,8 +49,10 @@ def run_examples(examples_dir: Path, stores: Path, args: list[str]) -> dict[str,
 
 @pytest.fixture(scope="module")
 def reference(examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Both examples run once on the local backend, in this process."""
-    return run_examples(examples_dir, tmp_path_factory.mktemp("reference"), ["--backend", "local"])
+    """Both examples run once on the local backend, in this process, one step at a time."""
+    return run_examples(
+        examples_dir, tmp_path_factory.mktemp("reference"), ["--backend", "local", "--workers", "1"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -61,9 +64,14 @@ def test_backend_matches_local(
     examples_dir: Path,
     tmp_path: Path,
     request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if backend in ENGINES:
         request.getfixturevalue(ENGINES[backend])
+    if backend == "local-two-lanes":  # the side worker starts only on an idle core: say so
+        from mlspec.backends import local
+
+        monkeypatch.setattr(local, "_loadavg", lambda: "0.05 0.10 0.10 1/200 4242")
     got = run_examples(examples_dir, tmp_path, BACKENDS[backend])
     for name in EXAMPLES:
         assert got[name], f"{name}: no artifact"

@@ -62,6 +62,7 @@ def _cmdline(pid: int) -> bytes:
         Moment("kind:train", workers=2, group=False, delay_s=0.05),
         Moment("commit", workers=1, group=True, delay_s=0.0),
         Moment("kind:trial", workers=2, group=True, delay_s=0.1),
+        Moment("kind:evaluate", workers=0, group=False, delay_s=0.05),
     ],
     ids=str,
 )

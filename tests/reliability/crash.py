@@ -2,7 +2,8 @@
 
 A moment is (when, how, where): *when* is the start of a step of one kind (its log file
 appears), a commit in progress (a staging folder appears under ``tmp/``), or a seeded
-fraction of an uninterrupted run's duration; *how* is inline or ``--workers 2``; *where* is
+fraction of an uninterrupted run's duration; *how* is inline, ``--workers 2`` or the default
+(two lanes: in-process plus a side worker); *where* is
 the main process only (as the OOM killer does) or the whole process group. After each kill:
 
 - no process of the run survives (pool workers die with their parent), within `GRACE_S`;
@@ -38,7 +39,7 @@ KINDS = ("load", "check", "join", "features", "split", "trial", "train", "evalua
 @dataclass(frozen=True)
 class Moment:
     when: str  # "kind:<kind>", "commit" or "fraction:<0..1>"
-    workers: int  # 1 inline, 2 a process pool
+    workers: int  # 1 inline, 2 a process pool, 0 the default (two lanes)
     group: bool  # kill the whole process group, else the main process only
     delay_s: float  # after `when` is seen
 
@@ -121,13 +122,14 @@ def _seen(moment: Moment, store: Path, started: float, reference_s: float) -> bo
 
 
 def _argv(spec: Path, workers: int) -> list[str]:
-    return [sys.executable, "-m", "mlspec", "run", str(spec), "--workers", str(workers), "--json"]
+    chosen = ["--workers", str(workers)] if workers else []
+    return [sys.executable, "-m", "mlspec", "run", str(spec), *chosen, "--json"]
 
 
 def reference(spec: Path) -> tuple[dict[str, dict[str, str]], float]:
     """Artifacts and duration of an uninterrupted inline run (in the spec's own store)."""
     start = time.monotonic()
-    mlspec("run", str(spec), "--json", check=True, timeout=RUN_TIMEOUT_S)
+    mlspec("run", str(spec), "--workers", "1", "--json", check=True, timeout=RUN_TIMEOUT_S)
     return artifacts(spec.parent / ".mlspec"), time.monotonic() - start
 
 

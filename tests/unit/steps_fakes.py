@@ -161,6 +161,9 @@ class FakeContext:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
+    def cores(self) -> int:
+        return int(getattr(self.params, "threads", 1) or 1)
+
 
 def ctx(
     params: dict[str, Any] | Params,
@@ -206,6 +209,9 @@ class StoreContext:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def cores(self) -> int:
+        return int(getattr(self.params, "threads", 1) or 1)
 
     def commit(self) -> Any:
         self.store.commit(self.output)

@@ -178,3 +178,45 @@ def test_predicting_no_rows_gives_empty_predictions(task: str) -> None:
     p = predict(pipeline, X[:0], task, classes)
     assert p.score.shape == (0,) and p.label.shape == (0,)
     assert (p.proba is None) == (task == "regression")
+
+
+def test_an_xgboost_fit_on_lent_cores_saves_the_same_bytes(tmp_path: Any) -> None:
+    """A fit whose thread count changes between rounds (cores lent and taken back) writes
+    the same pipeline.joblib and booster as a fit on the step's one thread, and the model
+    keeps the step's n_jobs and no callback."""
+    import hashlib
+    import itertools
+
+    from mlspec.models.persist import dump_canonical
+
+    y, _ = target(FRAME, objective("binary"))
+    lent = itertools.cycle([1, 2, 2, 1, 2])
+    digests = []
+    for i, cores in enumerate((None, lambda: 2, lambda: next(lent))):
+        pipeline = build(objective("binary"), _model("xgboost", n_estimators=20), 0, 1)
+        fit(pipeline, X, y, threads=1, what="t", cores=cores)
+        assert pipeline[-1].get_params()["n_jobs"] == 1
+        assert pipeline[-1].get_params()["callbacks"] is None
+        dump_canonical(pipeline, tmp_path / f"p{i}.joblib")
+        pipeline[-1].save_model(str(tmp_path / f"b{i}.ubj"))
+        digests.append(
+            [
+                hashlib.sha256((tmp_path / f"{n}{i}.{e}").read_bytes()).hexdigest()
+                for n, e in (("p", "joblib"), ("b", "ubj"))
+            ]
+        )
+    assert digests[0] == digests[1] == digests[2]
+
+
+def test_lent_cores_reach_the_booster_between_rounds() -> None:
+    """The booster's thread count follows `cores()` as the fit goes on."""
+    y, _ = target(FRAME, objective("binary"))
+    asked: list[int] = []
+
+    def cores() -> int:
+        asked.append(1 if len(asked) % 2 else 2)
+        return asked[-1]
+
+    pipeline = build(objective("binary"), _model("xgboost", n_estimators=6), 0, 1)
+    fit(pipeline, X, y, threads=1, what="t", cores=cores)
+    assert len(asked) >= 6  # once to start, then after every round
