@@ -1468,6 +1468,8 @@ def _monitor_options(
                 )
     if kind in ("data_drift", "data_quality"):
         for j, col in enumerate(columns):
+            if not isinstance(col, str):  # the schema reports it
+                continue
             dtype = ctx.column_dtypes.get(col) if col not in ctx.features else None
             if dtype in _UNMONITORED_DTYPES:
                 ctx.error(
@@ -1484,7 +1486,7 @@ def _monitor_options(
         for c, dtype in ctx.column_dtypes.items()
         if dtype in _CATEGORICAL_DTYPES and c not in ctx.features
     }
-    for col in columns:
+    for col in (c for c in columns if isinstance(c, str)):
         given = overrides.get(col) if isinstance(overrides, dict) else None
         test = (given or {}).get("test") if isinstance(given, dict) else None
         where = (*path, "column_tests", col, "test") if test else (*path, "test")

@@ -116,6 +116,14 @@ def test_failing_check_reports_the_rows(tmp_path: Path) -> None:
 def test_expression_on_wrong_dtype(tmp_path: Path) -> None:
     spec = _project(tmp_path, GOOD)
     spec.write_text(spec.read_text().replace('expr: "log1p(income)"', 'expr: "log1p(group)"'))
+    # The source declares `group: str`: validate refuses it before anything runs.
+    proc = mlspec("run", str(spec))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "spec.yaml:12:30: error: in feature 'log_income': log1p() needs a number" in proc.stderr
+    # Without declared columns the dtype is known only to the run: the features step says it.
+    text = spec.read_text()
+    start = text.index("      columns:")
+    spec.write_text(text[:start] + text[text.index("\n", start) + 1 :])
     _run_fails(spec, "step features failed", "log_income", "group")
 
 
