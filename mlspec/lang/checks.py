@@ -163,6 +163,10 @@ class Context:
             (j.get("left"), j.get("right"), _join_keys(j), j.get("how"), _suffix(j))
             for _i, j in _items(_dict(self.data.get("data")).get("joins"))
         ]
+        if any(
+            not isinstance(left, str) or not isinstance(right, str) for left, right, *_ in joins
+        ):
+            return {}  # a join without source names: the schema reports it
         out: dict[str, str] = {}
         for column, (source, original) in column_origins(declared, joins).items():
             dtype = _dict(self.sources[source].get("columns")).get(original)
