@@ -128,6 +128,20 @@ def _chain(pipeline: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     return run
 
 
+def _parts(pre: Any, compile_chain: Callable[[Any], Any]) -> list[tuple[Any, Any]] | None:
+    """A fitted ColumnTransformer's (compiled Pipeline, its columns), remainder and dropped
+    parts left out; None when a part is no Pipeline or `compile_chain` cannot compile it."""
+    parts = []
+    for name, trans, cols in pre.transformers_:
+        if name == "remainder" or trans == "drop":
+            continue
+        fn = compile_chain(trans) if type(trans).__name__ == "Pipeline" else None
+        if fn is None:
+            return None
+        parts.append((fn, cols))
+    return parts
+
+
 def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     kind = type(pre).__name__
     if kind == "Pipeline":
@@ -138,16 +152,9 @@ def _transform(pre: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     # a model that takes sparse input may treat an absent entry unlike a 0 (XGBoost: missing),
     # so the row goes out in the same form.
     sparse = bool(getattr(pre, "sparse_output_", False))
-    parts = []
-    for name, trans, cols in pre.transformers_:
-        if name == "remainder" or trans == "drop":
-            continue
-        if type(trans).__name__ != "Pipeline":
-            return None
-        fn = _chain(trans)
-        if fn is None:
-            return None
-        parts.append((fn, cols))
+    parts = _parts(pre, _chain)
+    if parts is None:
+        return None
 
     def run(x: np.ndarray) -> np.ndarray:
         return np.hstack([fn(x[:, cols]) for fn, cols in parts])
@@ -255,15 +262,11 @@ def _fused(pre: Any) -> Callable[[Sequence[Any]], Any] | None:
     sparse output), equal to `_transform`'s; None when a step is not one of these."""
     if type(pre).__name__ != "ColumnTransformer":
         return None
+    chains = _parts(pre, _scalar_chain)
+    if chains is None:
+        return None
     parts = []
-    for name, trans, cols in pre.transformers_:
-        if name == "remainder" or trans == "drop":
-            continue
-        if type(trans).__name__ != "Pipeline":
-            return None
-        fn = _scalar_chain(trans)
-        if fn is None:
-            return None
+    for fn, cols in chains:
         idx = (
             list(range(cols.start or 0, cols.stop, cols.step or 1))
             if isinstance(cols, slice)
