@@ -10,7 +10,8 @@ probability of the positive class ``classes[-1]`` and the label is positive when
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,10 +57,31 @@ def predict(
             what=what,
         )
         found = unseen(X, meta["signature"])
-    with threadpool_limits(limits=threads), warnings.catch_warnings():
+    with (
+        threadpool_limits(limits=threads),
+        warnings.catch_warnings(),
+        _booster_threads(pipeline, threads),
+    ):
         # Unseen categories are encoded as zeros by design and reported in `unseen`.
         warnings.filterwarnings("ignore", message="Found unknown categories")
         return estimate(pipeline, X, task, classes, threshold, found)
+
+
+@contextmanager
+def _booster_threads(model: Any, threads: int) -> Iterator[None]:
+    """An XGBoost model predicts on its saved ``n_jobs`` (the step's threads), whatever the
+    caller allows: for `threads` > 1 it runs on those while predicting. Each row's
+    prediction is the same whatever the thread count."""
+    final = model[-1] if isinstance(model, Pipeline) else model
+    if threads <= 1 or not type(final).__module__.startswith("xgboost"):
+        yield
+        return
+    saved = final.get_params()["n_jobs"]
+    final.set_params(n_jobs=threads)
+    try:
+        yield
+    finally:
+        final.set_params(n_jobs=saved)
 
 
 def estimate(

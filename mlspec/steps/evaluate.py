@@ -51,6 +51,7 @@ from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation import metrics as M
 from mlspec.frames import jsonable, label, require_columns
 from mlspec.models import persist
+from mlspec.models.estimators import recipe
 from mlspec.scoring import preprocess
 from mlspec.scoring.predict import Predictions, predict
 from mlspec.steps.params import EvaluateParams
@@ -355,6 +356,7 @@ def _permutation(
     threshold: float,
     seed: int,
     threads: int,
+    uses_features: bool = True,
 ) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
     metric = objective["select_by"]
     n = len(X)
@@ -368,13 +370,19 @@ def _permutation(
     why = M.reason(metric, sub)
     if why is not None:
         return None, settings, f"{metric} is undefined: {why}"
-    try:
-        baseline, permuted = _permutation_scores(
-            pipeline, X[take], sub, metric, classes, threshold, seed, threads
-        )
-    except M.Undefined as exc:
-        return None, settings, f"{metric} is undefined on a shuffled copy: {exc.reason}"
-    drop = baseline - permuted  # as scikit-learn: importances_mean / importances_std over repeats
+    if not uses_features:
+        # A model that ignores its features (the baseline): its predictions do not change when a feature is shuffled: every drop is exactly 0,
+        # what the shuffled copies would give, without predicting them.
+        drop = np.zeros((X.shape[1], PERMUTATION_REPEATS), dtype=np.float64)
+    else:
+        try:
+            baseline, permuted = _permutation_scores(
+                pipeline, X[take], sub, metric, classes, threshold, seed, threads
+            )
+        except M.Undefined as exc:
+            return None, settings, f"{metric} is undefined on a shuffled copy: {exc.reason}"
+        # As scikit-learn: importances_mean / importances_std over repeats.
+        drop = baseline - permuted
     names = preprocess.names(objective["features"])
     return (
         {
@@ -559,6 +567,7 @@ def run(ctx: StepContext) -> None:
             threshold,
             seed,
             threads,
+            recipe(meta["type"]).uses_features,
         )
     else:
         permutation, settings, why_not = (

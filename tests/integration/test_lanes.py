@@ -206,3 +206,21 @@ def test_closing_does_not_wait_for_a_warm_up_no_step_needs(
     start = time.monotonic()
     backend.close()
     assert time.monotonic() - start < 10
+
+
+def test_a_spec_without_workers_gets_two_lanes(
+    quickstart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`execution.workers` unset means two lanes, as the language reference says (the schema
+    once filled in 1, and every default run was one step at a time in-process)."""
+    spawned: list[int] = []
+    real = local._spawn_pool
+
+    def spawn(workers: int, threads: int) -> Any:
+        spawned.append(workers)
+        return real(workers, threads)
+
+    monkeypatch.setattr(local, "_spawn_pool", spawn)
+    monkeypatch.setattr(local, "_loadavg", lambda: QUIET)
+    assert main(["run", str(quickstart), "--store", str(tmp_path / "store")]) == 0
+    assert spawned == [1]  # the side worker

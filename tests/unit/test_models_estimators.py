@@ -220,3 +220,66 @@ def test_lent_cores_reach_the_booster_between_rounds() -> None:
     pipeline = build(objective("binary"), _model("xgboost", n_estimators=6), 0, 1)
     fit(pipeline, X, y, threads=1, what="t", cores=cores)
     assert len(asked) >= 6  # once to start, then after every round
+
+
+def test_a_lent_fit_is_not_capped_at_the_steps_threads() -> None:
+    """XGBoost runs min(nthread, omp_get_max_threads()) threads: while a lent fit runs,
+    OpenMP allows every usable core (capped at the step's one thread, the default spec's
+    fit stayed on one core of two idle ones whatever `nthread` said)."""
+    from threadpoolctl import threadpool_info
+
+    y, _ = target(FRAME, objective("binary"))
+    allowed: list[int] = []
+
+    def cores() -> int:
+        openmp = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
+        allowed.append(min(openmp))
+        return 2
+
+    pipeline = build(objective("binary"), _model("xgboost", n_estimators=4), 0, 1)
+    fit(pipeline, X, y, threads=1, what="t", cores=cores)
+    assert allowed and min(allowed) >= 2, allowed
+
+
+def test_lent_cores_give_the_same_bytes_on_rows_that_threads_split(tmp_path: Any) -> None:
+    """On enough rows (with missing values and row subsampling) that two threads really
+    share the histogram work, a fit on lent cores saves the bytes of a one-thread fit."""
+    import hashlib
+
+    rng = np.random.default_rng(3)
+    Xb = rng.normal(size=(20_000, 8))
+    Xb[rng.random(Xb.shape) < 0.05] = np.nan
+    yb = (np.nan_to_num(Xb[:, 0]) + rng.normal(size=20_000) > 0).astype(np.int64)
+    digests = []
+    for i, cores in enumerate((None, lambda: 2)):
+        model = _model("xgboost", n_estimators=15, subsample=0.8)
+        pipeline = build(objective("binary"), model, 0, 1)
+        fit(pipeline, Xb, yb, threads=1, what="t", cores=cores)
+        pipeline[-1].save_model(str(tmp_path / f"b{i}.ubj"))
+        digests.append(hashlib.sha256((tmp_path / f"b{i}.ubj").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def test_an_xgboost_model_predicts_on_the_threads_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Saved with the step's n_jobs, an XGBoost model predicts on the threads the caller
+    gives (evaluation's idle cores) and gets its n_jobs back; the values are the same."""
+    from mlspec.scoring import predict as predict_module
+
+    y, _ = target(FRAME, objective("binary"))
+    pipeline = build(objective("binary"), _model("xgboost", n_estimators=10), 0, 1)
+    fit(pipeline, X, y, threads=1, what="t")
+    seen: list[int] = []
+    real = predict_module.estimate
+
+    def estimate(model: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(model[-1].get_params()["n_jobs"])
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(predict_module, "estimate", estimate)
+    one = predict(pipeline, X, "binary", [0, 1], threads=1)
+    two = predict(pipeline, X, "binary", [0, 1], threads=2)
+    assert seen == [1, 2]
+    assert pipeline[-1].get_params()["n_jobs"] == 1
+    assert one.score.tobytes() == two.score.tobytes()
