@@ -31,49 +31,50 @@ THRESHOLD = 0.98
 MIN_ROWS = 40  # fewer train rows: no verdict
 
 
-def _keys(column: pl.Series, categorical: bool) -> pl.Series:
-    """A column as lookup keys: categories as strings, numbers as quantile-bin codes."""
+def _keys(column: pl.Series, categorical: bool) -> np.ndarray:
+    """A column as integer lookup keys (equal keys, equal values): categories as they are,
+    numbers as quantile-bin codes (or as they are, with at most `BINS` distinct values);
+    nulls a key of their own (for binned numbers, NaN shares it)."""
     if categorical or not column.dtype.is_numeric():
-        return column.cast(pl.String).fill_null("\x00null")
+        text = column.cast(pl.String).fill_null("\x00null")
+        return text.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
     values = column.cast(pl.Float64)
-    finite = values.filter(values.is_finite())
-    if finite.n_unique() <= BINS:
-        return values.cast(pl.String).fill_null("\x00null")
-    edges = np.unique(np.quantile(finite.to_numpy(), np.linspace(0, 1, BINS + 1)[1:-1]))
     raw = values.fill_null(np.nan).to_numpy()
-    keys = np.searchsorted(edges, raw, side="right").astype(str).astype(object)
-    keys[np.isnan(raw)] = "\x00null"
-    return pl.Series(keys, dtype=pl.String)
+    null = values.is_null().to_numpy()
+    finite = raw[np.isfinite(raw)]
+    if np.unique(finite).size <= BINS:
+        _, keys = np.unique(raw, return_inverse=True)  # NaN is one value of its own
+        return np.where(null, keys.max(initial=0) + 1, keys).astype(np.int64)
+    edges = np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)[1:-1]))
+    keys = np.searchsorted(edges, raw, side="right")
+    return np.where(np.isnan(raw), edges.size + 1, keys).astype(np.int64)
 
 
-def _score(keys: pl.Series, y: np.ndarray, half: int, classify: bool) -> float:
-    fit = pl.DataFrame({"k": keys[:half], "y": y[:half]})
-    test = pl.DataFrame({"k": keys[half:], "y": y[half:]})
+def _lookup(table: np.ndarray, values: np.ndarray, keys: np.ndarray, default: float) -> np.ndarray:
+    """`values[i]` where `keys` equals `table[i]` (`table` sorted, unique), else `default`."""
+    at = np.minimum(np.searchsorted(table, keys), max(table.size - 1, 0))
+    hit = table.size > 0 and table[at] == keys
+    return np.where(hit, values[at] if table.size else default, default)
+
+
+def _score(keys: np.ndarray, y: np.ndarray, half: int, classify: bool) -> float:
+    k_fit, k_test, y_fit, truth = keys[:half], keys[half:], y[:half], y[half:]
     if classify:
         # Majority class per key; ties to the smallest class, so the rule is deterministic.
-        table = (
-            fit.group_by("k", "y")
-            .len()
-            .sort(["k", "len", "y"], descending=[False, True, False])
-            .group_by("k", maintain_order=True)
-            .first()
-            .select("k", pl.col("y").alias("p"))
-        )
-        counts = np.bincount(y[:half].astype(np.int64))
-        default = int(np.argmax(counts))
-        p = test.join(table, on="k", how="left").get_column("p").fill_null(default).to_numpy()
-        truth = test.get_column("y").to_numpy()
+        y_fit, truth = y_fit.astype(np.int64), truth.astype(np.int64)
+        classes = int(y_fit.max(initial=0)) + 1
+        pairs, counts = np.unique(k_fit * classes + y_fit, return_counts=True)
+        key, cls = pairs // classes, pairs % classes
+        order = np.lexsort((cls, -counts, key))
+        first = order[np.r_[True, key[order][1:] != key[order][:-1]]] if order.size else order
+        default = int(np.argmax(np.bincount(y_fit)))
+        p = _lookup(key[first], cls[first], k_test, default)
         acc = float(np.mean(p == truth))
         base = float(np.mean(truth == default))
         return 0.0 if base >= 1.0 else (acc - base) / (1.0 - base)
-    table = fit.group_by("k").agg(pl.col("y").mean().alias("p"))
-    p = (
-        test.join(table, on="k", how="left")
-        .get_column("p")
-        .fill_null(float(np.mean(y[:half])))
-        .to_numpy()
-    )
-    truth = test.get_column("y").to_numpy()
+    table, inverse = np.unique(k_fit, return_inverse=True)
+    means = np.bincount(inverse, weights=y_fit) / np.bincount(inverse)
+    p = _lookup(table, means, k_test, float(np.mean(y_fit)))
     ss = float(np.sum((truth - truth.mean()) ** 2))
     return 0.0 if ss == 0.0 else 1.0 - float(np.sum((truth - p) ** 2)) / ss
 
