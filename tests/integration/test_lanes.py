@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from concurrent.futures import wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from mlspec.backends import local
-from mlspec.backends.local import LocalBackend, machine_idle, usable_cores
+from mlspec.backends.local import LocalBackend, machine_idle, own_runnable, usable_cores
 from mlspec.cli import main
 from mlspec.engine.task import StepTask
 from tests import lane_steps
@@ -92,7 +93,41 @@ def test_a_side_step_overlaps_the_in_process_one_which_gets_its_core_back(
     ],
 )
 def test_machine_idle_counts_other_runnable_threads(loadavg: str, idle: int) -> None:
-    assert machine_idle(2, loadavg) == idle
+    assert machine_idle(2, loadavg, own=1) == idle
+
+
+def test_this_process_runnable_threads_are_not_another_process_work() -> None:
+    """An XGBoost fit's own OpenMP thread, still runnable between rounds, is not work of
+    another process: counted as such it halved the rounds a fit ran on lent cores."""
+    assert machine_idle(2, "1.90 1.50 1.00 3/300 999", own=3) == 2
+    assert machine_idle(2, "1.90 1.50 1.00 3/300 999", own=2) == 1
+    stop = threading.Event()
+    data = b"x" * (1 << 25)
+
+    def hash_until_stopped() -> None:  # hashlib releases the GIL: the thread stays runnable
+        while not stop.is_set():
+            hashlib.sha256(data).digest()
+
+    workers = [threading.Thread(target=hash_until_stopped) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        seen = max(own_runnable() for _ in range(50))
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert seen >= 2  # the caller and at least one hashing thread
+
+
+def test_idle_cores_takes_the_best_of_a_few_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One sample can catch a kernel worker or a thread going to sleep: the best of three."""
+    samples = iter(["0.5 0.5 0.5 3/200 1", "0.5 0.5 0.5 1/200 1", "0.5 0.5 0.5 3/200 1"])
+    monkeypatch.setattr(local, "_loadavg", lambda: next(samples))
+    monkeypatch.setattr(local, "own_runnable", lambda: 1)
+    assert local.idle_cores(2, 2) == 2
+    monkeypatch.setattr(local, "_loadavg", lambda: "7.5 7.0 6.0 6/310 1")
+    assert local.idle_cores(2, 2) == 0
 
 
 def _files(store: Path) -> dict[str, dict[str, str]]:
