@@ -381,6 +381,14 @@ def roc_auc(s: Sample) -> np.ndarray:
     sum of the positives' weights. The weights are counts, so every sum is an exact integer
     (or half one) and the value is the same, bit for bit, as summing over score groups.
     """
+    if _rank_index(s.rows).groups == 1:
+        # One score for every row (a constant model such as the baseline): every pair is
+        # tied and counts one half. The same value, bit for bit, as the sums below (exact
+        # integers), without gathering and summing every drawn row (~0.25 s for 200 x 200k).
+        with _one_blas_thread():  # its own product: `Sample.sum`'s columns shape other sums' bits
+            positives = s.w @ s.rows.quantity("pos")  # counts: an exact integer in any order
+        pairs = positives * (s.total - positives)
+        return _ratio(0.5 * pairs, pairs)
     running, wn, index = s.by_class()
     num = _dot(wn, np.take(running, index.above, axis=1))
     if len(index.tied):

@@ -259,3 +259,29 @@ def test_a_spec_without_workers_gets_two_lanes(
     monkeypatch.setattr(local, "_loadavg", lambda: QUIET)
     assert main(["run", str(quickstart), "--store", str(tmp_path / "store")]) == 0
     assert spawned == [1]  # the side worker
+
+
+def test_this_process_imports_what_its_steps_need_while_the_data_steps_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`prepare` starts a thread importing the modules of the steps to run, models first,
+    also when no side worker starts."""
+    warmed: list[list[str]] = []
+    done = threading.Event()
+
+    def warm(modules: list[str]) -> None:
+        warmed.append(modules)
+        done.set()
+
+    monkeypatch.setattr(local, "_warm", warm)
+    monkeypatch.setattr(local, "_loadavg", lambda: BUSY)  # no side worker
+    fit = _Step("train", lane_steps.TestLanesParams(marker="-"), priority=1)
+    load = _Step("load", lane_steps.TestLanesParams(marker="-"))
+    backend = LocalBackend(threads=1)
+    try:
+        backend.prepare(_Plan({"l": load, "a": fit}), ["l", "a"])  # type: ignore[arg-type]
+        assert done.wait(10)
+        assert backend._side is None
+        assert warmed == [["mlspec.steps.train"]]
+    finally:
+        backend.close()

@@ -278,6 +278,21 @@ def test_bootstrap_does_not_depend_on_the_blas_thread_count() -> None:
     assert one == two
 
 
+def test_a_constant_score_has_roc_auc_one_half_on_every_resample_with_both_classes() -> None:
+    """The one-score-group shortcut (a constant model, e.g. the baseline) gives what
+    scikit-learn gives on each resample, and NaN where a resample drew one class only."""
+    y = np.zeros(30, dtype=int)
+    y[:3] = 1
+    rows = M.Rows.make("binary", y, np.full(30, 0.3)).for_bootstrap(["roc_auc"])
+    w = np.concatenate([c.copy() for c in M.resample_weights(30, 60, 0)])
+    got = M.roc_auc(M.Sample(rows, w, []))
+    both = (w @ (rows.y == 1) > 0) & (w @ (rows.y == 0) > 0)
+    assert 0 < both.sum() < len(w)  # some resamples drew no positive
+    assert np.isnan(got[~both]).all()
+    for b in np.flatnonzero(both)[:10]:
+        assert got[b] == skm.roc_auc_score(rows.y, rows.score, sample_weight=w[b]) == 0.5
+
+
 def test_resamples_where_a_metric_is_undefined_are_left_out() -> None:
     # One positive among 30 rows: about a third of the resamples draw no positive at all.
     y = np.zeros(30, dtype=int)
