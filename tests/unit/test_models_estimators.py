@@ -12,6 +12,7 @@ from test_models_store import FEATURES, FRAME, N, objective
 
 from mlspec.contract.api import StepError
 from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.models import estimators
 from mlspec.models.estimators import RECIPES, build, estimator_class, fit, resolve
 from mlspec.scoring.predict import predict
 from mlspec.scoring.preprocess import matrix, nan_ok, target
@@ -180,10 +181,13 @@ def test_predicting_no_rows_gives_empty_predictions(task: str) -> None:
     assert (p.proba is None) == (task == "regression")
 
 
-def test_an_xgboost_fit_on_lent_cores_saves_the_same_bytes(tmp_path: Any) -> None:
+def test_an_xgboost_fit_on_lent_cores_saves_the_same_bytes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A fit whose thread count changes between rounds (cores lent and taken back) writes
     the same pipeline.joblib and booster as a fit on the step's one thread, and the model
     keeps the step's n_jobs and no callback."""
+    monkeypatch.setattr(estimators, "LEND_MIN_CELLS", 0)  # small data, lent all the same
     import hashlib
     import itertools
 
@@ -208,8 +212,9 @@ def test_an_xgboost_fit_on_lent_cores_saves_the_same_bytes(tmp_path: Any) -> Non
     assert digests[0] == digests[1] == digests[2]
 
 
-def test_lent_cores_reach_the_booster_between_rounds() -> None:
+def test_lent_cores_reach_the_booster_between_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """The booster's thread count follows `cores()` as the fit goes on."""
+    monkeypatch.setattr(estimators, "LEND_MIN_CELLS", 0)  # small data, lent all the same
     y, _ = target(FRAME, objective("binary"))
     asked: list[int] = []
 
@@ -222,10 +227,11 @@ def test_lent_cores_reach_the_booster_between_rounds() -> None:
     assert len(asked) >= 6  # once to start, then after every round
 
 
-def test_a_lent_fit_is_not_capped_at_the_steps_threads() -> None:
+def test_a_lent_fit_is_not_capped_at_the_steps_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """XGBoost runs min(nthread, omp_get_max_threads()) threads: while a lent fit runs,
     OpenMP allows every usable core (capped at the step's one thread, the default spec's
     fit stayed on one core of two idle ones whatever `nthread` said)."""
+    monkeypatch.setattr(estimators, "LEND_MIN_CELLS", 0)  # small data, lent all the same
     from threadpoolctl import threadpool_info
 
     y, _ = target(FRAME, objective("binary"))
@@ -241,9 +247,12 @@ def test_a_lent_fit_is_not_capped_at_the_steps_threads() -> None:
     assert allowed and min(allowed) >= 2, allowed
 
 
-def test_lent_cores_give_the_same_bytes_on_rows_that_threads_split(tmp_path: Any) -> None:
+def test_lent_cores_give_the_same_bytes_on_rows_that_threads_split(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On enough rows (with missing values and row subsampling) that two threads really
     share the histogram work, a fit on lent cores saves the bytes of a one-thread fit."""
+    monkeypatch.setattr(estimators, "LEND_MIN_CELLS", 0)  # small data, lent all the same
     import hashlib
 
     rng = np.random.default_rng(3)
@@ -283,3 +292,19 @@ def test_an_xgboost_model_predicts_on_the_threads_it_is_given(
     assert seen == [1, 2]
     assert pipeline[-1].get_params()["n_jobs"] == 1
     assert one.score.tobytes() == two.score.tobytes()
+
+
+def test_a_small_fit_stays_on_the_steps_threads() -> None:
+    """Below LEND_MIN_CELLS a second sleeping OpenMP thread costs more than it saves: no
+    core is lent and `cores` is never asked."""
+    y, _ = target(FRAME, objective("binary"))
+    asked: list[int] = []
+
+    def cores() -> int:
+        asked.append(2)
+        return 2
+
+    assert X.shape[0] * X.shape[1] < estimators.LEND_MIN_CELLS
+    pipeline = build(objective("binary"), _model("xgboost", n_estimators=4), 0, 1)
+    fit(pipeline, X, y, threads=1, what="t", cores=cores)
+    assert asked == []
