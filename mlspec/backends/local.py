@@ -123,13 +123,27 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
 
 
 def _warm(modules: list[str]) -> None:
-    """Import what the coming steps import, so the first of them does not wait for it."""
+    """Import what the coming steps import, so the first of them does not wait for it.
+
+    The cyclic garbage collector is paused meanwhile (in the whole process: a second or so)
+    and what exists then is frozen (`gc.freeze`): imports allocate hundreds of thousands of
+    objects that live as long as the process, and later collections walked them again and
+    again. The default spec, 200k rows, 5 interleaved runs: median 3.73 s wall and 5.23 s of
+    CPU frozen, against 3.95 s and 5.48 s without (collecting as usual)."""
+    import gc
     from contextlib import suppress
     from importlib import import_module
 
-    for name in modules:
-        with suppress(Exception):  # the step that needs it reports the problem, located
-            import_module(name)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for name in modules:
+            with suppress(Exception):  # the step that needs it reports the problem, located
+                import_module(name)
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 def warm_modules(plan: Plan, steps: Iterable[str], side: bool = True) -> list[str]:

@@ -285,3 +285,18 @@ def test_this_process_imports_what_its_steps_need_while_the_data_steps_run(
         assert warmed == [["mlspec.steps.train"]]
     finally:
         backend.close()
+
+
+def test_warming_freezes_what_its_imports_made_and_collects_again_after() -> None:
+    """The collector is paused while importing, then the imports' objects are frozen (later
+    collections skip them) and collection goes on."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        assert gc.isenabled()
+        local._warm(["json", "mlspec.no_such_module"])  # a missing module is the step's to report
+        assert gc.get_freeze_count() > 0
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
