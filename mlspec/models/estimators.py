@@ -1,7 +1,7 @@
 """Model type -> a seeded scikit-learn Pipeline (preprocessing + estimator).
 
 One registry: the estimator class comes from the static model table
-(`MODEL_TYPES[type].estimator(task).path`, imported by name), and `RECIPES` holds the few
+(`MODEL_TYPES[type].estimator(task).path`, imported by name), and `models.recipes.RECIPES` holds the few
 things mlspec adds to a type. Everything else follows from the estimator's own parameter
 names: ``random_state`` is set to the seed and ``n_jobs`` to the step's threads wherever the
 estimator has them and the user's params do not set them.
@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
 from typing import Any
@@ -43,36 +43,15 @@ from sklearn.pipeline import Pipeline
 from mlspec.contract.api import StepError
 from mlspec.frames import closest
 from mlspec.lang.model_types import MODEL_TYPES
+from mlspec.models.recipes import recipe
 from mlspec.scoring.encoders import sparse_ok
-from mlspec.scoring.preprocess import transformer
+from mlspec.scoring.transform import transformer
 
 # Packages estimators are imported from by name (the model table's dotted paths): part of
 # the code closure of every step that builds a model (see steps/kinds.py).
 DYNAMIC_IMPORTS = ("sklearn", "xgboost")
 
 CALIBRATION: dict[str, Any] = {"method": "sigmoid", "cv": 3, "ensemble": False}
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """What mlspec adds to a model type beyond the table."""
-
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # unless the user sets them
-    threads: bool = True  # set n_jobs where the estimator has it
-    calibrate: bool = False  # a classifier without usable predict_proba: wrap it
-    ignored: frozenset[str] = frozenset()  # params mlspec replaces (warned, then dropped)
-    uses_features: bool = True  # False: fits on the target alone (NaN in X is harmless)
-    any_threads: bool = False  # the fitted model is the same whatever its thread count
-
-
-RECIPES: dict[str, Recipe] = {
-    "logistic_regression": Recipe(defaults={"max_iter": 1000}, threads=False),
-    "ridge": Recipe(calibrate=True),
-    "svm": Recipe(calibrate=True, ignored=frozenset({"probability"})),
-    "xgboost": Recipe(defaults={"tree_method": "hist"}, any_threads=True),
-    "dummy": Recipe(uses_features=False),
-}
-_PLAIN = Recipe()
 
 
 @dataclass(frozen=True)
@@ -91,10 +70,6 @@ class Resolved:
             f"model type '{self.type}': param '{p}' is ignored; mlspec calibrates probabilities itself ({self.calibration})"
             for p in self.ignored
         ]
-
-
-def recipe(model_type: str) -> Recipe:
-    return RECIPES.get(model_type, _PLAIN)
 
 
 def resolve(model: dict[str, Any], task: str, seed: int, threads: int) -> Resolved:
@@ -156,7 +131,7 @@ def estimator(resolved: Resolved) -> Any:
 
 
 def build(objective: dict[str, Any], model: dict[str, Any], seed: int, threads: int) -> Pipeline:
-    """The unfitted Pipeline: ``features`` (see `preprocess.transformer`) then ``model``."""
+    """The unfitted Pipeline: ``features`` (see `transform.transformer`) then ``model``."""
     resolved = resolve(model, objective["task"], seed, threads)
     return assemble(objective, resolved)
 

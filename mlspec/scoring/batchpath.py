@@ -4,7 +4,7 @@ A categorical feature makes `preprocess.matrix` an object matrix (a Python float
 cell, a str per category), and the ColumnTransformer then converts it back column by column:
 on 1M feed-ranking rows that round trip cost more than the XGBoost model itself
 (docs/benchmarks.md, "Scoring and serving"). `compile_batch` reads the fitted parameters of the
-transformers mlspec builds (`preprocess.transformer`: float cast, SimpleImputer, Standard/
+transformers mlspec builds (`transform.transformer`: float cast, SimpleImputer, Standard/
 MinMax/Robust scaler, OneHot/Ordinal encoder, in a ColumnTransformer or one Pipeline) and
 writes the transformed matrix straight from the polars features: numeric columns as float64
 arrays, categories mapped to codes by polars (`replace_strict`). Each cell gets the same

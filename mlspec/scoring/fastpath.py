@@ -3,7 +3,7 @@
 scikit-learn's Pipeline spends ~5-20 ms on one row, nearly all of it in input validation,
 feature-name checks and the ColumnTransformer's bookkeeping; the arithmetic is a few
 microseconds. `compile_row` reads the fitted parameters of the transformers mlspec builds
-(`preprocess.transformer`: float cast, SimpleImputer, Standard/MinMax/Robust scaler,
+(`transform.transformer`: float cast, SimpleImputer, Standard/MinMax/Robust scaler,
 OneHot/Ordinal encoder, in a ColumnTransformer or one Pipeline) and returns a function
 row -> transformed row, doing the same float operations in the same order, so the result is
 the same to the last bit (tests/integration/test_scoring.py checks it row by row against the

@@ -51,7 +51,7 @@ from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation import metrics as M
 from mlspec.frames import jsonable, label, require_columns
 from mlspec.models import persist
-from mlspec.models.estimators import recipe
+from mlspec.models.recipes import recipe
 from mlspec.scoring import preprocess
 from mlspec.scoring.predict import Predictions, predict
 from mlspec.steps.params import EvaluateParams

@@ -22,16 +22,7 @@ from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
 from mlspec.evaluation.leakage import message, suspects
-from mlspec.models.estimators import (
-    assemble,
-    best_iteration,
-    early_stopping,
-    fit,
-    recipe,
-    resolve,
-)
-from mlspec.models.persist import meta, save
-from mlspec.scoring.encoders import choose
+from mlspec.models.recipes import recipe
 from mlspec.scoring.preprocess import (
     check_values,
     constant_features,
@@ -88,11 +79,23 @@ def run(ctx: StepContext) -> None:
             "trials": len(scores),
         }
 
+    # The data first (polars and numpy), scikit-learn after: a local run imports it in a
+    # thread meanwhile (`LocalBackend._warm_here`), so reading, encoding and the leakage
+    # check overlap the imports. Warnings keep their order: the model's, then the data's.
+    uses = recipe(model["type"]).uses_features  # the baseline ignores features: no verdict
+    train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
+    train, _, dropped = labelled(train, objective)
+    X, (y, classes) = matrix(train, features), target(train, objective)
+    constant = constant_features(X, features) if uses else []
+    leaks = suspects(train, features, y, objective["task"], p.seed) if uses else []
+
+    from mlspec.models.estimators import assemble, best_iteration, early_stopping, fit, resolve
+    from mlspec.models.persist import meta, save
+    from mlspec.scoring.encoders import choose
+
     resolved = resolve({**model, "params": params}, objective["task"], p.seed, p.threads)
     for note in resolved.notes():
         ctx.warn(note)
-    train, _ = load(ctx.input("data"), ctx.input("split"), objective, only=TRAIN)
-    train, _, dropped = labelled(train, objective)
     if dropped:
         ctx.warn(f"{what}: {dropped} train row(s) without a target left out (missing_target: drop)")
         ctx.output.metric("rows.dropped", float(dropped))
@@ -100,7 +103,6 @@ def run(ctx: StepContext) -> None:
         **objective,
         "features": choose(train, features, lambda m: ctx.warn(f"{what}: {m}")),
     }
-    X, (y, classes) = matrix(train, features), target(train, objective)
     watched = None
     if early_stopping({**model, "params": params}):
         watched = watched_set(ctx.input("data"), ctx.input("split"), objective, classes)
@@ -114,14 +116,10 @@ def run(ctx: StepContext) -> None:
         where=(objective.get("where") or {}).get("features"),
         origins=((objective.get("where") or {}).get("origins") or {}).get("features"),
     )
-    if recipe(resolved.type).uses_features:
-        for name in constant_features(X, features):
-            ctx.warn(
-                f"{what}: feature '{name}' is constant on the train split; it carries no information."
-            )
-
-    uses = recipe(resolved.type).uses_features  # the baseline ignores features: no verdict
-    leaks = suspects(train, features, y, objective["task"], p.seed) if uses else []
+    for name in constant:
+        ctx.warn(
+            f"{what}: feature '{name}' is constant on the train split; it carries no information."
+        )
     for suspect in leaks:
         ctx.warn(f"{what}: {message(objective['name'], suspect)}")
 

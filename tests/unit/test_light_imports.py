@@ -75,3 +75,14 @@ def test_the_data_steps_run_on_polars_alone(quickstart: Path, tmp_path: Path) ->
     loaded = {m.split(".")[0] for m in _modules_after(code)}
     assert "polars" in loaded
     assert not loaded & {"numpy", "sklearn", "xgboost", "scipy", "pandas", "pyarrow"}
+
+
+def test_the_train_step_reads_its_data_before_it_imports_scikit_learn() -> None:
+    """The train step's module, what it reads and checks the data with, and the leakage
+    check import no scikit-learn or XGBoost: a local run imports those in a thread while the
+    step reads (`LocalBackend._warm_here`)."""
+    loaded = _modules_after(
+        "import mlspec.steps.train, mlspec.scoring.preprocess, mlspec.models.recipes"
+    )
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("sklearn", "xgboost", "scipy"))
+    assert not heavy, heavy[:5]

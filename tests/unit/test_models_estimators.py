@@ -13,7 +13,8 @@ from test_models_store import FEATURES, FRAME, N, objective
 from mlspec.contract.api import StepError
 from mlspec.lang.model_types import MODEL_TYPES
 from mlspec.models import estimators
-from mlspec.models.estimators import RECIPES, build, estimator_class, fit, resolve
+from mlspec.models.estimators import build, estimator_class, fit, resolve
+from mlspec.models.recipes import RECIPES
 from mlspec.scoring.predict import predict
 from mlspec.scoring.preprocess import matrix, nan_ok, target
 

@@ -20,9 +20,9 @@ from mlspec.scoring.preprocess import (
     matrix,
     signature,
     target,
-    transformer,
     unseen,
 )
+from mlspec.scoring.transform import transformer
 
 SMALL = pl.DataFrame(
     {
