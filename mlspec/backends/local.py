@@ -20,9 +20,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mlspec.engine.imports import IMPORTING
 from mlspec.engine.orphans import die_with_parent
 from mlspec.engine.task import StepResult, StepTask, run_task, worker_env
 
@@ -113,6 +115,10 @@ def has_idle_core(total: int, samples: int = 3) -> bool:
     return idle_cores(total, 2, samples, pause=0.002) >= 2
 
 
+# What the in-process lane runs first, while the warm-up imports the rest.
+DATA_KINDS = frozenset({"load", "check", "join", "features", "split"})
+
+
 def _init_worker(threads: int, parent: int | None = None) -> None:
     """Pin library thread pools before polars/numpy load, so results match the inline run;
     and die with the run's process (see `mlspec.engine.orphans`)."""
@@ -131,15 +137,15 @@ def _warm(modules: list[str]) -> None:
     again. The default spec, 200k rows, 5 interleaved runs: median 3.73 s wall and 5.23 s of
     CPU frozen, against 3.95 s and 5.48 s without (collecting as usual)."""
     import gc
-    from contextlib import suppress
     from importlib import import_module
 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for name in modules:
-            with suppress(Exception):  # the step that needs it reports the problem, located
-                import_module(name)
+        with IMPORTING:  # the steps' imports wait for these (mlspec.engine.imports)
+            for name in modules:
+                with suppress(Exception):  # the step that needs it reports it, located
+                    import_module(name)
     finally:
         gc.freeze()
         if collecting:
@@ -164,7 +170,7 @@ def warm_modules(plan: Plan, steps: Iterable[str], side: bool = True) -> list[st
     out: dict[str, None] = {}
     for sid in steps:
         step = plan.step(sid)
-        if step.kind in ("load", "check", "join", "features", "split"):
+        if step.kind in DATA_KINDS:
             continue
         if step.kind in KINDS:
             out[KINDS[step.kind].module] = None
@@ -260,10 +266,19 @@ class LocalBackend:
         """Import the modules this process's steps will need (scikit-learn, XGBoost: ~1.2 s)
         in a thread while the data steps run: their polars work releases the GIL, so part of
         the imports is done by the time the first model step asks for them (the default spec,
-        200k rows, 6 interleaved runs: median 3.87 s against 4.03 s). Python's module locks
-        make the step wait for a module the thread is still importing, never import it twice."""
+        200k rows, 6 interleaved runs: median 3.87 s against 4.03 s). A step imports its
+        module, and the train step its estimators, only once the thread is done
+        (`mlspec.engine.imports`): two threads importing one package graph can fail one of
+        them."""
         modules = warm_modules(plan, steps, side=False)
         if modules:
+            # The data steps' modules now (polars is loaded; ~20 ms), so that their steps do
+            # not wait for the warm-up's lock (mlspec.engine.imports).
+            from mlspec.steps.kinds import KINDS
+
+            for kind in {plan.step(s).kind for s in steps} & DATA_KINDS:
+                with suppress(Exception):  # the step reports it, located
+                    _ = KINDS[kind].function
             threading.Thread(target=_warm, args=(modules,), daemon=True, name="mlspec-warm").start()
 
     def lanes_idle(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.contract.params import Params
+from mlspec.engine.imports import IMPORTING
 from mlspec.steps.params import PARAMS
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # the mlspec/ folder
@@ -50,7 +52,10 @@ class StepKind:
 
     @property
     def function(self) -> Any:
-        return import_module(self.module).run
+        if self.module in sys.modules:  # imported, or being imported: its lock waits for it
+            return import_module(self.module).run
+        with IMPORTING:  # never beside another thread's imports (mlspec.engine.imports)
+            return import_module(self.module).run
 
     @property
     def code(self) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlspec.contract.api import StepContext, StepError
+from mlspec.engine.imports import IMPORTING
 from mlspec.evaluation.leakage import message, suspects
 from mlspec.models.recipes import recipe
 from mlspec.scoring.preprocess import (
@@ -89,9 +90,16 @@ def run(ctx: StepContext) -> None:
     constant = constant_features(X, features) if uses else []
     leaks = suspects(train, features, y, objective["task"], p.seed) if uses else []
 
-    from mlspec.models.estimators import assemble, best_iteration, early_stopping, fit, resolve
-    from mlspec.models.persist import meta, save
-    from mlspec.scoring.encoders import choose
+    with IMPORTING:  # after the warm-up's imports, never beside them (mlspec.engine.imports)
+        from mlspec.models.estimators import (
+            assemble,
+            best_iteration,
+            early_stopping,
+            fit,
+            resolve,
+        )
+        from mlspec.models.persist import meta, save
+        from mlspec.scoring.encoders import choose
 
     resolved = resolve({**model, "params": params}, objective["task"], p.seed, p.threads)
     for note in resolved.notes():

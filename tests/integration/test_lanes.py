@@ -300,3 +300,33 @@ def test_warming_freezes_what_its_imports_made_and_collects_again_after() -> Non
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_a_step_module_is_not_imported_beside_the_warm_up() -> None:
+    """Two threads importing one package graph can fail one of them: a step's module waits
+    while another thread holds `IMPORTING`; one already imported does not."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import threading, time\n"
+        "from mlspec.engine.imports import IMPORTING\n"
+        "from mlspec.steps.kinds import KINDS\n"
+        "KINDS['split'].function\n"
+        "held = threading.Event()\n"
+        "def warm():\n"
+        "    with IMPORTING:\n"
+        "        held.set()\n"
+        "        time.sleep(0.5)\n"
+        "threading.Thread(target=warm).start()\n"
+        "held.wait()\n"
+        "t = time.perf_counter(); KINDS['split'].function; imported = time.perf_counter() - t\n"
+        "t = time.perf_counter(); KINDS['gate'].function; new = time.perf_counter() - t\n"
+        "print(imported, new)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    imported, new = map(float, out.stdout.split())
+    assert imported < 0.2  # in sys.modules already: no wait
+    assert new >= 0.3  # waited for the warm-up to let go
