@@ -223,7 +223,10 @@ def _serve_and_send(spec: Path, rows: pl.DataFrame, log: Path, *extra: str) -> N
             while not list(log.glob("*.parquet")) and time.monotonic() < wait_until:
                 time.sleep(0.1)
             assert list(log.glob("*.parquet")), "no log file written while serving"
-            assert _post(port, {"dataframe_records": data.head(1).to_dicts()}) == 200
+            # Two more rows, one a request: the sampler (seed 7) keeps the second, so the
+            # shutdown writes a file of its own however many flushes the sending saw.
+            for record in data.head(2).to_dicts():
+                assert _post(port, {"dataframe_records": [record]}) == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -239,11 +242,13 @@ def test_served_rows_are_logged_and_monitored(example: Path) -> None:
     _serve_and_send(example, shift(rows), shifted)  # default flush (30 s): all at shutdown
 
     rng = random.Random(7)  # the sampler: row i is kept when draw i < 0.8
-    kept = [i for i in range(rows.height + 1) if rng.random() < 0.8]
+    draws = [rng.random() for _ in range(rows.height + 2)]
+    assert draws[-1] < 0.8 <= draws[-2]  # what the two last rows count on
+    kept = [i for i, draw in enumerate(draws) if draw < 0.8]
     logged = pl.read_parquet(same / "*.parquet")
     assert len(list(same.glob("*.parquet"))) >= 2 and not list(same.glob(".*"))
     assert logged.height == len(kept)
-    sent = pl.concat([rows.select(SIGNATURE), rows.select(SIGNATURE).head(1)])
+    sent = pl.concat([rows.select(SIGNATURE), rows.select(SIGNATURE).head(2)])
     assert logged.select(SIGNATURE).equals(sent[kept])
     assert logged["version"].unique().to_list() == ["1"]
     assert logged["served_at"].dtype == pl.Datetime("us", "UTC")
