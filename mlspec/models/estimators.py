@@ -175,7 +175,7 @@ def fit(
     # XGBoost runs min(nthread, omp_get_max_threads()) threads: a lent fit must not have
     # OpenMP capped at the step's threads, or it stays on them whatever `nthread` says
     # (seen: the default spec's fit on one thread of two idle cores, 2.0 s against 1.4 s).
-    limits: Any = {"blas": threads, "openmp": _most_cores()} if lending else threads
+    limits: Any = {"blas": threads, "openmp": os.cpu_count() or threads} if lending else threads
     with (
         threadpool_limits(limits=limits),
         warnings.catch_warnings(record=True) as caught,
@@ -212,14 +212,6 @@ LEND_MIN_CELLS = 1_000_000
 def _cells(X: Any) -> int:
     shape = getattr(X, "shape", None) or (len(X), 1)
     return int(shape[0]) * int(shape[1] if len(shape) > 1 else 1)
-
-
-def _most_cores() -> int:
-    """The most cores `cores()` can lend: those this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _lends(est: Any, threads: int, cores: Callable[[], int] | None) -> bool:
