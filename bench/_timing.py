@@ -58,8 +58,8 @@ def interleaved(
 DATA_KINDS = ("load", "check", "join", "features", "split")
 
 
-def step_seconds(store: Path) -> dict[str, float]:
-    """Seconds of the last run recorded in `store`, per part: data steps, train, evaluate, the rest."""
+def run_steps(store: Path) -> list[dict]:
+    """The step records (id, kind, seconds, ...) of the last run recorded in `store`."""
     import json
 
     proc = subprocess.run(
@@ -68,8 +68,13 @@ def step_seconds(store: Path) -> dict[str, float]:
         text=True,
         check=True,
     )
+    return json.loads(proc.stdout)["steps"]
+
+
+def step_seconds(store: Path) -> dict[str, float]:
+    """Seconds of the last run recorded in `store`, per part: data steps, train, evaluate, the rest."""
     parts = dict.fromkeys(("data", "train", "evaluate", "rest"), 0.0)
-    for step in json.loads(proc.stdout)["steps"]:
+    for step in run_steps(store):
         kind = step["kind"]
         part = "data" if kind in DATA_KINDS else kind if kind in ("train", "evaluate") else "rest"
         parts[part] += step["seconds"]

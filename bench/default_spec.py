@@ -31,12 +31,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import PYTHON, median, time_process
+from _timing import PYTHON, median, run_steps, time_process
 
 TARGET = 1.3
 LUDWIG_200K_S = 28.9  # issue 17: Ludwig 0.10.4 GBM, same data, 200k rows (not re-measured)
@@ -79,13 +78,7 @@ def make_data(root: Path, rows: int) -> None:
 
 def step_times(store: Path) -> dict[str, float]:
     """Seconds per step of the last run recorded in `store`."""
-    proc = subprocess.run(
-        [PYTHON, "-m", "mlspec", "runs", "show", "latest", "--store", str(store), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {s["step_id"]: s["seconds"] for s in json.loads(proc.stdout)["steps"]}
+    return {s["step_id"]: s["seconds"] for s in run_steps(store)}
 
 
 def load() -> str:
